@@ -1,0 +1,105 @@
+"""`python -m ews_simulator [--host H] [--port N] [--org FILE] [--tls]`: serve until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .org import OrgError, load
+from .server import Simulator
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ews_simulator", description=__doc__)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8040, help="0 picks a free port (default 8040)")
+    p.add_argument("--org", type=Path, help="organisation file (.yaml or .json); default: the demo")
+    p.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a self-signed certificate kept in --cert-dir",
+    )
+    p.add_argument("--cert-dir", type=Path, default=Path("instance/ews-simulator"))
+    p.add_argument("--build", help="server build reported to clients, e.g. 15.2.1118.7")
+    p.add_argument(
+        "--no-version",
+        action="store_true",
+        help="leave the Version attribute out of ServerVersionInfo",
+    )
+    faults = p.add_argument_group("fault injection (override the org file's 'faults')")
+    faults.add_argument("--latency-ms", type=float)
+    faults.add_argument("--jitter-ms", type=float)
+    faults.add_argument("--max-concurrent", type=int, help="per account; excess is throttled")
+    faults.add_argument("--busy-every", type=int, help="every Nth request: ErrorServerBusy")
+    faults.add_argument("--back-off-ms", type=int, help="BackOffMilliseconds in busy answers")
+    faults.add_argument("--http503-every", type=int, help="every Nth request: HTTP 503")
+    faults.add_argument("--retry-after-s", type=int, help="Retry-After with the 503s")
+    faults.add_argument("--drop-every", type=int, help="every Nth request: connection dropped")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.org:
+            org = load(args.org)
+        else:
+            from .demo import demo_document
+
+            org = load(demo_document())
+        if args.build:
+            org.build = _build(args.build)
+    except (OrgError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.no_version:
+        org.version_name = None
+    tls = None
+    if args.tls:
+        from .tls import self_signed
+
+        tls = self_signed(args.cert_dir, args.host)
+    try:
+        sim = Simulator(org, host=args.host, port=args.port, tls=tls)
+    except OSError as e:
+        print(f"error: cannot listen on {args.host}:{args.port}: {e.strerror}", file=sys.stderr)
+        return 2
+    changes = {
+        k: v
+        for k, v in vars(args).items()
+        if k
+        in (
+            "latency_ms",
+            "jitter_ms",
+            "max_concurrent",
+            "busy_every",
+            "back_off_ms",
+            "http503_every",
+            "retry_after_s",
+            "drop_every",
+        )
+        and v is not None
+    }
+    if changes:
+        sim.set_faults(**changes)
+    if tls:
+        print(f"certificate: {tls[0]} (trust it, or use the client's verify option)", flush=True)
+    print(f"listening on {sim.url}", flush=True)
+    try:
+        sim.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _build(text: str) -> tuple[int, int, int, int]:
+    parts = text.split(".")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"--build: expected four numbers like 15.2.1118.7, got {text!r}")
+    a, b, c, d = (int(p) for p in parts)
+    return a, b, c, d
+
+
+if __name__ == "__main__":
+    sys.exit(main())
