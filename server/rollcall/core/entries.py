@@ -1,0 +1,88 @@
+"""Rules about single entries that the engine and the report must apply identically."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from .model import Entry, MemberStatus
+
+
+class Verdict(StrEnum):
+    """What one non-list entry contributes to a count."""
+
+    OK = "ok"
+    DELETED = "deleted"  # counted at its stored address, but the contact behind it is gone
+    INVALID = "invalid"  # no usable address: never delivered
+    NO_SMTP = "no_smtp"  # an X.500 address nobody owns: never delivered
+    DN_PENDING = "dn_pending"  # an X.500 address not looked up (error or deadline): unknown
+
+
+def expandable(entry: Entry) -> bool:
+    """True when the entry is a list the engine can ask the directory to expand."""
+    # Without an ItemId or an address the directory has nothing to expand by; Unrecognized
+    # members carry invalid data, so asking about them would only produce an error.
+    return (
+        entry.is_list
+        and entry.status is not MemberStatus.UNRECOGNIZED
+        and bool(entry.item_id or entry.address)
+    )
+
+
+def is_legacy_dn(entry: Entry) -> bool:
+    """True when the entry's address is an X.500 legacy DN that must be mapped to SMTP."""
+    return entry.routing_type.upper() == "EX" and bool(entry.address)
+
+
+def dn_key(legacy_dn: str) -> str:
+    """The key under which a legacy DN's SMTP address is stored; X.500 DNs ignore case."""
+    return legacy_dn.strip().lower()
+
+
+def needs_smtp_lookup(entry: Entry) -> bool:
+    """True when counting this entry needs port.smtp_for_legacy_dn first."""
+    return (
+        not expandable(entry)
+        and entry.status is not MemberStatus.UNRECOGNIZED
+        and is_legacy_dn(entry)
+    )
+
+
+def label(entry: Entry) -> str:
+    """How a sender would recognise an entry in a message or a path."""
+    return entry.name or entry.address or entry.item_id or "(unnamed)"
+
+
+def classify(entry: Entry, smtp_by_dn: Mapping[str, str | None]) -> tuple[str | None, Verdict]:
+    """The normalised delivery address of a non-list entry (None if none) and its verdict."""
+    if entry.status is MemberStatus.UNRECOGNIZED or not (entry.address or "").strip():
+        return None, Verdict.INVALID
+    address = (entry.address or "").strip()
+    if is_legacy_dn(entry):
+        key = dn_key(address)
+        if key not in smtp_by_dn:
+            return None, Verdict.DN_PENDING
+        smtp = smtp_by_dn[key]
+        if not smtp:
+            return None, Verdict.NO_SMTP
+        address = smtp
+    # Exchange compares SMTP addresses without regard to case; so must the count.
+    address = address.strip().lower()
+    if entry.status is MemberStatus.DEMOTED:
+        return address, Verdict.DELETED
+    return address, Verdict.OK
+
+
+def domain_of(address: str) -> str:
+    """The domain part of an SMTP address, lower-cased ('' when there is none)."""
+    return address.rpartition("@")[2].lower() if "@" in address else ""
+
+
+def is_internal(address: str, internal_domains: tuple[str, ...]) -> bool:
+    """True when the address's domain is one of the internal domains or a subdomain of one."""
+    domain = domain_of(address)
+    for internal in internal_domains:
+        internal = internal.strip().lower().lstrip("@")
+        if domain == internal or domain.endswith("." + internal):
+            return True
+    return False

@@ -1,0 +1,223 @@
+"""Findings: one plain-language explanation per problem, aggregated per list, never per member."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .model import DirectoryError, Resolution
+
+Finding = dict[str, Any]
+
+INFO, WARNING, ERROR = "info", "warning", "error"
+_SHOWN = 3  # names quoted in a message before "and N more"; the full list is in `addresses`
+
+
+def finding(
+    code: str,
+    severity: str,
+    message: str,
+    addresses: Sequence[str] = (),
+    path: Sequence[str] = (),
+    **extra: Any,
+) -> Finding:
+    """A finding as the report contract spells it; extra keys are additions, never renames."""
+    return {
+        "code": code,
+        "severity": severity,
+        "message": message,
+        "addresses": list(addresses),
+        "path": list(path),
+        **extra,
+    }
+
+
+def some(items: Sequence[str]) -> str:
+    """'a, b and c' / 'a, b, c and 4 more': enough to recognise, short enough to read."""
+    items = list(items)
+    if len(items) <= _SHOWN + 1:
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return ", ".join(items[:_SHOWN]) + f" and {len(items) - _SHOWN} more"
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def unresolved_top(query: str) -> Finding:
+    return finding(
+        "unresolved", WARNING,
+        f'Nobody in the directory matches "{query}"; it is not counted and will not be '
+        "delivered. Check the spelling or type the full address.",
+        [], [query],
+    )
+
+
+def ambiguous_top(query: str, resolution: Resolution) -> Finding:
+    names = [c.name or c.address or "?" for c in resolution.candidates]
+    matches = f" ({some(names)})" if names else ""
+    return finding(
+        "ambiguous", WARNING,
+        f'"{query}" matches more than one person{matches}; pick one in Outlook so the message '
+        "goes to the right person. It is not counted until you do.",
+        [c.address for c in resolution.candidates if c.address], [query],
+    )
+
+
+def not_looked_up(query: str, error: DirectoryError | None) -> Finding:
+    why = f"could not be looked up: {reason(error)}" if error else (
+        "was not looked up before the time limit"
+    )
+    return finding(
+        "expansion_failed", ERROR,
+        f'"{query}" {why}. It is not counted, so the count is incomplete.',
+        [], [query], throttled=bool(error and error.code == "throttled"),
+    )
+
+
+def no_smtp(where: str, dns: Sequence[str], path: Sequence[str]) -> Finding:
+    n = len(dns)
+    return finding(
+        "unresolved", WARNING,
+        f"{where} contains {plural(n, 'member')} with an old Exchange address that no mailbox "
+        f"has any more; {'it is' if n == 1 else 'they are'} not counted and will not receive it.",
+        dns, path,
+    )
+
+
+def dn_pending(where: str, dns: Sequence[str], path: Sequence[str]) -> Finding:
+    n = len(dns)
+    return finding(
+        "unresolved", ERROR,
+        f"{where} contains {plural(n, 'member')} with an Exchange address that could not be "
+        "looked up; they are not counted, so the count is incomplete.",
+        dns, path,
+    )
+
+
+def deleted_contact(where: str, addresses: Sequence[str], path: Sequence[str]) -> Finding:
+    n = len(addresses)
+    subject = "a contact whose contact card was" if n == 1 else f"{n} contacts whose cards were"
+    pronoun = "it is" if n == 1 else "they are"
+    noun = "address" if n == 1 else "addresses"
+    return finding(
+        "deleted_contact", WARNING,
+        f"{where} contains {subject} deleted; {pronoun} still counted at the stored {noun} "
+        f"{some(addresses)}.",
+        addresses, path,
+    )
+
+
+def invalid_member(where: str, names: Sequence[str], addresses: Sequence[str],
+                   path: Sequence[str]) -> Finding:
+    n = len(names)
+    return finding(
+        "invalid_member", WARNING,
+        f"{where} contains {plural(n, 'member')} with no usable address ({some(names)}); "
+        f"{'it is' if n == 1 else 'they are'} not counted and will not receive it.",
+        addresses, path,
+    )
+
+
+def cycle(loop: Sequence[str], addresses: Sequence[str], path: Sequence[str]) -> Finding:
+    if len(loop) == 2:
+        text = f"{loop[0]} contains itself"
+    else:
+        shown = list(loop)
+        if len(shown) > 6:  # a long loop still reads as one: its start, how many, its end
+            shown = [*shown[:3], f"{len(shown) - 5} more", *shown[-2:]]
+        text = "These lists contain each other in a loop: " + " → ".join(shown)
+    return finding(
+        "cycle", INFO,
+        f"{text}. Everyone in the loop is still counted once, but the list owners may want to "
+        "fix it.",
+        addresses, path, loop=list(loop),
+    )
+
+
+def too_deep(root: str, names: Sequence[str], addresses: Sequence[str], deepest: int,
+             limit: int, path: Sequence[str]) -> Finding:
+    return finding(
+        "nested_too_deep", INFO,
+        f"{root} nests lists {deepest} levels deep, more than {limit} ({some(names)}). Their "
+        "members are still counted, but lists this deep are easy to get wrong.",
+        addresses, path, depth=deepest, limit=limit,
+    )
+
+
+def truncated(where: str, shown: int, total: int | None, address: str,
+              path: Sequence[str]) -> Finding:
+    of = f"only {shown} of its {total} members" if total else f"only part of its members ({shown})"
+    return finding(
+        "truncated", ERROR,
+        f"The directory returned {of} for {where}; the rest are not counted, so the count is "
+        "incomplete.",
+        [address] if address else [], path,
+    )
+
+
+def reason(error: DirectoryError) -> str:
+    """Why a directory call failed, in words a sender understands."""
+    if error.code == "throttled":
+        wait = f" for {error.back_off:g} s" if error.back_off else ""
+        return (f"the directory asked Rollcall to slow down (throttled){wait}, longer than the "
+                "count could wait")
+    if error.code == "not_found":
+        return "the directory does not know it (any more)"
+    return f"the directory answered with an error ({error.message or error.code})"
+
+
+def expansion_failed(where: str, error: DirectoryError, address: str,
+                     path: Sequence[str]) -> Finding:
+    return finding(
+        "expansion_failed", ERROR,
+        f"{where} could not be expanded: {reason(error)}. Its members are not counted, so the "
+        "count is incomplete.",
+        [address] if address else [], path, throttled=error.code == "throttled",
+    )
+
+
+def not_reached(where: str | None, names: Sequence[str], addresses: Sequence[str],
+                path: Sequence[str]) -> Finding:
+    n = len(names)
+    subject = f"{plural(n, 'list')} inside {where}" if where else some(names)
+    return finding(
+        "expansion_failed", ERROR,
+        f"{subject} could not be expanded before the time limit"
+        f"{' (' + some(names) + ')' if where else ''}; {'its' if n == 1 else 'their'} members "
+        "are not counted, so the count is incomplete.",
+        addresses, path, throttled=False,
+    )
+
+
+def external(addresses: Sequence[str], total: int) -> Finding:
+    n = len(addresses)
+    domains = sorted({a.rpartition("@")[2] for a in addresses})
+    return finding(
+        "external", INFO,
+        f"{n} of the {total} recipients {'is' if n == 1 else 'are'} outside your organisation "
+        f"({some(domains)}).",
+        addresses, [], count=n,
+    )
+
+
+def count_mismatch(expected: int, total: int, breakdown: dict[str, int],
+                   complete: bool) -> Finding:
+    difference = total - expected
+    direction = "fewer" if difference < 0 else "more"
+    causes = [
+        (breakdown["duplicates"], "duplicate entry", "duplicate entries", "removed"),
+        (breakdown["undeliverable"], "entry", "entries", "that cannot be delivered"),
+        (breakdown["deleted_contacts"], "deleted contact", None, "still counted"),
+        (breakdown["incomplete_lists"], "list", None, "not fully expanded"),
+        (breakdown["external"], "external recipient", None, "included"),
+    ]
+    said = [f"{plural(n, one, many)} {how}" for n, one, many, how in causes if n]
+    message = (f"You expected {expected}; {total} unique people will receive it "
+               f"({abs(difference)} {direction}).")
+    if said:
+        message += " Why: " + "; ".join(said) + "."
+    if not complete:
+        message += " The count is incomplete, so the real number may be higher."
+    return finding("count_mismatch", WARNING, message, [], [], breakdown=breakdown,
+                   difference=difference)

@@ -1,0 +1,139 @@
+"""Rollcall's own small types: what directory adapters return and the engine walks.
+
+Adapters (Exchange over EWS, Graph, Rollcall's lists) translate their replies into these; nothing
+here knows where an entry came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class Kind(StrEnum):
+    """What an entry is; list kinds are expanded, the others are recipients."""
+
+    MAILBOX = "mailbox"
+    CONTACT = "contact"  # a mail contact (external address) or a Contacts-folder contact
+    PUBLIC_FOLDER = "public_folder"
+    ONE_OFF = "one_off"  # an address typed in or stored in a contact group, no object behind it
+    PUBLIC_DL = "public_dl"
+    DYNAMIC_DL = "dynamic_dl"
+    GROUP = "group"  # a Microsoft 365 group (GroupMailbox)
+    CONTACT_GROUP = "contact_group"  # a private DL in a mailbox's Contacts folder
+    UNKNOWN = "unknown"
+
+    @property
+    def is_list(self) -> bool:
+        return self in _LIST_KINDS
+
+
+_LIST_KINDS = frozenset({Kind.PUBLIC_DL, Kind.DYNAMIC_DL, Kind.GROUP, Kind.CONTACT_GROUP})
+
+
+class MemberStatus(StrEnum):
+    """A contact-group member's state, as Exchange's MemberStatusType says it."""
+
+    NORMAL = "Normal"
+    DEMOTED = "Demoted"  # the contact or object behind the member is gone; stored address kept
+    UNRECOGNIZED = "Unrecognized"  # invalid member data: no usable address
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One recipient or list as a directory knows it."""
+
+    name: str
+    address: str | None
+    kind: Kind
+    routing_type: str = "SMTP"  # "EX" means `address` is an X.500 legacy DN
+    item_id: str | None = None  # contact groups (and Contacts items) are addressed by ItemId
+    status: MemberStatus = MemberStatus.NORMAL
+
+    @property
+    def is_list(self) -> bool:
+        return self.kind.is_list
+
+    @property
+    def key(self) -> str:
+        """Identity of a list for de-duplicating expansions: its ItemId or lower-cased address."""
+        if self.item_id:
+            return f"item:{self.item_id}"
+        return f"addr:{(self.address or '').lower()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """What resolving one top-level recipient gave: an entry, or why there is none."""
+
+    query: str
+    entry: Entry | None
+    problem: str | None = None  # "unresolved" | "ambiguous" | "failed"
+    candidates: tuple[Entry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Expansion:
+    """One level of a list's members; `complete` is false when the directory cut the answer."""
+
+    members: tuple[Entry, ...]
+    complete: bool = True
+    total_in_view: int | None = None
+
+
+class DirectoryError(Exception):
+    """A directory could not answer; `code` is a stable reason, `back_off` seconds if it asked."""
+
+    def __init__(self, code: str, message: str, back_off: float | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.back_off = back_off
+
+
+class NotFound(DirectoryError):
+    """The directory does not know this list or address."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("not_found", message)
+
+
+class Throttled(DirectoryError):
+    """The directory asked us to back off for longer than the count could wait."""
+
+    def __init__(self, message: str, back_off: float | None = None) -> None:
+        super().__init__("throttled", message, back_off)
+
+
+class Directory(Protocol):
+    """The port every directory adapter implements; calls may run on several threads at once."""
+
+    def resolve(self, name: str, address: str | None) -> Resolution:
+        """Resolve one recipient as Outlook handed it over (name, maybe an address)."""
+        ...
+
+    def expand(self, entry: Entry) -> Expansion:
+        """One level of a list's members; raises DirectoryError (NotFound, Throttled)."""
+        ...
+
+    def smtp_for_legacy_dn(self, legacy_dn: str) -> str | None:
+        """The primary SMTP address behind an X.500 legacy DN, or None if nobody has it."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A To/Cc/Bcc entry as Outlook hands it over."""
+
+    name: str
+    address: str | None = None
+
+
+@dataclass(slots=True)
+class CountRequest:
+    recipients: list[Recipient]
+    expected: int | None = None
+    mailbox: str | None = None
+    refresh: bool = False
+    extra: dict[str, object] = field(default_factory=dict)

@@ -1,0 +1,295 @@
+"""The count report: a pure, deterministic function of what the engine fetched."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import findings as f
+from .entries import Verdict, classify, expandable, is_internal, label
+from .model import CountRequest, DirectoryError, Entry, Resolution
+from .tree import Node, Outcome, Tree, loop_through, members_of, reach, walk
+
+TOP = "The To/Cc/Bcc line"  # how findings name the message's own recipient lines
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Running counts; `entries == total + duplicates + undeliverable` holds after every add."""
+
+    seen: dict[str, None] = field(default_factory=dict)  # insertion-ordered set of addresses
+    entries: int = 0
+    duplicates: int = 0
+    undeliverable: int = 0
+    deleted: int = 0
+    incomplete_lists: int = 0
+    complete: bool = True
+
+    @property
+    def total(self) -> int:
+        return len(self.seen)
+
+    def add(self, address: str | None) -> None:
+        self.entries += 1
+        if address is None:
+            self.undeliverable += 1
+        elif address in self.seen:
+            self.duplicates += 1
+        else:
+            self.seen[address] = None
+
+
+def build_report(
+    request: CountRequest,
+    resolutions: Sequence[Resolution | DirectoryError | None],
+    outcomes: Mapping[str, Outcome],
+    smtp_by_dn: Mapping[str, str | None],
+    *,
+    max_nesting: int = 3,
+    internal_domains: Sequence[str] = (),
+    requests: int = 0,
+    elapsed_ms: int = 0,
+) -> dict[str, Any]:
+    """The JSON-able report; `resolutions[i]` is None (or missing) when not resolved in time.
+
+    `outcomes` maps list keys to what expanding them gave (a missing key: not reached in time),
+    `smtp_by_dn` maps `entries.dn_key(legacy DN)` to its SMTP address (None: nobody has it).
+    """
+    tally = _Tally()
+    found: list[f.Finding] = []
+    tops = _top_level(request, resolutions, smtp_by_dn, tally, found)
+    tree = walk(tops, outcomes)
+    own, edges, pending = _count_lists(tree, smtp_by_dn, tally, found)
+    reached, loops = reach(own, edges)
+    found += _cycles(tree, loops, edges)
+    found += _too_deep(tree, max_nesting)
+    found += _not_reached(pending)
+
+    total = tally.total
+    if internal_domains:
+        outside = [a for a in tally.seen if not is_internal(a, tuple(internal_domains))]
+        if outside:
+            found.append(f.external(sorted(outside), total))
+    else:
+        outside = []
+    expected = request.expected
+    difference = None if expected is None else total - expected
+    if expected is not None and difference:
+        breakdown = {
+            "duplicates": tally.duplicates,
+            "undeliverable": tally.undeliverable,
+            "deleted_contacts": tally.deleted,
+            "incomplete_lists": tally.incomplete_lists,
+            "external": len(outside),
+        }
+        found.append(f.count_mismatch(expected, total, breakdown, tally.complete))
+
+    return {
+        "total": total,
+        "complete": tally.complete,
+        "expected": expected,
+        "difference": difference,
+        "entries": tally.entries,
+        "duplicates": tally.duplicates,
+        "undeliverable": tally.undeliverable,
+        "lists": len(tree.placed),
+        "max_depth": max((node.depth for node in tree.placed.values()), default=0),
+        "requests": requests,
+        "elapsed_ms": elapsed_ms,
+        "pending": [node.entry.address or label(node.entry) for node in pending],
+        "tree": _tree_dicts(tree, reached),
+        "findings": found,
+    }
+
+
+def _top_level(
+    request: CountRequest,
+    resolutions: Sequence[Resolution | DirectoryError | None],
+    smtp_by_dn: Mapping[str, str | None],
+    tally: _Tally,
+    found: list[f.Finding],
+) -> list[Entry]:
+    """Count the top-level recipients that are not lists; return the lists, in order."""
+    tops: list[Entry] = []
+    for i, recipient in enumerate(request.recipients):
+        result = resolutions[i] if i < len(resolutions) else None
+        query = recipient.name or recipient.address or "(empty)"
+        if isinstance(result, Resolution) and result.entry is not None:
+            if expandable(result.entry):
+                tops.append(result.entry)
+            else:
+                _count_members([result.entry], TOP, [query], smtp_by_dn, tally, found)
+            continue
+        # Nobody to deliver to (yet): still an entry, so the entries identity keeps holding.
+        tally.add(None)
+        if isinstance(result, Resolution) and result.problem == "ambiguous":
+            found.append(f.ambiguous_top(query, result))
+        elif isinstance(result, Resolution) and result.problem != "failed":
+            found.append(f.unresolved_top(query))
+        else:
+            # A directory error or the deadline: we cannot say the entry is undeliverable.
+            tally.complete = False
+            error = result if isinstance(result, DirectoryError) else None
+            if isinstance(result, Resolution):
+                error = DirectoryError("failed", "the lookup failed")
+            found.append(f.not_looked_up(query, error))
+    return tops
+
+
+def _count_members(
+    members: Sequence[Entry],
+    where: str,
+    path: Sequence[str],
+    smtp_by_dn: Mapping[str, str | None],
+    tally: _Tally,
+    found: list[f.Finding],
+) -> set[str]:
+    """Count the non-list members of one holder; return its deliverable addresses."""
+    own: set[str] = set()
+    deleted: list[str] = []
+    invalid: list[Entry] = []
+    no_smtp: list[str] = []
+    dn_pending: list[str] = []
+    for member in members:
+        if expandable(member):
+            continue  # lists are nodes, not entries
+        address, verdict = classify(member, smtp_by_dn)
+        tally.add(address)
+        if address is not None:
+            own.add(address)
+        if verdict is Verdict.DELETED:
+            tally.deleted += 1
+            deleted.append(address or "")
+        elif verdict is Verdict.INVALID:
+            invalid.append(member)
+        elif verdict is Verdict.NO_SMTP:
+            no_smtp.append(member.address or "")
+        elif verdict is Verdict.DN_PENDING:
+            dn_pending.append(member.address or "")
+    if deleted:
+        found.append(f.deleted_contact(where, deleted, path))
+    if invalid:
+        names = [m.name or m.address or "(no name)" for m in invalid]
+        found.append(f.invalid_member(where, names, [m.address for m in invalid if m.address],
+                                      path))
+    if no_smtp:
+        found.append(f.no_smtp(where, no_smtp, path))
+    if dn_pending:
+        tally.complete = False
+        found.append(f.dn_pending(where, dn_pending, path))
+    return own
+
+
+def _count_lists(
+    tree: Tree, smtp_by_dn: Mapping[str, str | None], tally: _Tally, found: list[f.Finding]
+) -> tuple[dict[str, set[str]], dict[str, list[str]], list[Node]]:
+    """Count each distinct list's members once; return own addresses, edges, unreached lists."""
+    own: dict[str, set[str]] = {}
+    edges: dict[str, list[str]] = {}
+    pending: list[Node] = []
+    for key, node in tree.placed.items():
+        edges[key] = [child.key for child in node.children]
+        outcome = node.outcome
+        where, address = label(node.entry), node.entry.address or ""
+        own[key] = _count_members(members_of(outcome), where, node.path, smtp_by_dn, tally, found)
+        if outcome is None:
+            pending.append(node)
+        elif outcome.expansion is None:
+            error = outcome.error or DirectoryError("failed", "no answer")
+            found.append(f.expansion_failed(where, error, address, node.path))
+        elif not outcome.expansion.complete:
+            expansion = outcome.expansion
+            found.append(f.truncated(where, len(expansion.members), expansion.total_in_view,
+                                     address, node.path))
+        else:
+            continue
+        tally.complete = False
+        tally.incomplete_lists += 1
+    return own, edges, pending
+
+
+def _cycles(tree: Tree, loops: list[list[str]], edges: dict[str, list[str]]) -> list[f.Finding]:
+    """One finding per cycle met on a path, then one per loop no path ran into."""
+    result: list[f.Finding] = []
+    reported: set[str] = set()
+    for node in tree.all_nodes:
+        if not node.is_cycle:
+            continue
+        start = node.keys.index(node.key)
+        ring = node.path[start:]
+        lists = [tree.placed[k].entry for k in node.keys[start:-1]]
+        result.append(f.cycle(ring, [e.address for e in lists if e.address], node.path))
+        reported.update(node.keys[start:])
+    for keys in loops:
+        # Breadth-first placement can step into a loop only through repeats (A and B both children
+        # of R, each holding the other): no path cycles, yet the lists still contain each other.
+        if reported.intersection(keys):
+            continue
+        ring_keys = loop_through(keys[0], keys, edges)
+        lists = [tree.placed[k].entry for k in ring_keys[:-1]]
+        names = [label(e) for e in lists] + [label(lists[0])]
+        path = tree.placed[keys[0]].path
+        result.append(f.cycle(names, [e.address for e in lists if e.address], path))
+    return result
+
+
+def _too_deep(tree: Tree, limit: int) -> list[f.Finding]:
+    """One finding per top-level list whose nesting goes past the limit."""
+    by_root: dict[int, list[Node]] = {}
+    roots: dict[int, Node] = {}
+    for node in tree.placed.values():
+        if node.depth > limit:
+            root = node
+            while root.parent is not None:
+                root = root.parent
+            by_root.setdefault(id(root), []).append(node)
+            roots[id(root)] = root
+    result = []
+    for root_id, nodes in by_root.items():
+        deepest = max(nodes, key=lambda n: n.depth)
+        result.append(f.too_deep(
+            label(roots[root_id].entry), [label(n.entry) for n in nodes],
+            [n.entry.address for n in nodes if n.entry.address], deepest.depth, limit,
+            deepest.path,
+        ))
+    return result
+
+
+def _not_reached(pending: list[Node]) -> list[f.Finding]:
+    """Lists not expanded before the deadline, one finding per list that holds them."""
+    groups: dict[int, tuple[Node | None, list[Node]]] = {}
+    for node in pending:
+        # Top-level lists are their own group: each is something the sender typed.
+        group = id(node.parent) if node.parent is not None else id(node)
+        groups.setdefault(group, (node.parent, []))[1].append(node)
+    result = []
+    for parent, nodes in groups.values():
+        names = [label(n.entry) for n in nodes]
+        addresses = [n.entry.address for n in nodes if n.entry.address]
+        where = label(parent.entry) if parent is not None else None
+        path = parent.path if parent is not None else nodes[0].path
+        result.append(f.not_reached(where, names, addresses, path))
+    return result
+
+
+def _tree_dicts(tree: Tree, reached: Mapping[str, frozenset[str]]) -> list[dict[str, Any]]:
+    """The tree as nested dicts; built bottom-up so very deep nesting needs no recursion."""
+    built: dict[int, dict[str, Any]] = {}
+    for node in reversed(tree.all_nodes):
+        origin = node.first or node
+        item: dict[str, Any] = {
+            "address": node.entry.address,
+            "name": node.entry.name,
+            "kind": node.entry.kind.value,
+            "depth": node.depth,
+            "direct_members": len(members_of(origin.outcome)),
+            "unique_members": len(reached.get(node.key, ())),
+            "status": node.status,
+            "cached": bool(origin.outcome and origin.outcome.cached),
+            "children": [built.pop(id(child)) for child in node.children],
+        }
+        if node.first is not None:
+            item["repeat_of"] = list(node.first.path)
+        built[id(node)] = item
+    return [built[id(root)] for root in tree.roots]

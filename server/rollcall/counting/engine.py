@@ -1,0 +1,264 @@
+"""The fetch phase of a count: resolve, expand and map addresses concurrently, then report.
+
+Everything that touches the directory, the clock or threads is here; what the fetched answers
+mean is decided by the pure `rollcall.core.report.build_report`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from typing import Any
+
+from rollcall.core.entries import dn_key, expandable, needs_smtp_lookup
+from rollcall.core.model import (
+    CountRequest,
+    Directory,
+    DirectoryError,
+    Entry,
+    Expansion,
+    Resolution,
+    Throttled,
+)
+from rollcall.core.report import build_report
+from rollcall.core.tree import Outcome
+
+from .cache import ExpansionCache
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5  # tries per call, the first included
+DEFAULT_BACK_OFF_S = 0.5  # first wait when a throttled reply names none; doubles per try
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How one count behaves; the defaults suit an Exchange server under ordinary load."""
+
+    concurrency: int = 8  # directory calls in flight at once
+    deadline_s: float = 20.0  # a count answers by then, complete or not
+    cache_ttl_s: float = 900.0  # how long an expansion may be served from the cache
+    max_nesting: int = 3  # lists deeper than this get a `nested_too_deep` finding
+    internal_domains: tuple[str, ...] = ()  # empty: no `external` finding
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {self.concurrency}")
+        if self.deadline_s <= 0:
+            raise ValueError(f"deadline_s must be positive, not {self.deadline_s}")
+        if self.cache_ttl_s < 0:
+            raise ValueError(f"cache_ttl_s must not be negative, not {self.cache_ttl_s}")
+        if self.max_nesting < 1:
+            raise ValueError(f"max_nesting must be at least 1, not {self.max_nesting}")
+
+
+def retry_delay(error: DirectoryError, attempt: int, now: float, deadline: float) -> float | None:
+    """Seconds to wait before trying a failed call again (try `attempt` just failed), or None."""
+    if error.back_off is None and not isinstance(error, Throttled):
+        # Not found, access denied, a malformed answer: asking again gets the same answer.
+        return None
+    if attempt >= MAX_ATTEMPTS:
+        # The directory keeps refusing; more tries would only add to the load it complains of.
+        return None
+    if error.back_off is not None:
+        # The directory named its wait; retrying sooner would just be refused again.
+        delay = max(0.0, error.back_off)
+    else:
+        # Throttled without a number: back off exponentially so we ease the load we caused.
+        delay = DEFAULT_BACK_OFF_S * 2 ** (attempt - 1)
+    if now + delay >= deadline:
+        # The retry could not even start before the deadline: fail this call now (the count
+        # says it is incomplete) rather than wait for an answer nobody will read.
+        return None
+    return delay
+
+
+class Counter:
+    """Counts the unique recipients of one message through a Directory port."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        settings: Settings | None = None,
+        cache: ExpansionCache | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`clock` must tick in real seconds: the engine waits on threads with real timeouts."""
+        self.directory = directory
+        self.settings = settings or Settings()
+        self.cache = cache if cache is not None else ExpansionCache()
+        self.clock = clock
+
+    def count(self, request: CountRequest) -> dict[str, Any]:
+        """The report for `request`; returned by the deadline, with complete=false if cut short."""
+        return _Run(self, request).execute()
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    op: str  # "resolve" (target: recipient index) | "expand" (Entry) | "smtp" (legacy DN)
+    target: Any
+    attempt: int = 1
+
+
+class _Run:
+    """The state of one count; touched only by the thread that called `count`."""
+
+    def __init__(self, counter: Counter, request: CountRequest) -> None:
+        self.directory = counter.directory
+        self.settings = counter.settings
+        self.cache = counter.cache
+        self.clock = counter.clock
+        self.request = request
+        self.started = self.clock()
+        self.deadline = self.started + self.settings.deadline_s
+        self.resolutions: list[Resolution | DirectoryError | None] = [None] * len(
+            request.recipients
+        )
+        self.outcomes: dict[str, Outcome] = {}
+        self.smtp: dict[str, str | None] = {}
+        self.asked_lists: set[str] = set()
+        self.asked_dns: set[str] = set()
+        self.running: dict[Future[Any], _Call] = {}
+        self.waiting: list[tuple[float, int, _Call]] = []  # heap of (due, tie-break, call)
+        self.sequence = itertools.count()
+        self.closed = False  # set at the deadline
+        self.requests = 0
+        self.requests_lock = threading.Lock()  # workers count their own calls
+        self.pool = ThreadPoolExecutor(self.settings.concurrency, "rollcall-count")
+
+    def execute(self) -> dict[str, Any]:
+        try:
+            for index in range(len(self.request.recipients)):
+                self.submit(_Call("resolve", index))
+            self.loop()
+        finally:
+            # Never wait for a stuck call: queued ones are dropped, running ones are abandoned
+            # and their answers ignored; the report lists what they would have expanded.
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        with self.requests_lock:
+            requests = self.requests
+        elapsed_ms = round((self.clock() - self.started) * 1000)
+        report = build_report(
+            self.request,
+            self.resolutions,
+            self.outcomes,
+            self.smtp,
+            max_nesting=self.settings.max_nesting,
+            internal_domains=self.settings.internal_domains,
+            requests=requests,
+            elapsed_ms=elapsed_ms,
+        )
+        log.info(
+            "count done recipients=%d lists=%d total=%d complete=%s requests=%d elapsed_ms=%d",
+            len(self.request.recipients), report["lists"], report["total"],
+            report["complete"], requests, elapsed_ms,
+        )
+        return report
+
+    def loop(self) -> None:
+        while self.running or self.waiting:
+            now = self.clock()
+            if now >= self.deadline:
+                # Take the answers that made it, but start nothing new: lists they reveal are
+                # reported as not reached rather than silently left out.
+                self.closed = True
+                for future in [f for f in self.running if f.done()]:
+                    self.settle(self.running.pop(future), future)
+                return
+            while self.waiting and self.waiting[0][0] <= now:
+                self.submit(heapq.heappop(self.waiting)[2])
+            timeout = self.deadline - now
+            if self.waiting:
+                timeout = min(timeout, self.waiting[0][0] - now)
+            if not self.running:
+                time.sleep(max(0.0, timeout))  # only retries remain, and none is due yet
+                continue
+            # Handle answers as they come, so lists found in one expansion start at once.
+            done, _ = wait(self.running, timeout=max(0.0, timeout), return_when=FIRST_COMPLETED)
+            for future in done:
+                self.settle(self.running.pop(future), future)
+
+    def submit(self, call: _Call) -> None:
+        if self.closed:
+            return
+        self.running[self.pool.submit(self.call_port, call)] = call
+
+    def call_port(self, call: _Call) -> Any:
+        """Runs on a worker thread: one port call, counted when it starts."""
+        with self.requests_lock:
+            self.requests += 1
+        if call.op == "resolve":
+            recipient = self.request.recipients[call.target]
+            return self.directory.resolve(recipient.name, recipient.address)
+        if call.op == "expand":
+            return self.directory.expand(call.target)
+        return self.directory.smtp_for_legacy_dn(call.target)
+
+    def settle(self, call: _Call, future: Future[Any]) -> None:
+        try:
+            result = future.result()
+        except DirectoryError as error:
+            delay = retry_delay(error, call.attempt, self.clock(), self.deadline)
+            if delay is None:
+                self.fail(call, error)
+            else:
+                again = replace(call, attempt=call.attempt + 1)
+                heapq.heappush(self.waiting, (self.clock() + delay, next(self.sequence), again))
+            return
+        except Exception as error:  # an adapter bug must cost one list, not the whole count
+            log.exception("directory call %s failed unexpectedly", call.op)
+            self.fail(call, DirectoryError("internal", f"unexpected {type(error).__name__}"))
+            return
+        if call.op == "resolve":
+            self.resolutions[call.target] = result
+            if result.entry is not None:
+                self.discover([result.entry])
+        elif call.op == "expand":
+            self.outcomes[call.target.key] = Outcome(result)
+            self.cache.put(call.target.key, result)
+            self.discover(result.members)
+        else:
+            self.smtp[dn_key(call.target)] = result
+
+    def fail(self, call: _Call, error: DirectoryError) -> None:
+        if call.op == "resolve":
+            self.resolutions[call.target] = error
+        elif call.op == "expand":
+            self.outcomes[call.target.key] = Outcome(error=error)
+        # A failed legacy-DN lookup stays unknown: the report marks those members unresolved
+        # and the count incomplete, rather than guessing nobody owns the address.
+
+    def discover(self, entries: Iterable[Entry]) -> None:
+        """Start the calls new entries need; each list and each legacy DN only once per count."""
+        queue: deque[Entry] = deque(entries)
+        while queue:
+            entry = queue.popleft()
+            if expandable(entry):
+                key = entry.key
+                if key in self.asked_lists:
+                    continue
+                self.asked_lists.add(key)
+                cached = self.cached(key)
+                if cached is None:
+                    self.submit(_Call("expand", entry))
+                else:
+                    self.outcomes[key] = Outcome(cached, cached=True)
+                    queue.extend(cached.members)
+            elif needs_smtp_lookup(entry) and entry.address:
+                key = dn_key(entry.address)
+                if key not in self.asked_dns:
+                    self.asked_dns.add(key)
+                    self.submit(_Call("smtp", entry.address))
+
+    def cached(self, key: str) -> Expansion | None:
+        if self.request.refresh:
+            return None  # the sender asked for fresh answers; they still refill the cache
+        return self.cache.get(key, self.settings.cache_ttl_s)
