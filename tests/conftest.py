@@ -117,3 +117,18 @@ def start_simulator(optional_ews_schema: Any) -> Iterator[Callable[..., tuple[Si
     if optional_ews_schema is not None:
         for _, wire in started:
             wire.validate(optional_ews_schema)
+
+
+@pytest.fixture(scope="session")
+def demo_simulator(optional_ews_schema: Any) -> Iterator[tuple[Simulator, Wire]]:
+    """The demo organisation, served once per test session (Rollcall's tests only read it)."""
+    from ews_simulator.demo import demo_document
+
+    wire = Wire()
+    sim = Simulator(load(demo_document()), observer=wire).start()
+    yield sim, wire
+    close_connections()
+    sim.stop()
+    if optional_ews_schema is not None:
+        wire.validate(optional_ews_schema)
+

@@ -1,0 +1,1 @@
+"""Flask blueprints, thin: parse and validate, call one service, return JSON."""

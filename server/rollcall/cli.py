@@ -1,0 +1,113 @@
+"""`rollcall count | serve | demo`: the command line. Exit codes: 0 ok (a complete count),
+1 an incomplete count or Exchange unavailable, 2 bad usage or configuration."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from .config import ConfigError, load_config
+from .errors import RollcallError
+
+EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rollcall", description="Know who will receive a message.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("count", help="count the unique recipients of To/Cc/Bcc entries")
+    c.add_argument("entries", nargs="+", metavar="ENTRY",
+                   help="an address, 'Name <address>', an X.500 DN or a contact group's name")
+    c.add_argument("--expected", type=int, help="how many recipients you expect")
+    c.add_argument("--mailbox", help="the sender's mailbox (default ROLLCALL_MAILBOX)")
+    c.add_argument("--json", action="store_true", help="print the report as JSON")
+    c.add_argument("--refresh", action="store_true", help="do not reuse cached expansions")
+
+    s = sub.add_parser("serve", help="serve the add-in and the API over HTTPS")
+    s.add_argument("--host", default="localhost")
+    s.add_argument("--port", type=int, default=3000)
+
+    d = sub.add_parser("demo", help="the EWS simulator's demo organisation plus `serve`")
+    d.add_argument("--host", default="localhost")
+    d.add_argument("--port", type=int, default=3000)
+    d.add_argument("--ews-port", type=int, default=0, help="simulator port (default: any free)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "count":
+            return _count(args)
+        from .serve import demo, serve
+
+        if args.command == "serve":
+            return serve(load_config(), args.host, args.port)
+        return demo(args.host, args.port, args.ews_port)
+    except ConfigError as e:
+        print(f"rollcall: configuration: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _count(args: argparse.Namespace) -> int:
+    from .app import count_service
+    from .core.recipients import parse_recipient
+    from .errors import NotConfigured
+
+    if args.expected is not None and args.expected < 0:
+        print("rollcall: --expected must be 0 or more", file=sys.stderr)
+        return EXIT_USAGE
+    config = load_config()
+    service = count_service(config)
+    recipients = [parse_recipient(e) for e in args.entries]
+    try:
+        report = service.count(recipients, args.expected, args.mailbox, args.refresh)
+    except NotConfigured as e:
+        print(f"rollcall: configuration: {e.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except RollcallError as e:
+        print(f"rollcall: {e.message}", file=sys.stderr)
+        return EXIT_USAGE if e.status < 500 else EXIT_INCOMPLETE
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(summary(report))
+    return EXIT_OK if report["complete"] else EXIT_INCOMPLETE
+
+
+def summary(report: dict[str, Any]) -> str:
+    """The report as a person reads it on a terminal: the number, the tree, the findings."""
+    lines = [f"{report['total']} unique recipients"
+             + ("" if report["complete"] else "  (INCOMPLETE: some lists were not fully expanded)")]
+    if report.get("expected") is not None:
+        lines.append(f"expected {report['expected']}, difference {report['difference']:+d}")
+    lines.append(f"{report['entries']} entries - {report['duplicates']} duplicates - "
+                 f"{report['undeliverable']} undeliverable = {report['total']}")
+    lines.append(f"{report['lists']} lists, {report['max_depth']} deep; "
+                 f"{report['requests']} requests in {report['elapsed_ms']} ms")
+    if report["tree"]:
+        lines.append("")
+        for node in report["tree"]:
+            _tree_lines(node, 0, lines)
+    for severity in ("error", "warning", "info"):
+        found = [f for f in report["findings"] if f["severity"] == severity]
+        if found:
+            lines.append("")
+            lines.append(f"{severity.upper()}S")
+            lines.extend(f"  - [{f['code']}] {f['message']}" for f in found)
+    return "\n".join(lines)
+
+
+def _tree_lines(node: dict[str, Any], level: int, lines: list[str]) -> None:
+    status = "" if node["status"] == "expanded" else f" [{node['status']}]"
+    where = f" <{node['address']}>" if node.get("address") else ""
+    lines.append(f"{'  ' * level}{node['name']}{where}: {node['unique_members']}{status}")
+    for child in node["children"]:
+        _tree_lines(child, level + 1, lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

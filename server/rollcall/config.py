@@ -1,0 +1,151 @@
+"""Settings: defaults < a config file (ROLLCALL_CONFIG, TOML) < ROLLCALL_* environment variables.
+
+Every setting is in SETTINGS below, which README.md's configuration table mirrors. A bad value
+raises ConfigError naming the variable, so a startup error says what to fix.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the environment variable."""
+
+
+def _int(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise ValueError(f"must be at least {minimum}")
+        return value
+
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError("must be more than 0")
+    return value
+
+
+def _domains(text: str) -> tuple[str, ...]:
+    return tuple(d.strip().lower().lstrip("@") for d in text.split(",") if d.strip())
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text.lower() not in options:
+            raise ValueError(f"must be one of {', '.join(options)}")
+        return text.lower()
+
+    return parse
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("must be true or false")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    ews_url: str | None = None
+    ews_username: str | None = None
+    ews_password: str | None = None
+    ews_auth: str = "basic"
+    ews_build: str | None = None
+    ews_timeout_s: float = 30.0
+    mailbox: str | None = None
+    max_nesting: int = 3
+    internal_domains: tuple[str, ...] = ()
+    concurrency: int = 8
+    deadline_s: float = 20.0
+    cache_ttl_s: float = 900.0
+    max_entries: int = 2000
+    instance_path: str = "instance"
+    debug: bool = False
+
+    def require_ews(self) -> None:
+        """Raise ConfigError naming the first EWS setting a count needs but does not have."""
+        for name in ("ews_url", "ews_username", "ews_password"):
+            if not getattr(self, name):
+                raise ConfigError(f"ROLLCALL_{name.upper()} is not set: Rollcall needs it to reach "
+                                  "Exchange (see the configuration table in README.md)")
+
+
+# name -> (parser, description); the README's table lists the same.
+SETTINGS: dict[str, tuple[Callable[[str], Any], str]] = {
+    "ews_url": (str, "full EWS endpoint URL, https://mail.example.com/EWS/Exchange.asmx"),
+    "ews_username": (str, "service account (UPN or SMTP) that impersonates senders"),
+    "ews_password": (str, "its password; or ROLLCALL_EWS_PASSWORD_FILE naming a file"),
+    "ews_auth": (_choice("basic", "ntlm"), "basic or ntlm"),
+    "ews_build": (str, "Exchange build, e.g. 15.1.2507.6: skips the version probe"),
+    "ews_timeout_s": (_positive_float, "seconds one EWS request may take"),
+    "mailbox": (str, "mailbox a count acts as when the caller names none"),
+    "max_nesting": (_int(1), "lists nested deeper get a nested_too_deep finding"),
+    "internal_domains": (_domains, "comma-separated; recipients elsewhere are external"),
+    "concurrency": (_int(1), "EWS requests in flight per count"),
+    "deadline_s": (_positive_float, "a count answers by then, complete or not"),
+    "cache_ttl_s": (float, "how long list expansions are reused (seconds)"),
+    "max_entries": (_int(1), "most recipients one count request may carry"),
+    "instance_path": (str, "folder for Rollcall's own files"),
+    "debug": (_bool, "Flask debug mode; never in production"),
+}
+
+
+def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
+    """The effective configuration; `overrides` (tests, the CLI) win over everything."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    if env.get("ROLLCALL_CONFIG"):
+        raw.update(_file(Path(env["ROLLCALL_CONFIG"])))
+    for name in SETTINGS:
+        variable = f"ROLLCALL_{name.upper()}"
+        if variable in env:
+            raw[name] = env[variable]
+    if "ews_password" not in raw and env.get("ROLLCALL_EWS_PASSWORD_FILE"):
+        path = Path(env["ROLLCALL_EWS_PASSWORD_FILE"])
+        try:
+            raw["ews_password"] = path.read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise ConfigError(
+                f"ROLLCALL_EWS_PASSWORD_FILE: cannot read {path}: {e.strerror}"
+            ) from None
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        values[name] = _parse(name, value)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in fields(Config)}
+    return Config(**{k: v for k, v in values.items() if k in known})
+
+
+def _parse(name: str, value: Any) -> Any:
+    parser, _ = SETTINGS[name]
+    if isinstance(value, list) and parser is _domains:
+        value = ",".join(value)
+    try:
+        return parser(str(value))
+    except ValueError as e:
+        raise ConfigError(f"ROLLCALL_{name.upper()}={value!r}: {e}") from None
+
+
+def _file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"ROLLCALL_CONFIG: cannot read {path}: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"ROLLCALL_CONFIG: {path} is not valid TOML: {e}") from None
+    unknown = set(data) - set(SETTINGS)
+    if unknown:
+        raise ConfigError(f"ROLLCALL_CONFIG: {path} has unknown settings {sorted(unknown)}")
+    return data

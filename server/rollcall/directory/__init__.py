@@ -1,0 +1,1 @@
+"""Adapters to outside directories; each returns Rollcall's own types from `rollcall.core.model`."""

@@ -1,0 +1,84 @@
+"""Reading EWS answers with lxml into Rollcall's entries: no I/O, no exchangelib objects."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from rollcall.core.model import (
+    DirectoryError,
+    Entry,
+    Expansion,
+    Kind,
+    MemberStatus,
+    NotFound,
+)
+
+M_NS = "http://schemas.microsoft.com/exchange/services/2006/messages"
+T_NS = "http://schemas.microsoft.com/exchange/services/2006/types"
+M = f"{{{M_NS}}}"
+T = f"{{{T_NS}}}"
+
+# EWS MailboxType -> Kind. Dynamic lists come back as PublicDL: EWS does not tell them apart.
+KINDS = {
+    "Mailbox": Kind.MAILBOX,
+    "PublicDL": Kind.PUBLIC_DL,
+    "PrivateDL": Kind.CONTACT_GROUP,
+    "GroupMailbox": Kind.GROUP,
+    "Contact": Kind.CONTACT,
+    "ImplicitContact": Kind.CONTACT,
+    "PublicFolder": Kind.PUBLIC_FOLDER,
+    "OneOff": Kind.ONE_OFF,
+    "Unknown": Kind.UNKNOWN,
+}
+
+_NOT_FOUND = {"ErrorNameResolutionNoResults", "ErrorItemNotFound", "ErrorInvalidIdMalformed"}
+
+
+def entry_from_fields(name: str | None, address: str | None, routing: str | None,
+                      mailbox_type: str | None, item_id: str | None,
+                      status: str | None = None) -> Entry:
+    """An Entry from the fields of a `t:Mailbox` (EmailAddressType)."""
+    routing = (routing or "SMTP").upper()
+    kind = KINDS.get(mailbox_type or "", Kind.ONE_OFF if address else Kind.UNKNOWN)
+    if routing == "MAPIPDL":  # a contact group referenced by ItemId
+        kind = Kind.CONTACT_GROUP
+    return Entry(
+        name=name or address or "",
+        address=address or None,
+        kind=kind,
+        routing_type="EX" if routing == "EX" else "SMTP",
+        item_id=item_id,
+        status=MemberStatus(status) if status in MemberStatus._value2member_map_ else
+        MemberStatus.NORMAL,
+    )
+
+
+def mailbox_entry(elem: etree._Element, status: str | None = None) -> Entry:
+    """An Entry from a `t:Mailbox` element."""
+    item = elem.find(f"{T}ItemId")
+    return entry_from_fields(
+        elem.findtext(f"{T}Name"),
+        elem.findtext(f"{T}EmailAddress"),
+        elem.findtext(f"{T}RoutingType"),
+        elem.findtext(f"{T}MailboxType"),
+        item.get("Id") if item is not None else None,
+        status,
+    )
+
+
+def read_expansion(message: etree._Element, entry: Entry) -> Expansion:
+    """An `ExpandDLResponseMessage` as an Expansion, truncation included; errors raised as ours."""
+    code = message.findtext(f"{M}ResponseCode")
+    if code in _NOT_FOUND:
+        raise NotFound(f"Exchange does not know the list {entry.name or entry.address}")
+    if code == "ErrorAccessDenied":
+        raise DirectoryError("access_denied", f"Exchange denied access to {entry.name}")
+    if code != "NoError":
+        raise DirectoryError("ews_error", f"ExpandDL of {entry.name} answered {code}")
+    expansion = message.find(f"{M}DLExpansion")
+    if expansion is None:  # some servers answer an unknown list with an empty Success
+        return Expansion((), complete=True, total_in_view=0)
+    members = tuple(mailbox_entry(m) for m in expansion.iterfind(f"{T}Mailbox"))
+    last = expansion.get("IncludesLastItemInRange", "true").lower() in ("true", "1")
+    total = expansion.get("TotalItemsInView")
+    return Expansion(members, complete=last, total_in_view=int(total) if total else None)

@@ -1,0 +1,43 @@
+"""One error hierarchy: every API error answers {"error": {"code", "message"}} with its status."""
+
+from __future__ import annotations
+
+
+class RollcallError(Exception):
+    """An error a caller can act on; `code` is stable (the pane switches on it), `status` HTTP."""
+
+    code = "error"
+    status = 500
+
+    def __init__(self, message: str, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+
+    def to_json(self) -> dict[str, dict[str, str]]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+class BadRequest(RollcallError):
+    code = "bad_request"
+    status = 400
+
+
+class TooLarge(RollcallError):
+    code = "too_many_recipients"
+    status = 413
+
+
+class NotConfigured(RollcallError):
+    code = "not_configured"
+    status = 503
+
+
+class ExchangeUnavailable(RollcallError):
+    """Exchange could not be asked at all (unreachable, credentials refused)."""
+
+    code = "exchange_unreachable"
+    status = 502
