@@ -230,6 +230,9 @@ def group_member_mailbox(call: Call, group: ContactGroup, i: int, expanding: boo
     if m.contact_id is not None:
         c = mbx.contacts[m.contact_id]
         return soap.email_address(tag, c.name, c.address, "SMTP", CONTACT, c.item_id)
+    if m.routing == "EX":
+        known = call.org.by_legacy_dn.get((m.address or "").lower())
+        return soap.email_address(tag, m.name, m.address, "EX", known.kind if known else "Mailbox")
     obj = call.org.find(m.address or "")
     if obj is not None:
         return soap.email_address(tag, obj.name, obj.address, "SMTP", obj.kind)

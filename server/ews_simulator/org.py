@@ -72,6 +72,7 @@ class GroupMember:
     status: str = "Normal"
     contact_id: str | None = None  # a Contacts item
     group_id: str | None = None  # a nested contact group (private DL)
+    routing: str = "SMTP"  # "EX": `address` is the X.500 legacy DN Outlook stored
 
 
 @dataclass(slots=True)
@@ -372,6 +373,11 @@ class _Builder:
                     f"{where}: contact group {m['group']!r} is not in {mbx.address}'s Contacts"
                 )
             return GroupMember(grp.name, None, status, group_id=str(m["group"]))
+        if "legacy_dn" in m:  # Outlook stores directory members by X.500 DN
+            dn = str(m["legacy_dn"])
+            obj = self.org.by_legacy_dn.get(dn.lower())
+            name = str(m.get("name") or (obj.name if obj else dn))
+            return GroupMember(name, dn, status, routing="EX")
         address = m.get("address")
         if status == "Unrecognized":
             return GroupMember(str(m.get("name", "")), str(address) if address else None, status)

@@ -177,7 +177,9 @@ def test_a_contact_group_expands_by_item_id_without_its_unusable_members(sim, ac
         ("gone@contoso.com", "OneOff"),
     ]
     inner = expand(acc, item_id=members[4].item_id, mailbox_type="PrivateDL")
-    assert [m.email_address for m in inner] == ["alex@contoso.com", "bob@northwind.example"]
+    assert [(m.email_address, m.routing_type) for m in inner] == [
+        ("alex@contoso.com", "SMTP"), ("bob@northwind.example", "SMTP"),
+        ("/o=Contoso/ou=Exchange Administrative Group/cn=Recipients/cn=adele", "EX")]
 
 
 def test_an_unknown_contact_group_is_item_not_found_and_another_users_is_denied(sim, account):
