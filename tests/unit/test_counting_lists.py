@@ -223,7 +223,7 @@ def test_expected_count_difference_is_broken_down_by_cause() -> None:
     mismatch = the(report, "count_mismatch")
     assert mismatch["breakdown"] == {
         "duplicates": 1, "undeliverable": 1, "deleted_contacts": 1,
-        "incomplete_lists": 1, "external": 0,
+        "incomplete_lists": 1, "external": 0, "removed_from_lists": 0, "opted_out": 0,
     }
     assert "6 fewer" in mismatch["message"] and "incomplete" in mismatch["message"]
     assert "count_mismatch" not in codes(count(directory, team, "Ghost", expected=4))

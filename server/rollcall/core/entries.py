@@ -16,6 +16,8 @@ class Verdict(StrEnum):
     INVALID = "invalid"  # no usable address: never delivered
     NO_SMTP = "no_smtp"  # an X.500 address nobody owns: never delivered
     DN_PENDING = "dn_pending"  # an X.500 address not looked up (error or deadline): unknown
+    OPTED_OUT = "opted_out"  # unsubscribed from Rollcall lists: never delivered
+    REMOVED = "removed"  # deleted from a Rollcall list: never delivered
 
 
 def expandable(entry: Entry) -> bool:
@@ -24,9 +26,13 @@ def expandable(entry: Entry) -> bool:
     # members carry invalid data, so asking about them would only produce an error.
     return (
         entry.is_list
-        and entry.status is not MemberStatus.UNRECOGNIZED
+        and entry.status not in _EXCLUDED
         and bool(entry.item_id or entry.address)
     )
+
+
+# Members never delivered to, whatever their address says.
+_EXCLUDED = frozenset({MemberStatus.UNRECOGNIZED, MemberStatus.OPTED_OUT, MemberStatus.REMOVED})
 
 
 def is_legacy_dn(entry: Entry) -> bool:
@@ -41,11 +47,7 @@ def dn_key(legacy_dn: str) -> str:
 
 def needs_smtp_lookup(entry: Entry) -> bool:
     """True when counting this entry needs port.smtp_for_legacy_dn first."""
-    return (
-        not expandable(entry)
-        and entry.status is not MemberStatus.UNRECOGNIZED
-        and is_legacy_dn(entry)
-    )
+    return not expandable(entry) and entry.status not in _EXCLUDED and is_legacy_dn(entry)
 
 
 def label(entry: Entry) -> str:
@@ -55,6 +57,10 @@ def label(entry: Entry) -> str:
 
 def classify(entry: Entry, smtp_by_dn: Mapping[str, str | None]) -> tuple[str | None, Verdict]:
     """The normalised delivery address of a non-list entry (None if none) and its verdict."""
+    if entry.status is MemberStatus.REMOVED:
+        return None, Verdict.REMOVED
+    if entry.status is MemberStatus.OPTED_OUT:
+        return None, Verdict.OPTED_OUT
     if entry.status is MemberStatus.UNRECOGNIZED or not (entry.address or "").strip():
         return None, Verdict.INVALID
     address = (entry.address or "").strip()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .model import DirectoryError, Resolution
+from .model import DirectoryError, Entry, Resolution
 
 Finding = dict[str, Any]
 
@@ -104,6 +104,39 @@ def deleted_contact(where: str, addresses: Sequence[str], path: Sequence[str]) -
         "deleted_contact", WARNING,
         f"{where} contains {subject} deleted; {pronoun} still counted at the stored {noun} "
         f"{some(addresses)}.",
+        addresses, path,
+    )
+
+
+def removed_contacts(where: str, removed: Sequence[Entry], path: Sequence[str]) -> Finding:
+    """Members taken out of a Rollcall list: not counted, and who did it, when, where."""
+    details = []
+    for e in removed:
+        r = e.removal
+        who = e.address or "a contact (details purged)"
+        if r is None:
+            details.append({"address": e.address, "name": e.name})
+            continue
+        scope = "all lists" if r.all_lists else ", ".join(r.lists) or where
+        details.append({"address": e.address, "name": e.name, "by": r.by, "at": r.at,
+                        "lists": list(r.lists), "all_lists": r.all_lists,
+                        "tracking": r.tracking})
+        details[-1]["text"] = f"{who} was deleted from {scope} by {r.by} on {r.at[:10]}"
+    texts = [d.get("text", d["address"] or "?") for d in details]
+    n = len(removed)
+    return finding(
+        "deleted_contact", WARNING,
+        f"{where} has {plural(n, 'member')} deleted and no longer counted: {some(texts)}.",
+        [e.address for e in removed if e.address], path, counted=False, removals=details,
+    )
+
+
+def opted_out(where: str, addresses: Sequence[str], path: Sequence[str]) -> Finding:
+    n = len(addresses)
+    return finding(
+        "opted_out", INFO,
+        f"{where}: {plural(n, 'contact')} unsubscribed ({some(addresses)}) and "
+        f"{'is' if n == 1 else 'are'} left out of every count.",
         addresses, path,
     )
 
@@ -209,6 +242,8 @@ def count_mismatch(expected: int, total: int, breakdown: dict[str, int],
         (breakdown["duplicates"], "duplicate entry", "duplicate entries", "removed"),
         (breakdown["undeliverable"], "entry", "entries", "that cannot be delivered"),
         (breakdown["deleted_contacts"], "deleted contact", None, "still counted"),
+        (breakdown.get("removed_from_lists", 0), "contact", None, "deleted from Rollcall lists"),
+        (breakdown.get("opted_out", 0), "contact", None, "unsubscribed"),
         (breakdown["incomplete_lists"], "list", None, "not fully expanded"),
         (breakdown["external"], "external recipient", None, "included"),
     ]

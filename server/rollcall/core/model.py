@@ -22,6 +22,7 @@ class Kind(StrEnum):
     DYNAMIC_DL = "dynamic_dl"
     GROUP = "group"  # a Microsoft 365 group (GroupMailbox)
     CONTACT_GROUP = "contact_group"  # a private DL in a mailbox's Contacts folder
+    ROLLCALL_LIST = "rollcall_list"  # a sender's own list kept by Rollcall ("list:NAME")
     UNKNOWN = "unknown"
 
     @property
@@ -29,7 +30,9 @@ class Kind(StrEnum):
         return self in _LIST_KINDS
 
 
-_LIST_KINDS = frozenset({Kind.PUBLIC_DL, Kind.DYNAMIC_DL, Kind.GROUP, Kind.CONTACT_GROUP})
+_LIST_KINDS = frozenset(
+    {Kind.PUBLIC_DL, Kind.DYNAMIC_DL, Kind.GROUP, Kind.CONTACT_GROUP, Kind.ROLLCALL_LIST}
+)
 
 
 class MemberStatus(StrEnum):
@@ -38,6 +41,20 @@ class MemberStatus(StrEnum):
     NORMAL = "Normal"
     DEMOTED = "Demoted"  # the contact or object behind the member is gone; stored address kept
     UNRECOGNIZED = "Unrecognized"  # invalid member data: no usable address
+    # Rollcall lists' own states (not Exchange's): excluded from every count, and explained.
+    OPTED_OUT = "OptedOut"  # the contact unsubscribed
+    REMOVED = "Removed"  # deleted from this list or from all lists; see Entry.removal
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """Who took a member out of a Rollcall list, when, and from which lists."""
+
+    by: str
+    at: str  # ISO 8601, UTC
+    lists: tuple[str, ...]
+    all_lists: bool
+    tracking: str = "kept"  # "purged": the contact's personal data was erased
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +67,7 @@ class Entry:
     routing_type: str = "SMTP"  # "EX" means `address` is an X.500 legacy DN
     item_id: str | None = None  # contact groups (and Contacts items) are addressed by ItemId
     status: MemberStatus = MemberStatus.NORMAL
+    removal: Removal | None = None  # with status REMOVED
 
     @property
     def is_list(self) -> bool:

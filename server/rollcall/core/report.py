@@ -23,6 +23,8 @@ class _Tally:
     duplicates: int = 0
     undeliverable: int = 0
     deleted: int = 0
+    removed: int = 0
+    opted_out: int = 0
     incomplete_lists: int = 0
     complete: bool = True
 
@@ -80,6 +82,8 @@ def build_report(
             "duplicates": tally.duplicates,
             "undeliverable": tally.undeliverable,
             "deleted_contacts": tally.deleted,
+            "removed_from_lists": tally.removed,
+            "opted_out": tally.opted_out,
             "incomplete_lists": tally.incomplete_lists,
             "external": len(outside),
         }
@@ -100,6 +104,7 @@ def build_report(
         "pending": [node.entry.address or label(node.entry) for node in pending],
         "tree": _tree_dicts(tree, reached),
         "findings": found,
+        "recipients": sorted(tally.seen),  # the service keeps or drops it (drift, size)
     }
 
 
@@ -151,6 +156,8 @@ def _count_members(
     invalid: list[Entry] = []
     no_smtp: list[str] = []
     dn_pending: list[str] = []
+    removed: list[Entry] = []
+    opted: list[str] = []
     for member in members:
         if expandable(member):
             continue  # lists are nodes, not entries
@@ -167,6 +174,16 @@ def _count_members(
             no_smtp.append(member.address or "")
         elif verdict is Verdict.DN_PENDING:
             dn_pending.append(member.address or "")
+        elif verdict is Verdict.REMOVED:
+            removed.append(member)
+        elif verdict is Verdict.OPTED_OUT:
+            opted.append(member.address or member.name)
+    tally.removed += len(removed)
+    tally.opted_out += len(opted)
+    if removed:
+        found.append(f.removed_contacts(where, removed, path))
+    if opted:
+        found.append(f.opted_out(where, opted, path))
     if deleted:
         found.append(f.deleted_contact(where, deleted, path))
     if invalid:
