@@ -66,6 +66,36 @@ def mailbox_entry(elem: etree._Element, status: str | None = None) -> Entry:
     )
 
 
+_NAME, _EMAIL, _ROUTING, _TYPE, _ITEM = (
+    f"{T}Name", f"{T}EmailAddress", f"{T}RoutingType", f"{T}MailboxType", f"{T}ItemId")
+
+
+def _expansion_member(elem: etree._Element) -> Entry:
+    """mailbox_entry's fast path for ExpandDL members: one pass over the children.
+
+    A 100,000-person organisation is some 200,000 member entries; four `findtext` calls each
+    cost more than the XML parse itself (bench/).
+    """
+    name = address = routing = mailbox_type = item_id = None
+    for child in elem:
+        tag = child.tag
+        if tag == _EMAIL:
+            address = child.text
+        elif tag == _NAME:
+            name = child.text
+        elif tag == _TYPE:
+            mailbox_type = child.text
+        elif tag == _ROUTING:
+            routing = child.text
+        elif tag == _ITEM:
+            item_id = child.get("Id")
+    if routing is None or routing == "SMTP":
+        kind = KINDS.get(mailbox_type or "")
+        if kind is not None and item_id is None and address:
+            return Entry(name or address, address, kind)
+    return entry_from_fields(name, address, routing, mailbox_type, item_id)
+
+
 def read_expansion(message: etree._Element, entry: Entry) -> Expansion:
     """An `ExpandDLResponseMessage` as an Expansion, truncation included; errors raised as ours."""
     code = message.findtext(f"{M}ResponseCode")
@@ -78,7 +108,7 @@ def read_expansion(message: etree._Element, entry: Entry) -> Expansion:
     expansion = message.find(f"{M}DLExpansion")
     if expansion is None:  # some servers answer an unknown list with an empty Success
         return Expansion((), complete=True, total_in_view=0)
-    members = tuple(mailbox_entry(m) for m in expansion.iterfind(f"{T}Mailbox"))
+    members = tuple(_expansion_member(m) for m in expansion.iterfind(f"{T}Mailbox"))
     last = expansion.get("IncludesLastItemInRange", "true").lower() in ("true", "1")
     total = expansion.get("TotalItemsInView")
     return Expansion(members, complete=last, total_in_view=int(total) if total else None)
