@@ -15,8 +15,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/rollcall demo
 
+# With the PostgreSQL 15 binaries and no ROLLCALL_TEST_DATABASE_URL, a private throwaway server
+# runs for the tests (scripts/test-postgres); without the binaries the PostgreSQL cases skip.
 test: $(STAMP)
-	$(PY) -m pytest
+	@if [ -z "$${ROLLCALL_TEST_DATABASE_URL:-}" ] && scripts/test-postgres available; then \
+	  echo "scripts/test-postgres run $(PY) -m pytest"; scripts/test-postgres run $(PY) -m pytest; \
+	else \
+	  echo "$(PY) -m pytest"; $(PY) -m pytest; \
+	fi
 
 bench: $(STAMP)
 	$(PY) -m bench

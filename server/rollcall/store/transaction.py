@@ -1,0 +1,70 @@
+"""One transaction per public call, re-run when a concurrent session made it fail harmlessly."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+ATTEMPTS = 6
+log = logging.getLogger(__name__)
+
+
+def should_retry(exc: DBAPIError) -> bool:
+    """Whether re-running the whole transaction can succeed; every retry decision lives here."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in ("40001", "40P01"):
+        # PostgreSQL serialization failure or deadlock: it rolled us back; a re-run is safe.
+        return True
+    if sqlstate == "23505":
+        # Unique violation: a concurrent session inserted the same contact, list or active
+        # membership first. The re-run sees its row and is idempotent or raises AlreadyExists.
+        return True
+    text = str(exc.orig)
+    if isinstance(exc, IntegrityError) and "UNIQUE constraint failed" in text:
+        return True  # SQLite's unique violation, same reasoning
+    if isinstance(exc, OperationalError) and "database is locked" in text:
+        return True  # SQLite's busy timeout ran out under a long writer: wait and try again
+    return False  # anything else is a real fault (a foreign key, a lost server): raise it
+
+
+class Transactor:
+    """Runs a function in a session inside one transaction; writes retry on conflicts."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._write = engine.execution_options(rollcall_write=True)
+        # Reads see one snapshot across their queries; SQLite transactions already do.
+        postgres = engine.dialect.name == "postgresql"
+        self._read = (
+            engine.execution_options(isolation_level="REPEATABLE READ") if postgres else engine
+        )
+
+    def read(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in a read-only transaction (retried like writes on serialization errors)."""
+        return self._run(self._read, work)
+
+    def write(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in one write transaction; all or nothing, re-run on conflicts."""
+        return self._run(self._write, work)
+
+    def _run(self, engine: Engine, work: Callable[[Session], T]) -> T:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with Session(engine, expire_on_commit=False, autoflush=True) as session:
+                    with session.begin():
+                        return work(session)
+            except DBAPIError as exc:
+                if attempt == ATTEMPTS or not should_retry(exc):
+                    raise
+                log.info("store: retrying after a concurrent conflict (attempt %d)", attempt)
+                # Jittered back-off so sessions that collided do not collide again in step.
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+        raise AssertionError("unreachable")
