@@ -442,7 +442,7 @@ def demo_document() -> dict[str, Any]:
                         execs.append(person["address"])
                 team_members[key] = members
                 dept_people[dept_key].extend(members)
-                team_list = {
+                team_list: dict[str, Any] = {
                     "address": _a(f"team-{key}"),
                     "name": f"{team_name} Team",
                     "members": list(members),

@@ -167,17 +167,17 @@ def expand_dl(call: Call) -> str:
     try:
         if item is not None:
             group = find_group(call.acting, item.get("Id", ""))
-            members = [
+            shown = [
                 group_member_mailbox(call, group, i, True) for i in range(len(group.members))
             ]
-            members = [m for m in members if m]
-            body = _expansion(members, len(members), True)
+            shown = [m for m in shown if m]
+            body = _expansion(shown, len(shown), True)
         else:
             dl = _public_dl(call, target)
-            members = call.org.direct_members(dl)
-            limit = dl.truncate if dl.truncate is not None else len(members)
-            shown = [directory_mailbox("Mailbox", o) for o in members[:limit]]
-            body = _expansion(shown, len(members), limit >= len(members))
+            objects = call.org.direct_members(dl)
+            limit = dl.truncate if dl.truncate is not None else len(objects)
+            shown = [directory_mailbox("Mailbox", o) for o in objects[:limit]]
+            body = _expansion(shown, len(objects), limit >= len(objects))
     except ResponseError as err:
         return soap.response("ExpandDL", [soap.error("ExpandDL", err)])
     return soap.response("ExpandDL", [soap.success("ExpandDL", body)])

@@ -382,9 +382,8 @@ class _Builder:
         if status == "Unrecognized":
             return GroupMember(str(m.get("name", "")), str(address) if address else None, status)
         address = _address(address, f"{where}.address")
-        name = str(
-            m.get("name") or (self.org.find(address).name if self.org.find(address) else address)
-        )
+        known = self.org.find(address)
+        name = str(m.get("name") or (known.name if known else address))
         return GroupMember(name, address, status)
 
 

@@ -78,6 +78,7 @@ class Simulator:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         return f"{self.scheme}://{host}:{port}{EWS_PATH}"
 
     def start(self) -> Simulator:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from .config import Config, load_config
-from .core.model import Directory
+from .core.model import Directory, DirectoryError, Recipient
 from .counting import Settings
+from .directory.own_lists import OwnLists
+from .directory.routing import RoutingDirectory
 from .errors import NotConfigured, RollcallError
+from .lists import ListsService
 from .service import CountService
 
 
@@ -19,11 +23,15 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app = Flask(__name__, instance_path=None)
     app.config["ROLLCALL"] = config
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
-    app.extensions["rollcall.count"] = count_service(config)
+    counts = count_service(config)
+    app.extensions["rollcall.count"] = counts
+    app.extensions["rollcall.lists"] = ListsService(counts.store or lazy_store(config), counts)
 
-    from .api import count
+    from .api import count, lists, pane
 
     app.register_blueprint(count.bp)
+    app.register_blueprint(lists.bp)
+    app.register_blueprint(pane.bp)
 
     @app.errorhandler(RollcallError)
     def rollcall_error(e: RollcallError) -> Any:
@@ -38,7 +46,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
 
 
 def count_service(config: Config) -> CountService:
-    """The count service over the configured directory (EWS), connected on first use."""
+    """The count service over Rollcall's lists and Exchange, each connected on first use."""
     settings = Settings(
         concurrency=config.concurrency,
         deadline_s=config.deadline_s,
@@ -46,22 +54,54 @@ def count_service(config: Config) -> CountService:
         max_nesting=config.max_nesting,
         internal_domains=config.internal_domains,
     )
-    connections = None
+    store = lazy_store(config)
+    connections: Any = None
 
-    def directory_for(mailbox: str | None) -> Directory:
+    def exchange_for(mailbox: str | None) -> Directory:
         nonlocal connections
         if connections is None:
             connections = ews_connections(config)
         return connections.directory(mailbox)
 
+    def directory_for(mailbox: str | None, recipients: list[Recipient]) -> Directory:
+        own = OwnLists(store, config.list_domain)
+        routing = RoutingDirectory(own, lambda: _as_directory_error(exchange_for, mailbox))
+        if any(own.list_name(r.name, r.address) is None for r in recipients):
+            exchange_for(mailbox)  # Exchange is needed: fail the whole count early if it is down
+        return routing
+
     def server_version() -> str | None:
         return connections.server_version() if connections is not None else None
 
     return CountService(directory_for, settings, config.max_entries, config.mailbox,
-                        server_version)
+                        server_version, store)
+
+
+def lazy_store(config: Config) -> Callable[[], Any]:
+    """Opens (and on first use creates and migrates) the list store when first asked."""
+    opened: list[Any] = []
+
+    def get() -> Any:
+        if not opened:
+            from .store.db import open_store
+
+            opened.append(open_store(config.database_url, config.instance_path))
+        return opened[0]
+
+    return get
+
+
+def _as_directory_error(factory: Callable[[str | None], Directory],
+                        mailbox: str | None) -> Directory:
+    """Exchange built inside a count: its setup errors become the port's errors."""
+    try:
+        return factory(mailbox)
+    except NotConfigured as e:
+        raise DirectoryError("not_configured", e.message) from None
 
 
 def ews_connections(config: Config) -> Any:
+    """Exchange over EWS; raises NotConfigured naming the missing setting."""
     from .config import ConfigError
     from .directory.ews import EwsConnections, EwsSettings
 

@@ -8,6 +8,7 @@ import json
 import sys
 from typing import Any
 
+from . import cli_lists
 from .config import ConfigError, load_config
 from .errors import RollcallError
 
@@ -34,6 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--host", default="localhost")
     d.add_argument("--port", type=int, default=3000)
     d.add_argument("--ews-port", type=int, default=0, help="simulator port (default: any free)")
+
+    cli_lists.add_parsers(sub)
+
+    m = sub.add_parser("manifest", help="print the Outlook add-in manifest for an https origin")
+    m.add_argument("--url", default="https://localhost:3000", help="where the pane is served")
+    m.add_argument("--client-id", default="00000000-0000-0000-0000-000000000000",
+                   help="the Entra ID app registration's client id (for single sign-on)")
     return p
 
 
@@ -42,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "count":
             return _count(args)
+        if args.command == "manifest":
+            return _manifest(args)
+        if args.command in ("lists", "contacts"):
+            return _lists(args)
         from .serve import demo, serve
 
         if args.command == "serve":
@@ -76,6 +88,26 @@ def _count(args: argparse.Namespace) -> int:
     else:
         print(summary(report))
     return EXIT_OK if report["complete"] else EXIT_INCOMPLETE
+
+
+def _lists(args: argparse.Namespace) -> int:
+    from .app import count_service
+    from .lists import ListsService
+
+    counts = count_service(load_config())
+    assert counts.store is not None
+    return cli_lists.run(args, ListsService(counts.store, counts))
+
+
+def _manifest(args: argparse.Namespace) -> int:
+    from .manifest import render
+
+    try:
+        sys.stdout.write(render(args.url, args.client_id))
+    except ValueError as e:
+        print(f"rollcall: manifest: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
 
 
 def summary(report: dict[str, Any]) -> str:

@@ -39,6 +39,10 @@ def _domains(text: str) -> tuple[str, ...]:
     return tuple(d.strip().lower().lstrip("@") for d in text.split(",") if d.strip())
 
 
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(w for w in text.replace(",", " ").split() if w)
+
+
 def _choice(*options: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if text.lower() not in options:
@@ -72,6 +76,10 @@ class Config:
     cache_ttl_s: float = 900.0
     max_entries: int = 2000
     instance_path: str = "instance"
+    database_url: str | None = None
+    list_domain: str | None = None
+    frame_ancestors: tuple[str, ...] = ()
+    addin_dir: str | None = None
     debug: bool = False
 
     def require_ews(self) -> None:
@@ -98,6 +106,10 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "cache_ttl_s": (float, "how long list expansions are reused (seconds)"),
     "max_entries": (_int(1), "most recipients one count request may carry"),
     "instance_path": (str, "folder for Rollcall's own files"),
+    "database_url": (str, "SQLAlchemy URL; default a SQLite file in the instance folder"),
+    "list_domain": (str, "alias domain: NAME@domain means the Rollcall list NAME"),
+    "frame_ancestors": (_words, "hosts allowed to frame the pane; default Outlook's own"),
+    "addin_dir": (str, "folder of the pane's files; default addin/ in the checkout"),
     "debug": (_bool, "Flask debug mode; never in production"),
 }
 
@@ -130,7 +142,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
 
 def _parse(name: str, value: Any) -> Any:
     parser, _ = SETTINGS[name]
-    if isinstance(value, list) and parser is _domains:
+    if isinstance(value, list) and parser in (_domains, _words):
         value = ",".join(value)
     try:
         return parser(str(value))

@@ -45,11 +45,19 @@ def demo(host: str, port: int, ews_port: int) -> int:
         internal_domains=("contoso.com",),
     )
     banner = (
-        f"\nTry it: open https://{host}:{port}/ and paste allstaff@contoso.com, or from a shell:\n"
+        f"\nOpen https://{host}:{port}/ and paste allstaff@contoso.com (or 'Comms Champions',\n"
+        "leadership@contoso.com, partners@contoso.com) to count as megan@contoso.com.\n"
+        "From a shell, while this runs:\n"
         f"  ROLLCALL_EWS_URL={sim.url} ROLLCALL_EWS_USERNAME=svc-rollcall@contoso.com \\\n"
         f"  ROLLCALL_EWS_PASSWORD='{DEMO_PASSWORD}' ROLLCALL_MAILBOX=megan@contoso.com \\\n"
         "  .venv/bin/rollcall count allstaff@contoso.com 'Comms Champions'\n"
-        "Sideload manifest.xml in Outlook: see README.md, 'Sideloading'. Ctrl-C stops."
+        "Sideload manifest.xml in Outlook (trust the certificate above first):\n"
+        "  Outlook on the web / new Outlook: new message > Apps > Add apps (or Get Add-ins) >\n"
+        "    My add-ins > Add a custom add-in > Add from File... > manifest.xml\n"
+        "  Classic Outlook (Windows/Mac): File > Manage Add-ins (or Get Add-ins) > My add-ins >\n"
+        "    Add a custom add-in > Add from File... > manifest.xml; then restart Outlook.\n"
+        "  Then on a new message: Get Recipient Count (on the ribbon, or under Apps).\n"
+        "Ctrl-C stops."
     )
     try:
         return serve(config, host, port, banner)

@@ -2,42 +2,81 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from typing import Any
 
+from .core.drift import count_key, drift
 from .core.model import CountRequest, Directory, DirectoryError, Recipient
 from .counting import Counter, ExpansionCache, Settings
 from .errors import ExchangeUnavailable, TooLarge
 
+log = logging.getLogger(__name__)
+
 
 class CountService:
-    """Counts as a mailbox; expansions are cached across counts (and senders) for the TTL."""
+    """Counts as a mailbox; expansions are cached for the TTL, every complete count remembered."""
 
-    def __init__(self, directory_for: Callable[[str | None], Directory], settings: Settings,
-                 max_entries: int, default_mailbox: str | None = None,
-                 server_version: Callable[[], str | None] = lambda: None) -> None:
+    def __init__(self, directory_for: Callable[[str | None, list[Recipient]], Directory],
+                 settings: Settings, max_entries: int, default_mailbox: str | None = None,
+                 server_version: Callable[[], str | None] = lambda: None,
+                 store: Callable[[], Any] | None = None) -> None:
         self.directory_for = directory_for
-        self.server_version = server_version
         self.settings = settings
         self.max_entries = max_entries
         self.default_mailbox = default_mailbox
+        self.server_version = server_version
+        self.store = store
         self.cache = ExpansionCache()
 
     def count(self, recipients: list[Recipient], expected: int | None = None,
-              mailbox: str | None = None, refresh: bool = False) -> dict[str, object]:
+              mailbox: str | None = None, refresh: bool = False,
+              with_recipients: bool = False) -> dict[str, Any]:
         """The report; raises TooLarge, or ExchangeUnavailable when Exchange cannot be asked."""
         if len(recipients) > self.max_entries:
             raise TooLarge(f"{len(recipients)} recipients in one count; the most is "
                            f"{self.max_entries} (ROLLCALL_MAX_ENTRIES)")
         acting = mailbox or self.default_mailbox
         try:
-            directory = self.directory_for(acting)
+            directory = self.directory_for(acting, recipients)
         except DirectoryError as e:
             raise ExchangeUnavailable(e.message,
                                       code="exchange_unauthorized" if e.code == "unauthorized"
                                       else "exchange_unreachable") from None
+        key = count_key(recipients, acting)
+        previous = self._previous(key)
+        source = "sender" if expected is not None else None
+        if expected is None and previous is not None:
+            expected, source = previous.total, "previous_count"  # what it was last time
         request = CountRequest(recipients=recipients, expected=expected, mailbox=acting,
                                refresh=refresh)
         report = Counter(directory, self.settings, self.cache).count(request)
+        addresses = report.pop("recipients")
         report["mailbox"] = acting
         report["exchange_version"] = self.server_version()  # for support reports
+        report["expected_source"] = source
+        report["drift"] = None if previous is None else drift(
+            previous.at, previous.total, previous.addresses, addresses)
+        if report["complete"]:
+            # An incomplete count would make people seem to leave who were only not reached.
+            self._remember(key, report["total"], addresses)
+        if with_recipients:
+            report["recipients"] = addresses
         return report
+
+    def _previous(self, key: str) -> Any:
+        if self.store is None:
+            return None
+        try:
+            return self.store().previous_snapshot(key)
+        except Exception:  # noqa: BLE001 - history is a help, never a reason not to count
+            log.exception("count history unavailable")
+            return None
+
+    def _remember(self, key: str, total: int, addresses: list[str]) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store().save_snapshot(key, total, addresses)
+        except Exception:  # noqa: BLE001 - the count stands even if history cannot be saved
+            log.exception("could not save the count history")

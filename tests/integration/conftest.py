@@ -14,9 +14,9 @@ from support import demo_config
 
 
 @pytest.fixture
-def app(demo_simulator: Any) -> Iterator[Flask]:
+def app(demo_simulator: Any, tmp_path: Any) -> Iterator[Flask]:
     sim, _ = demo_simulator
-    yield create_app(demo_config(sim))
+    yield create_app(demo_config(sim, instance_path=str(tmp_path)))
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@ addresses reachable from the recipients, computed here independently, for random
 
 from __future__ import annotations
 
+import tempfile
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -62,7 +64,8 @@ def test_total_is_the_distinct_deliverable_addresses_reachable(case):
     try:
         sender = doc["mailboxes"][0]["address"]
         svc = count_service(load_config(environ={}, ews_url=sim.url, ews_username=sender,
-                                        ews_password="pw", mailbox=sender))
+                                        ews_password="pw", mailbox=sender,
+                                        instance_path=tempfile.mkdtemp()))
         recipients = [Recipient(a, a) for a in chosen]
         if with_group:
             recipients.append(Recipient("Random Group", None))

@@ -16,7 +16,8 @@ DN = "/o=Contoso/ou=Exchange Administrative Group/cn=Recipients/cn="
 
 
 @pytest.fixture
-def exchange(start_simulator):
+def exchange(start_simulator, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the list store's SQLite file goes to ./instance
     server, _ = start_simulator(load(ORG))
     return server
 
@@ -30,8 +31,8 @@ def service(sim, **overrides):
 
 def count(sim, *recipients, expected=None, mailbox=None, svc=None, refresh=False):
     svc = svc or service(sim)
-    entries = [r if isinstance(r, Recipient) else Recipient(r, r if "@" in r or r[0] == "/" else None)
-               for r in recipients]
+    entries = [r if isinstance(r, Recipient)
+               else Recipient(r, r if "@" in r or r[0] == "/" else None) for r in recipients]
     return svc.count(entries, expected, mailbox, refresh)
 
 
@@ -56,7 +57,8 @@ def test_a_contact_group_by_name_expands_through_every_kind_of_list(exchange):
     assert finding(report, "external")["addresses"] == sorted(
         ["erin@fabrikam.com", "one.off@tailspin.example", "partner@fabrikam.com"])
     [crew] = report["tree"]
-    assert (crew["kind"], crew["status"], crew["unique_members"]) == ("contact_group", "expanded", 10)
+    assert (crew["kind"], crew["status"]) == ("contact_group", "expanded")
+    assert crew["unique_members"] == 10
 
 
 def test_public_lists_inside_contact_groups_inside_contact_groups(exchange):

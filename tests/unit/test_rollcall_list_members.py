@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rollcall.core.model import Entry, Kind, MemberStatus, Removal
+from rollcall.core.model import Entry, Expansion, Kind, MemberStatus, Removal
+from rollcall.counting import ExpansionCache
 
 from .fakes import FakeDirectory, person
 from .helpers import assert_identity, count, the
@@ -45,3 +46,20 @@ def test_the_expected_count_breakdown_names_deletions_and_opt_outs():
     breakdown = the(report, "count_mismatch")["breakdown"]
     assert (breakdown["removed_from_lists"], breakdown["opted_out"]) == (2, 1)
     assert "deleted from Rollcall lists" in the(report, "count_mismatch")["message"]
+
+
+class _LocalLists(FakeDirectory):
+    """Answers like Rollcall's own lists: expansions the engine must not cache."""
+
+    def expand(self, entry):
+        expansion = super().expand(entry)
+        return Expansion(expansion.members, expansion.complete, expansion.total_in_view,
+                         cacheable=False)
+
+
+def test_local_lists_are_read_again_on_every_count_so_a_deletion_shows_at_once():
+    directory = _LocalLists({NEWS: [person("cat@x.com")]})
+    cache = ExpansionCache()
+    count(directory, NEWS, cache=cache)
+    count(directory, NEWS, cache=cache)
+    assert directory.expand_calls() == {NEWS.key: 2}

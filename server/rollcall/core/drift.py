@@ -18,7 +18,8 @@ def count_key(recipients: Sequence[Recipient], mailbox: str | None) -> str:
     name is that mailbox's own, while lists and addresses mean the same for every sender.
     """
     parts = sorted({(r.address or r.name).strip().lower() for r in recipients})
-    needs_mailbox = any(not (r.address or "").strip() for r in recipients)
+    needs_mailbox = any(not (r.address or "").strip() and not r.name.lower().startswith("list:")
+                        for r in recipients)
     prefix = f"{(mailbox or '').lower()}|" if needs_mailbox else ""
     return prefix + "\n".join(parts)
 

@@ -110,7 +110,7 @@ def deleted_contact(where: str, addresses: Sequence[str], path: Sequence[str]) -
 
 def removed_contacts(where: str, removed: Sequence[Entry], path: Sequence[str]) -> Finding:
     """Members taken out of a Rollcall list: not counted, and who did it, when, where."""
-    details = []
+    details: list[dict[str, Any]] = []
     for e in removed:
         r = e.removal
         who = e.address or "a contact (details purged)"
@@ -122,7 +122,7 @@ def removed_contacts(where: str, removed: Sequence[Entry], path: Sequence[str]) 
                         "lists": list(r.lists), "all_lists": r.all_lists,
                         "tracking": r.tracking})
         details[-1]["text"] = f"{who} was deleted from {scope} by {r.by} on {r.at[:10]}"
-    texts = [d.get("text", d["address"] or "?") for d in details]
+    texts = [str(d.get("text") or d["address"] or "?") for d in details]
     n = len(removed)
     return finding(
         "deleted_contact", WARNING,
@@ -146,8 +146,8 @@ def invalid_member(where: str, names: Sequence[str], addresses: Sequence[str],
     n = len(names)
     return finding(
         "invalid_member", WARNING,
-        f"{where} contains {plural(n, 'member')} with no usable address ({some(names)}); "
-        f"{'it is' if n == 1 else 'they are'} not counted and will not receive it.",
+        f"{where} contains {plural(n, 'member')} with no usable address: {some(names)}. "
+        f"{'It is' if n == 1 else 'They are'} not counted and will not receive it.",
         addresses, path,
     )
 

@@ -98,6 +98,7 @@ class Expansion:
     members: tuple[Entry, ...]
     complete: bool = True
     total_in_view: int | None = None
+    cacheable: bool = True  # False for local lists that are cheap to read and change often
 
 
 class DirectoryError(Exception):

@@ -8,9 +8,9 @@ from .model import Recipient
 
 
 def parse_recipient(text: str) -> Recipient:
-    """'Name <a@b>', 'a@b', an X.500 DN ('/o=...') or a bare name (a contact group, say)."""
+    """'Name <a@b>', 'a@b', 'list:NAME', an X.500 DN or a bare name (a contact group, say)."""
     text = text.strip()
-    if text.startswith("/"):
+    if text.startswith("/") or text.lower().startswith("list:"):  # an X.500 DN, a Rollcall list
         return Recipient(name=text, address=text)
     if "<" in text and text.endswith(">"):
         name, address = parseaddr(text)

@@ -223,7 +223,8 @@ class _Run:
                 self.discover([result.entry])
         elif call.op == "expand":
             self.outcomes[call.target.key] = Outcome(result)
-            self.cache.put(call.target.key, result)
+            if result.cacheable:
+                self.cache.put(call.target.key, result)
             self.discover(result.members)
         else:
             self.smtp[dn_key(call.target)] = result

@@ -48,8 +48,8 @@ def entry_from_fields(name: str | None, address: str | None, routing: str | None
         kind=kind,
         routing_type="EX" if routing == "EX" else "SMTP",
         item_id=item_id,
-        status=MemberStatus(status) if status in MemberStatus._value2member_map_ else
-        MemberStatus.NORMAL,
+        status=MemberStatus(status) if status and status in MemberStatus._value2member_map_
+        else MemberStatus.NORMAL,
     )
 
 

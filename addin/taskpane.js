@@ -1,0 +1,291 @@
+// The task pane: reads To/Cc/Bcc in Outlook (or pasted text in a browser tab), asks the server for
+// the count, and shows the number, the list tree, the findings and how the number adds up.
+
+import { ApiError, count } from "./api.js";
+import { fromHistory, renderChart } from "./chart.js";
+import { $, el, plural, show } from "./dom.js";
+import { renderFindings, throttled } from "./findings.js";
+import { onRecipientsChanged, outlookItem, readRecipients, readSubject } from "./mailbox.js";
+import { parseRecipients } from "./recipients.js";
+import { supportReport } from "./report.js";
+import { anyCached, renderTree } from "./tree.js";
+
+const PROGRESS_AFTER_MS = 300; // quicker answers never flash a spinner
+const RECOUNT_AFTER_MS = 600; // recipients arrive one by one while the sender types
+
+// Titles and advice per error kind; the kind is the server's `code` or the transport's verdict.
+const PROBLEMS = {
+  unreachable: ["Can't reach Rollcall",
+    "The Rollcall server didn't answer. Check your connection and try again; if it keeps "
+    + "happening, the server may be down: tell your IT team."],
+  unauthorized: ["You're not signed in",
+    "Rollcall couldn't confirm who you are. Sign in to Outlook again, then try again."],
+  forbidden: ["Not allowed", "Your account isn't allowed to use Rollcall. Ask your IT team."],
+  throttled: ["Exchange is throttling us",
+    "Exchange asked Rollcall to slow down. Wait a minute, then try again."],
+  not_configured: ["Rollcall isn't set up yet",
+    "An administrator still has to connect Rollcall to Exchange."],
+  exchange_unreachable: ["Can't reach Exchange",
+    "Rollcall is running but Exchange didn't answer. Try again in a minute."],
+  exchange_unauthorized: ["Exchange refused Rollcall",
+    "Exchange didn't accept Rollcall's service account. Tell your IT team."],
+  too_many_recipients: ["Too many recipients",
+    "This message has more entries than Rollcall counts at once. Count a part of them."],
+  bad_request: ["Rollcall couldn't read the recipients",
+    "Check the recipients for typing mistakes and try again."],
+  cancelled: ["Count cancelled", "Nothing was counted. Count again when you're ready."],
+  outlook: ["Outlook didn't give us the recipients",
+    "Outlook couldn't read To, Cc and Bcc just now. Try again."],
+  server_error: ["Something went wrong",
+    "Rollcall ran into a problem counting. Try again; if it keeps happening, copy the details "
+    + "below for your IT team."],
+};
+const BAD_REQUEST = new Set(["not_json", "no_recipients", "bad_recipient", "bad_expected",
+  "bad_refresh", "bad_mailbox", "bad_request"]);
+
+const state = {
+  item: null,
+  recipients: [],
+  report: null,
+  controller: null,
+  sequence: 0,
+  recountTimer: null,
+};
+
+async function start() {
+  wire();
+  try {
+    state.item = await outlookItem();
+  } catch {
+    state.item = null; // Office.js present but broken: the paste box still works
+  }
+  show($("waiting"), false);
+  $("app").setAttribute("aria-busy", "false");
+  if (state.item) {
+    await onRecipientsChanged(state.item, scheduleRecount);
+    await recountFromOutlook();
+  } else {
+    show($("paste"));
+    $("paste-text").focus();
+  }
+}
+
+function wire() {
+  $("paste-count").addEventListener("click", countPasted);
+  $("paste-text").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) countPasted();
+  });
+  $("cancel").addEventListener("click", () => state.controller?.abort());
+  $("retry").addEventListener("click", () => again());
+  $("refresh").addEventListener("click", () => again({ refresh: true }));
+  $("expected-apply").addEventListener("click", compare);
+  $("expected").addEventListener("keydown", (e) => {
+    if (e.key === "Enter") compare();
+  });
+  $("copy").addEventListener("click", copyReport);
+}
+
+function again(options = {}) {
+  if (state.item) recountFromOutlook(options);
+  else if (state.recipients.length) run(state.recipients, options);
+  else countPasted();
+}
+
+function scheduleRecount() {
+  clearTimeout(state.recountTimer);
+  state.recountTimer = setTimeout(() => recountFromOutlook(), RECOUNT_AFTER_MS);
+}
+
+async function recountFromOutlook(options = {}) {
+  let recipients;
+  try {
+    recipients = await readRecipients(state.item);
+  } catch (e) {
+    problem("outlook", e.message);
+    return;
+  }
+  if (!recipients.length) {
+    state.sequence++; // the count in flight, if any, is no longer wanted: drop it silently
+    state.controller?.abort();
+    state.recipients = [];
+    state.report = null;
+    show($("progress"), false);
+    problem(null);
+    show($("result"), false);
+    const waiting = $("waiting");
+    waiting.textContent = "Add people or lists to To, Cc or Bcc and the count appears here.";
+    show(waiting);
+    return;
+  }
+  show($("waiting"), false);
+  const unchanged = JSON.stringify(recipients) === JSON.stringify(state.recipients);
+  if (unchanged && state.report && !options.refresh && $("problem").hidden) return;
+  await run(recipients, options);
+}
+
+function countPasted() {
+  const recipients = parseRecipients($("paste-text").value);
+  if (!recipients.length) {
+    problem("bad_request", "Paste at least one address, 'Name <address>' or a group's name.");
+    return;
+  }
+  run(recipients);
+}
+
+function expectedValue() {
+  const text = $("expected").value.trim();
+  if (!text) return null;
+  const n = Number(text);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+function compare() {
+  if (expectedValue() === undefined) {
+    $("expected").setCustomValidity("A whole number, 0 or more");
+    $("expected").reportValidity();
+    return;
+  }
+  $("expected").setCustomValidity("");
+  if (state.recipients.length) run(state.recipients);
+}
+
+async function run(recipients, { refresh = false } = {}) {
+  state.controller?.abort();
+  const controller = new AbortController();
+  const sequence = ++state.sequence;
+  state.controller = controller;
+  state.recipients = recipients;
+  problem(null);
+  const timer = setTimeout(() => {
+    if (sequence === state.sequence) show($("progress"));
+  }, PROGRESS_AFTER_MS);
+  try {
+    const expected = expectedValue() ?? null;
+    const report = await count(recipients, { expected, refresh, signal: controller.signal });
+    if (sequence !== state.sequence) return;
+    state.report = report;
+    render(report);
+  } catch (e) {
+    if (sequence !== state.sequence) return;
+    const error = e instanceof ApiError ? e : new ApiError("server_error", 0, String(e));
+    problem(error.kind, error.message, error.status);
+  } finally {
+    clearTimeout(timer);
+    if (sequence === state.sequence) show($("progress"), false);
+  }
+}
+
+function problem(kind, detail = "", status = 0) {
+  const box = $("problem");
+  if (!kind) {
+    show(box, false);
+    return;
+  }
+  const key = problemKey(kind, status);
+  const [title, text] = PROBLEMS[key];
+  box.dataset.kind = key;
+  $("problem-title").textContent = title;
+  $("problem-text").textContent = text;
+  const code = kind === key && !status ? "" : `Code: ${kind}${status ? ` (HTTP ${status})` : ""}`;
+  const extra = detail && detail !== kind ? detail : "";
+  $("problem-detail").textContent = [extra, code].filter(Boolean).join(" · ");
+  $("retry").textContent = kind === "cancelled" ? "Count again" : "Try again";
+  show($("result"), false); // a number next to an error would look current when it is not
+  show(box);
+}
+
+// Codes this pane has no words for fall back on the HTTP status, so a code added on the server
+// later (the identity issue's, a proxy's) still lands in the right state.
+function problemKey(kind, status) {
+  if (PROBLEMS[kind]) return kind;
+  if (BAD_REQUEST.has(kind)) return "bad_request";
+  const byStatus = { 401: "unauthorized", 403: "forbidden", 413: "too_many_recipients",
+    429: "throttled", 503: "throttled" };
+  return byStatus[status] || (status >= 400 && status < 500 ? "bad_request" : "server_error");
+}
+
+function render(report) {
+  show($("result"));
+  show($("refresh"));
+  $("total").textContent = report.total.toLocaleString("en-US");
+  $("total-label").textContent = report.total === 1 ? "unique recipient" : "unique recipients";
+  const badge = $("badge");
+  badge.textContent = report.complete ? "Complete" : "Incomplete";
+  badge.className = `badge ${report.complete ? "badge-ok" : "badge-warn"}`;
+  $("stats").textContent = `${plural(report.lists, "list")}, nested ${report.max_depth} deep · `
+    + `${plural(report.requests, "request")} in ${report.elapsed_ms} ms`
+    + (anyCached(report.tree) ? " · some lists from cache (Refresh reads them again)" : "");
+  banner(report);
+  difference(report);
+  renderChart($("chart"), report);
+  renderTree($("tree"), report.tree);
+  show($("lists-empty"), !report.tree.length);
+  renderFindings($("findings"), report.findings);
+  show($("findings-empty"), !report.findings.length);
+  $("copied").textContent = "";
+  show($("copy-fallback"), false);
+}
+
+function banner(report) {
+  const box = $("banner");
+  if (report.complete) {
+    show(box, false);
+    return;
+  }
+  const slow = throttled(report.findings);
+  box.className = `banner ${slow ? "banner-throttled" : "banner-incomplete"}`;
+  box.dataset.kind = slow ? "throttled" : "incomplete";
+  box.replaceChildren(
+    el("strong", { text: slow ? "Exchange is throttling us." : "Count incomplete." }),
+    " ",
+    slow
+      ? "Some lists could not be expanded because Exchange asked Rollcall to slow down, so the "
+        + "real number is higher. Wait a minute and try again."
+      : "Some lists could not be fully expanded, so the real number is higher. See Problems "
+        + "below.",
+    " ",
+    el("button", { type: "button", class: "link", text: "Try again", onclick: () => again() }));
+  show(box);
+}
+
+function difference(report) {
+  const line = $("difference");
+  if (report.expected === null || report.expected === undefined) {
+    show(line, false);
+    return;
+  }
+  const d = report.difference;
+  const n = (v) => v.toLocaleString("en-US");
+  const than = fromHistory(report) ? `the last count (${n(report.expected)})`
+    : `the ${n(report.expected)} you expected`;
+  line.className = `difference ${d === 0 ? "same" : "off"}`;
+  const same = fromHistory(report) ? "Same as the last count."
+    : `Exactly the ${n(report.expected)} you expected.`;
+  const sign = d > 0 ? "+" : "−";
+  line.textContent = d === 0 ? same
+    : `${n(Math.abs(d))} ${d > 0 ? "more" : "fewer"} than ${than} (${sign}${n(Math.abs(d))}).`;
+  show(line);
+}
+
+async function copyReport() {
+  if (!state.report) return;
+  const subject = state.item ? await readSubject(state.item) : "(pasted in a browser, no message)";
+  const text = supportReport({ report: state.report, recipients: state.recipients, subject });
+  const status = $("copied");
+  try {
+    await navigator.clipboard.writeText(text);
+    status.textContent = "Copied. Paste it into your ticket.";
+    return;
+  } catch {
+    // Outlook's frames may not grant the Clipboard API; a selected textarea still copies.
+  }
+  const area = $("copy-fallback");
+  area.value = text;
+  show(area);
+  area.select();
+  const copied = document.execCommand && document.execCommand("copy");
+  status.textContent = copied ? "Copied. Paste it into your ticket."
+    : "Select the text below and copy it.";
+}
+
+start();

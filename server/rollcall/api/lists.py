@@ -1,0 +1,159 @@
+"""Rollcall lists, contacts, deletions, restores and count history over REST."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from ..errors import BadRequest
+from ..lists import ListsService
+
+bp = Blueprint("lists", __name__, url_prefix="/api")
+
+
+def lists() -> ListsService:
+    return current_app.extensions["rollcall.lists"]
+
+
+def actor() -> str:
+    """Who makes the change; the identity work replaces this with the caller's token."""
+    return current_app.config["ROLLCALL"].mailbox or "anonymous"
+
+
+def as_json(value: Any) -> Any:
+    """Rollcall's records (frozen dataclasses) as JSON-able values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: as_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple, frozenset, set)):
+        return [as_json(v) for v in (sorted(value) if isinstance(value, (set, frozenset))
+                                     else value)]
+    if isinstance(value, dict):
+        return {k: as_json(v) for k, v in value.items()}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object", code="not_json")
+    return data
+
+
+def text(data: dict[str, Any], key: str, required: bool = True) -> str | None:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"'{key}' must be non-empty text", code=f"bad_{key}")
+    return value.strip()
+
+
+def flag(name: str) -> bool:
+    return request.args.get(name, "false").lower() in ("1", "true", "yes")
+
+
+@bp.get("/lists")
+def all_lists() -> Any:
+    return jsonify(as_json(lists().store.all_lists()))
+
+
+@bp.post("/lists")
+def create_list() -> Any:
+    data = body()
+    expected = data.get("expected")
+    if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int)
+                                 or expected < 0):
+        raise BadRequest("'expected' must be a whole number, 0 or more", code="bad_expected")
+    info = lists().store.create_list(text(data, "name") or "", actor(), expected)
+    return jsonify(as_json(info)), 201
+
+
+@bp.get("/lists/<name>")
+def show_list(name: str) -> Any:
+    return jsonify(as_json(lists().store.members(name)))
+
+
+@bp.post("/lists/<name>/members")
+def add_member(name: str) -> Any:
+    data = body()
+    store = lists().store
+    if "exchange" in data:
+        member = store.add_exchange(name, text(data, "exchange") or "", actor())
+    elif "list" in data:
+        member = store.add_sublist(name, text(data, "list") or "", actor())
+    else:
+        attributes = data.get("attributes")
+        if attributes is not None and not (isinstance(attributes, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in attributes.items())):
+            raise BadRequest("'attributes' must map text to text", code="bad_attributes")
+        member = store.add_contact(name, text(data, "email") or "", actor(),
+                                   text(data, "name", required=False), attributes)
+    return jsonify(as_json(member)), 201
+
+
+@bp.delete("/lists/<name>/members/<path:member>")
+def remove_member(name: str, member: str) -> Any:
+    return jsonify(as_json(lists().store.remove(name, member, actor())))
+
+
+@bp.post("/lists/<name>/import")
+def import_csv(name: str) -> Any:
+    report = lists().store.import_csv(name, request.get_data(), actor(),
+                                      skip_invalid=flag("skip_invalid"))
+    return jsonify(as_json(report))
+
+
+@bp.get("/lists/<name>/export")
+def export_csv(name: str) -> Any:
+    data = lists().store.export_csv(name)
+    return Response(data, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+@bp.get("/lists/<name>/history")
+def history(name: str) -> Any:
+    return jsonify(as_json(lists().history(name)))
+
+
+@bp.post("/lists/<name>/snapshot")
+def snapshot_exchange(name: str) -> Any:
+    """Copy an Exchange list's people into this Rollcall list: {"exchange": "dl@..."}."""
+    result = lists().snapshot_exchange(name, text(body(), "exchange") or "", actor(),
+                                       skip_invalid=flag("skip_invalid"))
+    return jsonify(as_json(result))
+
+
+@bp.delete("/contacts/<email>")
+def delete_contact(email: str) -> Any:
+    list_name = request.args.get("list")
+    if list_name is None and not flag("all"):
+        raise BadRequest("Say where to delete from: ?list=NAME or ?all=true", code="bad_scope")
+    event = lists().store.delete_contact(email, actor(), all_lists=list_name is None,
+                                         list_name=list_name,
+                                         purge_tracking=flag("purge_tracking"))
+    return jsonify(as_json(event))
+
+
+@bp.post("/contacts/<email>/restore")
+def restore_contact(email: str) -> Any:
+    return jsonify(as_json(lists().store.restore_contact(email, actor())))
+
+
+@bp.post("/contacts/<email>/opt-out")
+def opt_out(email: str) -> Any:
+    value = body().get("opted_out", True)
+    if not isinstance(value, bool):
+        raise BadRequest("'opted_out' must be true or false", code="bad_opted_out")
+    return jsonify(as_json(lists().store.set_opt_out(email, value, actor())))
+
+
+@bp.get("/audit")
+def audit() -> Any:
+    events = lists().store.audit(email=request.args.get("email"),
+                                 list_name=request.args.get("list"))
+    return jsonify(as_json(events))

@@ -1,0 +1,67 @@
+"""`rollcall lists` and `rollcall contacts` through the installed console script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROLLCALL = Path(sys.executable).with_name("rollcall")
+
+
+@pytest.fixture
+def rollcall(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+    env["ROLLCALL_INSTANCE_PATH"] = str(tmp_path / "instance")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(ROLLCALL), *args], env=env, capture_output=True, text=True,
+                              timeout=60)
+
+    return run
+
+
+def test_import_count_delete_and_restore_a_list(rollcall, tmp_path):
+    csv_file = tmp_path / "news.csv"
+    csv_file.write_text("email,name,team\nann@fabrikam.com,Ann,Sales\nbob@example.org,Bob,\n")
+    imported = rollcall("lists", "import", "Newsletter", str(csv_file))
+    assert imported.returncode == 0, imported.stderr
+    assert "2 added" in imported.stdout
+    counted = rollcall("count", "list:Newsletter")
+    assert counted.returncode == 0 and counted.stdout.startswith("2 unique recipients")
+
+    assert rollcall("contacts", "delete", "ann@fabrikam.com", "--all").returncode == 0
+    counted = rollcall("count", "list:Newsletter")
+    assert counted.stdout.startswith("1 unique recipients")
+    assert "ann@fabrikam.com was deleted from all lists by cli:" in counted.stdout
+    shown = rollcall("lists", "show", "Newsletter")
+    assert "deleted  ann@fabrikam.com from all lists" in shown.stdout
+
+    assert rollcall("contacts", "restore", "ann@fabrikam.com").returncode == 0
+    assert rollcall("count", "list:Newsletter").stdout.startswith("2 unique recipients")
+    history = rollcall("lists", "history", "Newsletter")
+    assert [line.split()[-2] for line in history.stdout.splitlines()] == ["2", "1", "2"]
+
+
+def test_a_bad_import_changes_nothing_and_names_each_line(rollcall, tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text("email\nkeep@example.org\n")
+    rollcall("lists", "import", "Team", str(good))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("email;name\nnew@example.org;New\nnot-an-address;Oops\n")
+    result = rollcall("lists", "import", "Team", str(bad))
+    assert result.returncode == 2
+    assert "line 3: not-an-address: bad_address" in result.stderr
+    exported = rollcall("lists", "export", "Team").stdout.splitlines()
+    assert exported[1:] == ["keep@example.org,,false"]
+    skipped = rollcall("lists", "import", "Team", str(bad), "--skip-invalid")
+    assert skipped.returncode == 0 and "1 skipped" in skipped.stdout
+
+
+def test_unknown_lists_and_usage_errors_exit_2(rollcall):
+    missing = rollcall("lists", "show", "Nope")
+    assert missing.returncode == 2 and "Nope" in missing.stderr
+    assert rollcall("contacts", "delete", "a@b.com").returncode == 2  # --list or --all needed
