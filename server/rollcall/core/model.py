@@ -27,10 +27,10 @@ class Kind(StrEnum):
 
     @property
     def is_list(self) -> bool:
-        return self in _LIST_KINDS
+        return self in LIST_KINDS
 
 
-_LIST_KINDS = frozenset(
+LIST_KINDS = frozenset(
     {Kind.PUBLIC_DL, Kind.DYNAMIC_DL, Kind.GROUP, Kind.CONTACT_GROUP, Kind.ROLLCALL_LIST}
 )
 
@@ -71,7 +71,7 @@ class Entry:
 
     @property
     def is_list(self) -> bool:
-        return self.kind.is_list
+        return self.kind in LIST_KINDS
 
     @property
     def key(self) -> str:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -133,6 +134,7 @@ class _Run:
         self.requests = 0
         self.requests_lock = threading.Lock()  # workers count their own calls
         self.pool = ThreadPoolExecutor(self.settings.concurrency, "rollcall-count")
+        self.finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
 
     def execute(self) -> dict[str, Any]:
         try:
@@ -181,15 +183,21 @@ class _Run:
             if not self.running:
                 time.sleep(max(0.0, timeout))  # only retries remain, and none is due yet
                 continue
-            # Handle answers as they come, so lists found in one expansion start at once.
-            done, _ = wait(self.running, timeout=max(0.0, timeout), return_when=FIRST_COMPLETED)
-            for future in done:
-                self.settle(self.running.pop(future), future)
+            # Handle answers as they come, so lists found in one expansion start at once. A
+            # queue fed by done-callbacks costs O(1) an answer; concurrent.futures.wait sets up
+            # waiters on every running future each time (8% of a 2,000-list count, bench/).
+            try:
+                future = self.finished.get(timeout=max(0.0, timeout))
+            except queue.Empty:
+                continue
+            self.settle(self.running.pop(future), future)
 
     def submit(self, call: _Call) -> None:
         if self.closed:
             return
-        self.running[self.pool.submit(self.call_port, call)] = call
+        future = self.pool.submit(self.call_port, call)
+        self.running[future] = call
+        future.add_done_callback(self.finished.put)
 
     def call_port(self, call: _Call) -> Any:
         """Runs on a worker thread: one port call, counted when it starts."""
