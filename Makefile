@@ -17,12 +17,17 @@ demo: $(STAMP)
 
 # With the PostgreSQL 15 binaries and no ROLLCALL_TEST_DATABASE_URL, a private throwaway server
 # runs for the tests (scripts/test-postgres); without the binaries the PostgreSQL cases skip.
-test: $(STAMP)
+test: $(STAMP) node_modules
 	@if [ -z "$${ROLLCALL_TEST_DATABASE_URL:-}" ] && scripts/test-postgres available; then \
 	  echo "scripts/test-postgres run $(PY) -m pytest"; scripts/test-postgres run $(PY) -m pytest; \
 	else \
 	  echo "$(PY) -m pytest"; $(PY) -m pytest; \
 	fi
+
+# Development-only Node tools (the unified-manifest check); skipped where npm is missing.
+node_modules: package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error && touch node_modules; \
+	else echo "npm not found: the unified-manifest check will be skipped"; fi
 
 bench: $(STAMP)
 	$(PY) -m bench

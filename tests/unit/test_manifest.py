@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -263,3 +266,38 @@ def test_the_command_refuses_bad_input_with_usage_exit_code(capsys):
     assert main(["manifest", "--url", "https://h", "--client-id", "not-a-guid"]) == 2
     assert "client id" in capsys.readouterr().err
     assert main(["manifest", "--url", "http://h"]) == 2
+
+
+def _unified_check(manifest: Path) -> dict:
+    """Microsoft's converter and the unified-manifest schema (node_modules, from `npm ci`)."""
+    script = Path(__file__).with_name("unified_manifest.mjs")
+    result = subprocess.run(["node", str(script), str(manifest)], capture_output=True, text=True,
+                            timeout=120, cwd=REPO)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def unified_tools() -> None:
+    """Skip (with the reason) where Node or `npm ci` is missing; under CI that is a failure."""
+    missing = None
+    if shutil.which("node") is None:
+        missing = "node is not installed"
+    elif not (REPO / "node_modules" / "office-addin-manifest-converter").exists():
+        missing = "node_modules is missing: run `npm ci` (make test does when npm is present)"
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"unified-manifest check cannot run: {missing}")
+        pytest.skip(missing)
+
+
+def test_the_manifest_converts_to_a_valid_unified_manifest(unified_tools):
+    outcome = _unified_check(REPO / "manifest.xml")
+    assert outcome["valid"] is True, outcome["errors"]
+
+
+def test_the_unified_schema_check_rejects_a_bad_send_mode(unified_tools, tmp_path):
+    bad = tmp_path / "manifest.xml"
+    bad.write_text((REPO / "manifest.xml").read_text().replace("SoftBlock", "Whenever"))
+    outcome = _unified_check(bad)
+    assert outcome["valid"] is False
+    assert any("sendMode" in e["instancePath"] for e in outcome["errors"])
