@@ -166,14 +166,14 @@ def _count_members(
         if member.status is NORMAL and member.routing_type == "SMTP" and member.address:
             # The common case inlined (classify + _Tally.add): 200,000 members in a big
             # organisation make the call overhead most of a warm count (bench/).
-            address = member.address.strip().lower()
-            if address:
+            normal = member.address.strip().lower()
+            if normal:
                 tally.entries += 1
-                if address in seen:
+                if normal in seen:
                     tally.duplicates += 1
                 else:
-                    seen[address] = None
-                own.add(address)
+                    seen[normal] = None
+                own.add(normal)
                 continue
         address, verdict = classify(member, smtp_by_dn)
         tally.add(address)

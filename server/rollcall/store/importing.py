@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from rollcall.store.csv_io import CsvRow, ParsedCsv, parse_csv
 from rollcall.store.errors import ImportRejected, ListNotFound
-from rollcall.store.members import create, update_contact
+from rollcall.store.members import create, new_contact, update_contact
 from rollcall.store.models import Contact, Membership, RollcallList
 from rollcall.store.queries import find_list, record, utcnow
 from rollcall.store.records import ImportReport, LineProblem
@@ -79,7 +79,7 @@ def apply(
             problems.append(LineProblem(row.line, row.email, "contact_deleted", message))
             continue
         if contact is None:
-            contact = contacts[row.key] = _new(s, row, at)
+            contact = contacts[row.key] = new_contact(s, row.email, row.key, at, flush=False)
         changed = _apply_row(contact, row, actor, at)
         if "opted_out" in changed:
             opted.append(contact)
@@ -109,19 +109,6 @@ def apply(
     record(s, actor, "import", at, [lst], detail=detail)
     return report
 
-
-def _new(s: Session, row: CsvRow, at: datetime) -> Contact:
-    contact = Contact(
-        email=row.email,
-        email_key=row.key,
-        name="",
-        attributes={},
-        opted_out=False,
-        tracking_purged=False,
-        created_at=at,
-    )
-    s.add(contact)
-    return contact
 
 
 def _apply_row(contact: Contact, row: CsvRow, actor: str, at: datetime) -> list[str]:

@@ -38,8 +38,10 @@ def create(s: Session, name: str, owner: str, expected: int | None) -> RollcallL
     return row
 
 
-def new_contact(s: Session, address: str, key: str, at: datetime) -> Contact:
-    """Insert a contact; a concurrent insert of the same address fails the flush and retries."""
+def new_contact(s: Session, address: str, key: str, at: datetime, flush: bool = True) -> Contact:
+    """Insert a contact; a concurrent insert of the same address fails the flush and retries.
+
+    An import flushes once at the end instead: its whole file is one transaction anyway."""
     contact = Contact(
         email=address,
         email_key=key,
@@ -50,7 +52,8 @@ def new_contact(s: Session, address: str, key: str, at: datetime) -> Contact:
         created_at=at,
     )
     s.add(contact)
-    s.flush()
+    if flush:
+        s.flush()
     return contact
 
 
