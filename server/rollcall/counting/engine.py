@@ -20,6 +20,7 @@ from typing import Any
 
 from rollcall.core.entries import dn_key, expandable, needs_smtp_lookup
 from rollcall.core.model import (
+    LIST_KINDS,
     CountRequest,
     Directory,
     DirectoryError,
@@ -247,10 +248,11 @@ class _Run:
 
     def discover(self, entries: Iterable[Entry]) -> None:
         """Start the calls new entries need; each list and each legacy DN only once per count."""
-        queue: deque[Entry] = deque(entries)
-        while queue:
-            entry = queue.popleft()
-            if expandable(entry):
+        todo: deque[Entry] = deque(entries)
+        while todo:
+            entry = todo.popleft()
+            # Cheap attribute tests first: a warm count walks 200,000 cached members here.
+            if entry.kind in LIST_KINDS and expandable(entry):
                 key = entry.key
                 if key in self.asked_lists:
                     continue
@@ -260,8 +262,8 @@ class _Run:
                     self.submit(_Call("expand", entry))
                 else:
                     self.outcomes[key] = Outcome(cached, cached=True)
-                    queue.extend(cached.members)
-            elif needs_smtp_lookup(entry) and entry.address:
+                    todo.extend(cached.members)
+            elif entry.routing_type != "SMTP" and needs_smtp_lookup(entry) and entry.address:
                 key = dn_key(entry.address)
                 if key not in self.asked_dns:
                     self.asked_dns.add(key)
