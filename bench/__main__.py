@@ -54,11 +54,18 @@ def _parser() -> argparse.ArgumentParser:
                    help="Rollcall's requests in flight (and HTTP connections)")
     p.add_argument("--tracemalloc", action="store_true",
                    help="also measure a cold count's tracemalloc peak (an extra, slow count)")
+    p.add_argument("--validate", action="store_true",
+                   help="the send check's latency instead (10,000 people, 300 lists by default)")
+    p.add_argument("--validate-runs", type=int, default=50, help="warm checks to time")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.validate:
+        from .validate import run
+
+        return run(args, say)
     people = args.people or (10_000 if args.quick else 100_000)
     lists = args.lists or (300 if args.quick else 2_000)
     shape = OrgShape(people, lists, args.depth, args.overlap, args.seed)

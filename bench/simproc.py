@@ -31,6 +31,8 @@ def _serve(conn: Connection, shape: OrgShape) -> None:
     started = time.perf_counter()
     doc = generate(shape.people, shape.lists, shape.depth, shape.overlap, shape.seed)
     generated = time.perf_counter()
+    # Rollcall's user acts for senders in `--validate` (impersonation), as its service account does.
+    doc["mailboxes"][0]["can_impersonate"] = True
     org = load(doc)
     loaded = time.perf_counter()
     sim = Simulator(org).start()

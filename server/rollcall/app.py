@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from .directory.own_lists import OwnLists
 from .directory.routing import RoutingDirectory
 from .errors import NotConfigured, RollcallError
 from .lists import ListsService
+from .sendcheck import SendCheck, policy_from
 from .service import CountService
 
 
@@ -26,12 +28,14 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     counts = count_service(config)
     app.extensions["rollcall.count"] = counts
     app.extensions["rollcall.lists"] = ListsService(counts.store or lazy_store(config), counts)
+    app.extensions["rollcall.sendcheck"] = send_check(config, counts)
 
-    from .api import count, lists, pane
+    from .api import count, lists, pane, validate
 
     app.register_blueprint(count.bp)
     app.register_blueprint(lists.bp)
     app.register_blueprint(pane.bp)
+    app.register_blueprint(validate.bp)
 
     @app.errorhandler(RollcallError)
     def rollcall_error(e: RollcallError) -> Any:
@@ -77,15 +81,23 @@ def count_service(config: Config) -> CountService:
                         server_version, store)
 
 
+def send_check(config: Config, counts: CountService | None = None) -> SendCheck:
+    """The send check with the configured policy, over `counts` (or a new count service)."""
+    counts = counts or count_service(config)
+    return SendCheck(counts, policy_from(config), config.validate_deadline_s, counts.store)
+
+
 def lazy_store(config: Config) -> Callable[[], Any]:
     """Opens (and on first use creates and migrates) the list store when first asked."""
     opened: list[Any] = []
+    lock = threading.Lock()  # the send check's warm-ups may ask first, from their own threads
 
     def get() -> Any:
-        if not opened:
-            from .store.db import open_store
+        with lock:
+            if not opened:
+                from .store.db import open_store
 
-            opened.append(open_store(config.database_url, config.instance_path))
+                opened.append(open_store(config.database_url, config.instance_path))
         return opened[0]
 
     return get

@@ -1,5 +1,6 @@
-"""`rollcall count | serve | demo`: the command line. Exit codes: 0 ok (a complete count),
-1 an incomplete count or Exchange unavailable, 2 bad usage or configuration."""
+"""`rollcall count | check | serve | demo`: the command line. Exit codes: 0 ok (a complete
+count; check: allow), 1 an incomplete count or Exchange unavailable, 2 bad usage or
+configuration, 3 check: warn, 4 check: block."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from . import cli_lists
 from .config import ConfigError, load_config
 from .errors import RollcallError
 
-EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_WARN, EXIT_BLOCK = 0, 1, 2, 3, 4
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +27,13 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--mailbox", help="the sender's mailbox (default ROLLCALL_MAILBOX)")
     c.add_argument("--json", action="store_true", help="print the report as JSON")
     c.add_argument("--refresh", action="store_true", help="do not reuse cached expansions")
+
+    k = sub.add_parser("check", help="the send check's verdict for To/Cc/Bcc entries "
+                       "(exit 0 allow, 3 warn, 4 block)")
+    k.add_argument("entries", nargs="+", metavar="ENTRY", help="as for `rollcall count`")
+    k.add_argument("--expected", type=int, help="how many recipients you expect")
+    k.add_argument("--mailbox", help="the sender's mailbox (default ROLLCALL_MAILBOX)")
+    k.add_argument("--json", action="store_true", help="print the verdict and report as JSON")
 
     s = sub.add_parser("serve", help="serve the add-in and the API over HTTPS")
     s.add_argument("--host", default="localhost")
@@ -50,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "count":
             return _count(args)
+        if args.command == "check":
+            return _check(args)
         if args.command == "manifest":
             return _manifest(args)
         if args.command in ("lists", "contacts"):
@@ -88,6 +98,37 @@ def _count(args: argparse.Namespace) -> int:
     else:
         print(summary(report))
     return EXIT_OK if report["complete"] else EXIT_INCOMPLETE
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .app import send_check
+    from .core.recipients import parse_recipient
+    from .errors import NotConfigured
+
+    if args.expected is not None and args.expected < 0:
+        print("rollcall: --expected must be 0 or more", file=sys.stderr)
+        return EXIT_USAGE
+    config = load_config()
+    recipients = [parse_recipient(e) for e in args.entries]
+    try:
+        # A dry run with the count's own deadline: nothing waits here as Outlook does, and a
+        # fresh process has no warm cache to answer from within the send check's.
+        result = send_check(config).validate(recipients, expected=args.expected,
+                                             mailbox=args.mailbox, record=False,
+                                             deadline_s=config.deadline_s)
+    except NotConfigured as e:
+        print(f"rollcall: configuration: {e.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except RollcallError as e:
+        print(f"rollcall: {e.message}", file=sys.stderr)
+        return EXIT_USAGE if e.status < 500 else EXIT_INCOMPLETE
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{result['action'].upper()}: {result['message']}")
+        for f in result["findings"]:
+            print(f"  - [{f['action']}: {f['rule']}] {f['message']}")
+    return {"allow": EXIT_OK, "warn": EXIT_WARN}.get(result["action"], EXIT_BLOCK)
 
 
 def _lists(args: argparse.Namespace) -> int:

@@ -52,6 +52,28 @@ def _choice(*options: str) -> Callable[[str], str]:
     return parse
 
 
+def _under(limit: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = _positive_float(text)
+        if value >= limit:
+            raise ValueError(f"must be under {limit:g}: the send check gives up on Rollcall then")
+        return value
+
+    return parse
+
+
+def _percent(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 100:
+        raise ValueError("must be a percentage from 0 to 100")
+    return value
+
+
+_action = _choice("block", "warn", "off")
+# The send check's own timeout in addin/sendcheck.js (TIMEOUT_MS): Outlook grows impatient at 5 s.
+SENDCHECK_TIMEOUT_S = 3.5
+
+
 def _bool(text: str) -> bool:
     if text.lower() in ("1", "true", "yes", "on"):
         return True
@@ -81,6 +103,25 @@ class Config:
     frame_ancestors: tuple[str, ...] = ()
     addin_dir: str | None = None
     debug: bool = False
+    # The send check's policy (core/policy.py); README.md explains each default.
+    validate_deadline_s: float = 2.5
+    policy_unresolved: str = "block"
+    policy_per_message: str = "block"
+    policy_per_message_max: int = 1000
+    policy_per_hour: str = "block"
+    policy_per_hour_max: int = 3000
+    policy_mismatch: str = "warn"
+    policy_mismatch_percent: float = 5.0
+    policy_mismatch_absolute: int = 0
+    policy_incomplete: str = "warn"
+    policy_deleted: str = "warn"
+    policy_cycle: str = "warn"
+    policy_external: str = "warn"
+    policy_external_max: int = 10
+    policy_large_audience: str = "warn"
+    policy_large_audience_max: int = 25
+    policy_invalid_members: str = "off"
+    policy_too_deep: str = "off"
 
     def require_ews(self) -> None:
         """Raise ConfigError naming the first EWS setting a count needs but does not have."""
@@ -111,6 +152,24 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "frame_ancestors": (_words, "hosts allowed to frame the pane; default Outlook's own"),
     "addin_dir": (str, "folder of the pane's files; default addin/ in the checkout"),
     "debug": (_bool, "Flask debug mode; never in production"),
+    "validate_deadline_s": (_under(SENDCHECK_TIMEOUT_S), "the send check's count answers by then"),
+    "policy_unresolved": (_action, "a To/Cc/Bcc entry nobody matches, or several people match"),
+    "policy_per_message": (_action, "more people in one message than POLICY_PER_MESSAGE_MAX"),
+    "policy_per_message_max": (_int(1), "the most people one message may reach"),
+    "policy_per_hour": (_action, "a sender's people in the last hour pass POLICY_PER_HOUR_MAX"),
+    "policy_per_hour_max": (_int(1), "the most people a sender may reach in an hour"),
+    "policy_mismatch": (_action, "the count differs from the expected or the last count"),
+    "policy_mismatch_percent": (_percent, "a difference within this share of expected is fine"),
+    "policy_mismatch_absolute": (_int(0), "... or within this many people, if larger"),
+    "policy_incomplete": (_action, "some lists could not be expanded"),
+    "policy_deleted": (_action, "contacts whose cards were deleted still get it"),
+    "policy_cycle": (_action, "lists contain each other in a loop"),
+    "policy_external": (_action, "more external recipients than POLICY_EXTERNAL_MAX"),
+    "policy_external_max": (_int(0), "external recipients allowed before the rule applies"),
+    "policy_large_audience": (_action, "more people than POLICY_LARGE_AUDIENCE_MAX"),
+    "policy_large_audience_max": (_int(1), "people in a large audience (MailTips' 25)"),
+    "policy_invalid_members": (_action, "list members with no usable address"),
+    "policy_too_deep": (_action, "lists nested deeper than ROLLCALL_MAX_NESTING"),
 }
 
 

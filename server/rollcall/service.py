@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from .core.drift import count_key, drift
@@ -31,8 +32,11 @@ class CountService:
 
     def count(self, recipients: list[Recipient], expected: int | None = None,
               mailbox: str | None = None, refresh: bool = False,
-              with_recipients: bool = False) -> dict[str, Any]:
+              with_recipients: bool = False, remember: bool = True,
+              deadline_s: float | None = None) -> dict[str, Any]:
         """The report; raises TooLarge, or ExchangeUnavailable when Exchange cannot be asked."""
+        # remember=False leaves the history alone (a warm-up, a dry run); deadline_s replaces
+        # the configured deadline for this count (the send check's must be shorter).
         if len(recipients) > self.max_entries:
             raise TooLarge(f"{len(recipients)} recipients in one count; the most is "
                            f"{self.max_entries} (ROLLCALL_MAX_ENTRIES)")
@@ -50,19 +54,27 @@ class CountService:
             expected, source = previous.total, "previous_count"  # what it was last time
         request = CountRequest(recipients=recipients, expected=expected, mailbox=acting,
                                refresh=refresh)
-        report = Counter(directory, self.settings, self.cache).count(request)
+        settings = self.settings if deadline_s is None else replace(
+            self.settings, deadline_s=deadline_s)
+        report = Counter(directory, settings, self.cache).count(request)
         addresses = report.pop("recipients")
         report["mailbox"] = acting
         report["exchange_version"] = self.server_version()  # for support reports
         report["expected_source"] = source
         report["drift"] = None if previous is None else drift(
             previous.at, previous.total, previous.addresses, addresses)
-        if report["complete"]:
+        if report["complete"] and remember:
             # An incomplete count would make people seem to leave who were only not reached.
             self._remember(key, report["total"], addresses)
         if with_recipients:
             report["recipients"] = addresses
         return report
+
+    def remember(self, recipients: list[Recipient], report: dict[str, Any],
+                 addresses: list[str]) -> None:
+        """Keep a complete count made with remember=False as the next count's baseline."""
+        if report["complete"]:
+            self._remember(count_key(recipients, report["mailbox"]), report["total"], addresses)
 
     def _previous(self, key: str) -> Any:
         if self.store is None:

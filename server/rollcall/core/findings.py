@@ -49,7 +49,7 @@ def unresolved_top(query: str) -> Finding:
         "unresolved", WARNING,
         f'Nobody in the directory matches "{query}"; it is not counted and will not be '
         "delivered. Check the spelling or type the full address.",
-        [], [query],
+        [], [query], top=True,  # typed into To/Cc/Bcc: the sender can fix it
     )
 
 
@@ -60,7 +60,7 @@ def ambiguous_top(query: str, resolution: Resolution) -> Finding:
         "ambiguous", WARNING,
         f'"{query}" matches more than one person{matches}; pick one in Outlook so the message '
         "goes to the right person. It is not counted until you do.",
-        [c.address for c in resolution.candidates if c.address], [query],
+        [c.address for c in resolution.candidates if c.address], [query], top=True,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # Any fixed number: every process that opens the same PostgreSQL database migrates in turn.
 _MIGRATION_LOCK = 0x526F6C6C  # "Roll"
 WRITE = {"rollcall_write": True}
+_UPGRADING = threading.Lock()
 
 
 def default_url(instance_path: str) -> str:
@@ -70,7 +72,9 @@ def _sqlite_begin(conn: Any) -> None:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run Alembic on one connection, serialised against other processes opening the database."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.execution_options(**WRITE).begin() as conn:
+    # Alembic's `context` and `op` are process-wide proxies: two migrations running at once in
+    # one process (a warm-up thread and a request both opening the store) would share them.
+    with _UPGRADING, engine.execution_options(**WRITE).begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = conn

@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -186,3 +187,20 @@ class SnapshotRow(Base):
     size: Mapped[int] = mapped_column(Integer)
     stored_bytes: Mapped[int] = mapped_column(Integer)
     addresses: Mapped[bytes] = mapped_column(LargeBinary)  # zlib of sorted, newline-joined
+
+
+class SendCheckRow(Base):
+    """One message the send check let go (added by 0003): who sent it, when, to how many people."""
+
+    __tablename__ = "send_checks"
+    __table_args__ = (
+        # A message checked again (Don't send, then Send) replaces its row, never adds one.
+        UniqueConstraint("sender", "message_key"),
+        Index("ix_send_checks_sender_at", "sender", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sender: Mapped[str] = mapped_column(String(EMAIL_LENGTH))  # lower-cased
+    message_key: Mapped[str] = mapped_column(String(64))  # a hash: subjects are not kept
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recipients: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,140 @@
+"""`python -m bench --validate`: the send check's latency for 10,000 recipients over nested lists.
+
+One generated organisation, one simulator (its own process, a simulated latency per request), and
+in this process both the count engine alone (the baseline) and POST /api/validate through the
+real app: cold, right after a warm-up, and warm (p50/p95 over many checks). Figures only; the
+exit status is non-zero only when the send check's count disagrees with the engine's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from typing import Any
+
+from .rollcall_run import RollcallSession
+from .simproc import OrgShape, RemoteSimulator
+
+
+def run(args: argparse.Namespace, say: Any) -> int:
+    people, lists = args.people or 10_000, args.lists or 300
+    shape = OrgShape(people, lists, args.depth, args.overlap, args.seed)
+    say(f"generating {people:,} people, {lists:,} lists (depth {args.depth}) for the send check")
+    sim = RemoteSimulator(shape)
+    try:
+        sim.set_faults(latency_ms=args.latency_ms)
+        return _measure(sim, args, say)
+    finally:
+        sim.stop()
+
+
+def _app(sim: RemoteSimulator, concurrency: int, instance: str) -> Any:
+    from rollcall.app import create_app
+    from rollcall.config import load_config
+
+    (service, password), (sender, _) = sim.users
+    config = load_config(
+        environ={}, ews_url=sim.url, ews_username=service, ews_password=password,
+        mailbox=sender, concurrency=concurrency, instance_path=instance,
+        # Limits out of the way, so every check is a warn that is recorded in the hourly window
+        # (a block writes nothing): the slower, complete path is the one measured.
+        policy_per_message_max=10**9, policy_per_hour_max=10**12,
+    )
+    client = create_app(config).test_client()
+    # Connection set-up and the version probe are paid once per process, as by the engine.
+    client.post("/api/validate", json={"recipients": [{"displayName": sender,
+                                                       "emailAddress": sender}]})
+    return client
+
+
+def _validate(client: Any, root: str, message_id: str) -> tuple[float, dict[str, Any]]:
+    body = {"recipients": [{"displayName": "All", "emailAddress": root}],
+            "subject": "Bench", "message_id": message_id}
+    started = time.perf_counter()
+    answer = client.post("/api/validate", json=body)
+    seconds = time.perf_counter() - started
+    assert answer.status_code == 200, answer.get_json()
+    result: dict[str, Any] = answer.get_json()
+    return seconds, result
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _measure(sim: RemoteSimulator, args: argparse.Namespace, say: Any) -> int:
+    from rollcall.config import load_config
+
+    root, conc, n = sim.root, args.concurrency, args.validate_runs
+    deadline = load_config(environ={}).validate_deadline_s
+    (service, password), _ = sim.users
+    say(f"count engine alone, cold then warm ({args.latency_ms:g} ms latency, concurrency {conc})")
+    session = RollcallSession(sim.url, service, password, conc)
+    engine_cold = session.count(root)
+    engine_warm = session.count(root)
+    total = engine_cold.report["total"]
+    say(f"  engine: {total:,} people, {engine_cold.report['lists']} lists, cold "
+        f"{engine_cold.seconds:.2f} s, warm {engine_warm.seconds * 1000:.0f} ms")
+
+    with tempfile.TemporaryDirectory() as instance:
+        client = _app(sim, conc, instance)
+        say("POST /api/validate, cold (fresh cache, the send check's deadline) ...")
+        sim.reset_counters()
+        cold_s, cold = _validate(client, root, "cold")
+        cold_wire = sum(sim.snapshot().values())
+        say(f"  cold: {cold_s:.2f} s, complete {cold['report']['complete']}, "
+            f"action {cold['action']}")
+
+    with tempfile.TemporaryDirectory() as instance:
+        client = _app(sim, conc, instance)
+        say("warm-up, then POST /api/validate at once (it waits for the warm-up) ...")
+        sim.reset_counters()
+        started = time.perf_counter()
+        client.post("/api/validate/warmup",
+                    json={"recipients": [{"displayName": "All", "emailAddress": root}]})
+        after_s, after = _validate(client, root, "after-warm-up")
+        span_s = time.perf_counter() - started
+        span_wire = sum(sim.snapshot().values())
+        say(f"  warm-up + validate: {span_s:.2f} s, complete {after['report']['complete']}")
+        say(f"POST /api/validate warm, {n} times ...")
+        warm = [_validate(client, root, f"m{i % 5}") for i in range(n)]
+    times = [s for s, _ in warm]
+    p50, p95 = _pct(times, 0.5), _pct(times, 0.95)
+    warm_total = warm[-1][1]["report"]["total"]
+
+    rows = [
+        ("count engine, cold (baseline)", f"{engine_cold.seconds * 1000:,.0f} ms",
+         f"{engine_cold.report['requests']} requests, Counter alone, deadline 600 s"),
+        ("count engine, warm", f"{engine_warm.seconds * 1000:,.0f} ms",
+         "same Counter and cache"),
+        ("validate, cold", f"{cold_s * 1000:,.0f} ms",
+         f"{cold_s / engine_cold.seconds:.2f}x engine cold; complete "
+         f"{cold['report']['complete']} (deadline {deadline:g} s); {cold_wire} requests"),
+        ("warm-up then validate", f"{span_s * 1000:,.0f} ms",
+         f"validate alone {after_s * 1000:,.0f} ms; complete {after['report']['complete']}; "
+         f"{span_wire} requests for both"),
+        ("validate, warm p50", f"{p50 * 1000:,.1f} ms",
+         f"{p50 / engine_warm.seconds:.2f}x engine warm; {n} checks"),
+        ("validate, warm p95", f"{p95 * 1000:,.1f} ms",
+         f"aim < 300 ms: {'met' if p95 < 0.3 else 'MISSED'}"),
+        ("validate, warm max", f"{max(times) * 1000:,.1f} ms",
+         f"mean {statistics.fmean(times) * 1000:,.1f} ms"),
+    ]
+    width = max(len(a) for a, _, _ in rows)
+    vwidth = max(len(b) for _, b, _ in rows)
+    print()
+    print(f"Send check: {total:,} recipients over {engine_cold.report['lists']} nested lists "
+          f"(depth {engine_cold.report['max_depth']}); {args.latency_ms:g} ms per request; "
+          f"concurrency {conc}; through the Flask app, policy and hourly window (SQLite)")
+    print("-" * (width + vwidth + 50))
+    for a, b, c in rows:
+        print(f"{a:<{width}}  {b:>{vwidth}}  {c}")
+    print("-" * (width + vwidth + 50))
+    if warm_total != total or after["report"]["total"] != total:
+        print("FAIL: the send check's count differs from the engine's")
+        return 1
+    print("correctness: the warm send check and the engine agree on the total")
+    return 0

@@ -1,0 +1,118 @@
+"""POST /api/validate (the send check's verdict), its warm-up, and the files its runtime loads."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from ..errors import BadRequest
+from ..sendcheck import SendCheck
+from .count import parse_recipients
+from .pane import addin_folder, security_headers
+
+bp = Blueprint("validate", __name__)
+
+PLACEHOLDER = '"__ROLLCALL_ORIGIN__"'  # in addin/sendcheck.js, quotes included
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+@bp.post("/api/validate")
+def validate() -> Any:
+    body = _body()
+    subject = body.get("subject", "")
+    if not isinstance(subject, str):
+        raise BadRequest("'subject' must be text", code="bad_subject")
+    message_id = body.get("message_id")
+    if message_id is not None and (not isinstance(message_id, str) or len(message_id) > 200):
+        raise BadRequest("'message_id' must be text of at most 200 characters",
+                         code="bad_message_id")
+    result = _service().validate(parse_recipients(body.get("recipients")), subject,
+                                 _expected(body), _mailbox(body), message_id)
+    return jsonify(result)
+
+
+@bp.post("/api/validate/warmup")
+def warmup() -> Any:
+    body = _body()
+    started = _service().warm_up(parse_recipients(body.get("recipients")), _mailbox(body))
+    return jsonify({"warming": started}), 202
+
+
+@bp.get("/sendcheck.js")
+def sendcheck_js() -> Any:
+    """addin/sendcheck.js with this server's origin written in, for URLs without a page."""
+    # The JavaScript-only runtime has no page address that relative URLs could follow.
+    source = (addin_folder(current_app.config["ROLLCALL"]) / "sendcheck.js").read_text("utf-8")
+    origin = _origin()
+    if origin is not None:
+        source = source.replace(PLACEHOLDER, json.dumps(origin))
+    response = Response(source, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"  # as every add-in file: deploys replace it
+    response.headers["Vary"] = "Host, X-Forwarded-Proto"
+    return security_headers(response)  # this route shadows the pane's, so add the pane's headers
+
+
+@bp.get("/.well-known/microsoft-officeaddins-allowed.json")
+def officeaddins_allowed() -> Any:
+    """The send-check script, listed as allowed to make CORS requests to this origin."""
+    # Classic Outlook's JavaScript-only runtime checks this file first (Microsoft's
+    # "Use SSO or CORS in your event-based or spam-reporting Outlook add-in").
+    origin = _origin()
+    return jsonify({"allowed": [f"{origin}/sendcheck.js"] if origin else []})
+
+
+@bp.after_request
+def allow_own_origin(response: Response) -> Response:
+    # The JavaScript-only runtime's requests may arrive as cross-origin ones, with this very
+    # origin (a trailing slash has been seen); no other origin is ever allowed.
+    origin = request.headers.get("Origin", "")
+    if origin and urlsplit(origin.rstrip("/")).netloc.lower() == request.host.lower():
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = "POST"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+    response.vary.add("Origin")
+    return response
+
+
+def _service() -> SendCheck:
+    service: SendCheck = current_app.extensions["rollcall.sendcheck"]
+    return service
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object like "
+                         '{"recipients": [{"displayName": "...", "emailAddress": "..."}], '
+                         '"subject": "..."}', code="not_json")
+    return body
+
+
+def _expected(body: dict[str, Any]) -> int | None:
+    expected = body.get("expected")
+    if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int)
+                                 or expected < 0):
+        raise BadRequest("'expected' must be a whole number of recipients, 0 or more",
+                         code="bad_expected")
+    return expected
+
+
+def _mailbox(body: dict[str, Any]) -> str | None:
+    mailbox = body.get("mailbox")
+    if mailbox is not None and (not isinstance(mailbox, str) or "@" not in mailbox):
+        raise BadRequest("'mailbox' must be the sender's SMTP address", code="bad_mailbox")
+    return mailbox or None
+
+
+def _origin() -> str | None:
+    """This server's origin as the client reached it; None for a Host header that is no host."""
+    if not _HOST.match(request.host):
+        return None
+    forwarded = request.headers.get("X-Forwarded-Proto", "").lower()
+    scheme = "https" if forwarded == "https" else request.scheme
+    return f"{scheme}://{request.host.lower()}"

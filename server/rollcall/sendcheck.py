@@ -1,0 +1,159 @@
+"""The send check: a count under a short deadline, the policy, and the sender's hourly window."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .config import Config
+from .core.drift import count_key
+from .core.model import Recipient
+from .core.policy import BLOCK, OFF, RULES, HourlyUsage, Policy, SendVerdict, evaluate
+from .errors import TooLarge
+from .service import CountService
+
+log = logging.getLogger(__name__)
+
+WINDOW_S = 3600.0  # the per-sender limit is per hour, sliding
+_WARMING_MAX = 16  # warm-ups under way or queued at once: keystrokes must not queue Exchange work
+_MARGIN_S = 0.5  # what a validate keeps for its own count after waiting for a warm-up
+
+
+def policy_from(config: Config) -> Policy:
+    """The policy the configuration describes (ROLLCALL_POLICY_*)."""
+    return Policy(
+        actions={rule: getattr(config, f"policy_{rule}") for rule in RULES},
+        mismatch_percent=config.policy_mismatch_percent,
+        mismatch_absolute=config.policy_mismatch_absolute,
+        external_max=config.policy_external_max,
+        per_message_max=config.policy_per_message_max,
+        per_hour_max=config.policy_per_hour_max,
+        large_audience_max=config.policy_large_audience_max,
+    )
+
+
+def usage(earlier: tuple[Any, ...], now: datetime, window_s: float = WINDOW_S) -> HourlyUsage:
+    """A sender's window as the policy reads it: the total, and when each send drops out."""
+    leaving = tuple(((s.at + timedelta(seconds=window_s) - now).total_seconds(), s.recipients)
+                    for s in earlier)
+    return HourlyUsage(sum(s.recipients for s in earlier), leaving)
+
+
+class SendCheck:
+    """Verdicts for messages about to be sent, and background warm-ups that make them fast."""
+
+    def __init__(self, counts: CountService, policy: Policy, deadline_s: float,
+                 store: Callable[[], Any] | None = None, warm_workers: int = 2) -> None:
+        self.counts = counts
+        self.policy = policy
+        self.deadline_s = deadline_s
+        self.store = store
+        self._pool = ThreadPoolExecutor(warm_workers, "rollcall-warmup")
+        self._lock = threading.Lock()
+        # count key -> (acting mailbox, the entries it counts, its future)
+        self._warming: dict[str, tuple[str | None, frozenset[str], Future[None]]] = {}
+        self._sends: Any = None
+
+    def warm_up(self, recipients: list[Recipient], mailbox: str | None = None) -> bool:
+        """Start counting in the background; False when that count is already under way."""
+        if len(recipients) > self.counts.max_entries:
+            raise TooLarge(f"{len(recipients)} recipients in one count; the most is "
+                           f"{self.counts.max_entries} (ROLLCALL_MAX_ENTRIES)")
+        acting = mailbox or self.counts.default_mailbox
+        key = count_key(recipients, acting)
+        with self._lock:
+            if key in self._warming or len(self._warming) >= _WARMING_MAX:
+                return False
+            future = self._pool.submit(self._warm, recipients, acting)
+            self._warming[key] = (acting, _entries(recipients), future)
+        future.add_done_callback(lambda _: self._forget(key))
+        return True
+
+    def validate(self, recipients: list[Recipient], subject: str = "",
+                 expected: int | None = None, mailbox: str | None = None,
+                 message_id: str | None = None, record: bool = True,
+                 deadline_s: float | None = None) -> dict[str, Any]:
+        """The verdict and its report; raises TooLarge or ExchangeUnavailable like a count."""
+        # record=False is a dry run (the CLI): the window is read, nothing is written.
+        started = time.monotonic()
+        deadline = deadline_s or self.deadline_s
+        acting = mailbox or self.counts.default_mailbox
+        self._await_warm_up(acting, _entries(recipients), deadline - _MARGIN_S)
+        left = max(min(_MARGIN_S, deadline), deadline - (time.monotonic() - started))
+        report = self.counts.count(recipients, expected, acting, with_recipients=True,
+                                   remember=False, deadline_s=left)
+        addresses = report.pop("recipients")
+        if record and not report["complete"]:
+            # Finish the lists in the background: a second Send then finds them cached.
+            self.warm_up(recipients, acting)
+        # Without the add-in's per-message id, the same subject to the same entries is the same
+        # message sent again (after Don't send); only a hash is stored, never the subject.
+        identity = message_id or f"{subject}\n{count_key(recipients, acting)}"
+        key = hashlib.sha256(identity.encode("utf-8")).hexdigest()
+        verdict = self._decide(report, acting, key, record)
+        if record and verdict.action != BLOCK:
+            # "Last time" moves on only when the message may go: a blocked one keeps being
+            # compared with what was really sent.
+            self.counts.remember(recipients, report, addresses)
+        log.info("send check action=%s rules=%s total=%d complete=%s elapsed_ms=%d",
+                 verdict.action, ",".join(sorted({f["rule"] for f in verdict.findings})),
+                 report["total"], report["complete"], (time.monotonic() - started) * 1000)
+        return {**verdict.to_json(), "report": report}
+
+    def _decide(self, report: dict[str, Any], sender: str | None, key: str,
+                record: bool) -> SendVerdict:
+        """The verdict, with the sender's hourly window when there is a sender and a store."""
+        if sender is None or self.store is None or self.policy.action("per_hour") == OFF:
+            return evaluate(report, self.policy)  # no window to keep: nothing is recorded
+
+        def decide(earlier: tuple[Any, ...], now: datetime) -> tuple[SendVerdict, int | None]:
+            verdict = evaluate(report, self.policy, usage(earlier, now))
+            return verdict, None if verdict.action == BLOCK else report["total"]
+
+        try:
+            sends = self._send_log()
+            if record:
+                result: SendVerdict = sends.check(sender, key, WINDOW_S, decide)
+                return result
+            now = datetime.now(UTC)
+            return decide(sends.window(sender, WINDOW_S, now), now)[0]
+        except Exception:  # noqa: BLE001 - one rule of many: our database must not hold mail
+            log.exception("send window unavailable; checking without the hourly rule")
+            return evaluate(report, self.policy)
+
+    def _send_log(self) -> Any:
+        if self._sends is None:
+            from .store.sends import SendLog
+
+            assert self.store is not None
+            self._sends = SendLog(self.store().engine)
+        return self._sends
+
+    def _await_warm_up(self, mailbox: str | None, entries: frozenset[str],
+                       timeout: float) -> None:
+        with self._lock:
+            pending = [f for m, e, f in self._warming.values() if m == mailbox and e & entries]
+        if pending and timeout > 0:
+            # A warm-up is already fetching these lists: asking Exchange again would double the
+            # load and race it, while waiting lets this count read them from the cache.
+            wait(pending, timeout=timeout)
+
+    def _warm(self, recipients: list[Recipient], mailbox: str | None) -> None:
+        try:
+            self.counts.count(recipients, mailbox=mailbox, remember=False)
+        except Exception:  # noqa: BLE001 - a warm-up is a hint; the send check counts anyway
+            log.info("send check warm-up failed", exc_info=True)
+
+    def _forget(self, key: str) -> None:
+        with self._lock:
+            self._warming.pop(key, None)
+
+
+def _entries(recipients: list[Recipient]) -> frozenset[str]:
+    return frozenset((r.address or r.name).strip().lower() for r in recipients)
