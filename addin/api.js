@@ -1,21 +1,49 @@
-// POST /api/count on the pane's own origin. Failures become an ApiError whose `kind` the pane
-// switches on: the server's error code where it sent one, else what the transport tells us.
+// Rollcall's API on the pane's own origin, with the signed-in person's token. Failures become an
+// ApiError whose `kind` the pane switches on: the server's error code where it sent one, else
+// what the transport tells us.
+
+import { accessToken, forgetToken } from "./auth.js";
 
 export class ApiError extends Error {
-  constructor(kind, status, message) {
+  constructor(kind, status, message, retryAfter = null) {
     super(message || kind);
     this.kind = kind;
     this.status = status;
+    this.retryAfter = retryAfter;
   }
 }
 
-export async function count(recipients, { expected = null, refresh = false, signal } = {}) {
+export function count(recipients, { expected = null, refresh = false, signal } = {}) {
+  return call("api/count", { method: "POST", body: { recipients, expected, refresh }, signal },
+    (body) => typeof body?.total === "number");
+}
+
+export function me() {
+  return call("api/me", {}, (body) => typeof body?.mailbox === "string");
+}
+
+export function serverStatus() {
+  return call("api/admin/status", {}, (body) => Boolean(body?.rollcall));
+}
+
+// One retry with a fresh token: an expired or revoked one is the usual reason for a 401.
+async function call(path, { method = "GET", body, signal } = {}, looksRight, fresh = false) {
+  let token;
+  try {
+    token = await accessToken({ fresh });
+  } catch (e) {
+    throw new ApiError("not_signed_in", 401, e.message);
+  }
   let response;
   try {
-    response = await fetch("api/count", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ recipients, expected, refresh }),
+    response = await fetch(path, {
+      method,
+      headers: {
+        Accept: "application/json",
+        Authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
       credentials: "same-origin",
       signal,
     });
@@ -23,15 +51,21 @@ export async function count(recipients, { expected = null, refresh = false, sign
     if (e.name === "AbortError") throw new ApiError("cancelled", 0);
     throw new ApiError("unreachable", 0, e.message);
   }
-  let body = null;
+  if (response.status === 401 && !fresh) {
+    forgetToken();
+    return call(path, { method, body, signal }, looksRight, true);
+  }
+  let answer = null;
   try {
-    body = await response.json();
+    answer = await response.json();
   } catch {
     // A proxy's HTML error page or an empty body: the status alone must decide.
   }
-  if (response.ok && body && typeof body.total === "number") return body;
-  const code = body?.error?.code;
-  throw new ApiError(code || kindForStatus(response.status), response.status, body?.error?.message);
+  if (response.ok && looksRight(answer)) return answer;
+  const code = answer?.error?.code;
+  const retryAfter = Number(response.headers.get("Retry-After")) || null;
+  throw new ApiError(code || kindForStatus(response.status), response.status,
+    answer?.error?.message, retryAfter);
 }
 
 function kindForStatus(status) {

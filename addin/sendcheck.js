@@ -25,6 +25,8 @@ var MESSAGE_ID_KEY = "rollcallMessageId";
 var NOTICED_KEY = "rollcallNoticed";
 var WARNED_KEY = "rollcallWarned";
 var SEND_AGAIN = " To send it anyway, choose Send again.";
+var DEV_TOKEN_PATH = "/dev-issuer/token"; // only `rollcall demo` serves it, on loopback
+var token = null; // this runtime's access token for Rollcall; never logged, never stored
 
 function rollcallOrigin() {
   if (/^https?:\/\/[^/]+$/.test(ROLLCALL_ORIGIN)) return ROLLCALL_ORIGIN;
@@ -87,14 +89,6 @@ function readSubject(item) {
     .then(function (subject) { return subject || ""; }, function () { return ""; });
 }
 
-function sender() {
-  try {
-    return Office.context.mailbox.userProfile.emailAddress || undefined;
-  } catch (e) {
-    return undefined; // the server then acts as its configured mailbox
-  }
-}
-
 function sessionGet(item, key) {
   var data = item.sessionData;
   if (!data || !data.getAsync) return Promise.resolve(null);
@@ -120,13 +114,42 @@ function messageId(item) {
   });
 }
 
-function post(path, body, signal) {
-  return fetch(rollcallOrigin() + path, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-    signal: signal,
+// Rollcall acts as the person the access token names, so the body never says who sends. Office
+// single sign-on gives the token here once the app registration exists (no prompts: this runtime
+// has no window); `rollcall demo` serves a development issuer instead. Without either the request
+// goes without one, Rollcall answers 401, and the message goes like on any other failure.
+function accessToken(fresh) {
+  if (token && !fresh) return Promise.resolve(token);
+  token = null;
+  var sso = Office.auth && Office.auth.getAccessToken
+    ? Office.auth.getAccessToken({ allowSignInPrompt: false, allowConsentPrompt: false,
+      forMSGraphAccess: false })
+    : Promise.reject(new Error("no single sign-on here"));
+  return Promise.resolve(sso).catch(developmentToken).then(function (value) {
+    token = value || null;
+    return token;
+  }, function () { return null; });
+}
+
+function developmentToken() {
+  return fetch(rollcallOrigin() + DEV_TOKEN_PATH, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: "{}",
   }).then(function (response) {
+    if (!response.ok) throw new Error("no development issuer");
+    return response.json();
+  }).then(function (answer) { return answer.access_token; });
+}
+
+function post(path, body, signal, fresh) {
+  return accessToken(fresh).then(function (bearer) {
+    var headers = { "Content-Type": "application/json" };
+    if (bearer) headers.Authorization = "Bearer " + bearer;
+    return fetch(rollcallOrigin() + path, {
+      method: "POST", headers: headers, body: JSON.stringify(body), signal: signal,
+    });
+  }).then(function (response) {
+    // An expired token: one more try with a new one, still within the handler's time limit.
+    if (response.status === 401 && !fresh) return post(path, body, signal, true);
     if (response.status === 202) return null;
     if (!response.ok) throw new Error("Rollcall answered HTTP " + response.status);
     return response.json();
@@ -232,7 +255,7 @@ function onMessageSendHandler(event) {
     return Promise.all([readRecipients(item), readSubject(item), messageId(item)])
       .then(function (parts) {
         if (!parts[0].length) return { allowEvent: true };
-        var body = { recipients: parts[0], subject: parts[1], mailbox: sender(),
+        var body = { recipients: parts[0], subject: parts[1],
           message_id: parts[2] };
         return post("/api/validate", body, signal)
           .then(function (verdict) { return verdictOptions(item, verdict); });
@@ -246,7 +269,7 @@ function onMessageRecipientsChangedHandler(event) {
     item = currentItem();
     return readRecipients(item).then(function (recipients) {
       if (!recipients.length) return undefined;
-      return post("/api/validate/warmup", { recipients: recipients, mailbox: sender() }, signal)
+      return post("/api/validate/warmup", { recipients: recipients }, signal)
         .then(function () { recovered(item); });
     });
   }, undefined, function () { notifyUnavailable(item); });

@@ -1,7 +1,9 @@
 // The task pane: reads To/Cc/Bcc in Outlook (or pasted text in a browser tab), asks the server for
 // the count, and shows the number, the list tree, the findings and how the number adds up.
 
+import { showAdmin } from "./admin.js";
 import { ApiError, count } from "./api.js";
+import { forgetToken } from "./auth.js";
 import { fromHistory, renderChart } from "./chart.js";
 import { $, el, plural, show } from "./dom.js";
 import { renderFindings, throttled } from "./findings.js";
@@ -19,7 +21,12 @@ const PROBLEMS = {
     "The Rollcall server didn't answer. Check your connection and try again; if it keeps "
     + "happening, the server may be down: tell your IT team."],
   unauthorized: ["You're not signed in",
-    "Rollcall couldn't confirm who you are. Sign in to Outlook again, then try again."],
+    "Rollcall couldn't confirm who you are. Sign in, then Rollcall counts again. If this keeps "
+    + "happening, sign out of Outlook and back in, or tell your IT team."],
+  rate_limited: ["Too many counts at once",
+    "You've asked for a lot of counts in a short time. Wait a moment, then try again."],
+  identity_unavailable: ["Can't check who you are",
+    "Rollcall can't reach its sign-in service just now. Try again in a minute."],
   forbidden: ["Not allowed", "Your account isn't allowed to use Rollcall. Ask your IT team."],
   throttled: ["Exchange is throttling us",
     "Exchange asked Rollcall to slow down. Wait a minute, then try again."],
@@ -61,6 +68,7 @@ async function start() {
   }
   show($("waiting"), false);
   $("app").setAttribute("aria-busy", "false");
+  showAdmin(); // the admin's "Server information"; nothing for anyone else
   if (state.item) {
     await onRecipientsChanged(state.item, scheduleRecount);
     await recountFromOutlook();
@@ -76,7 +84,11 @@ function wire() {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) countPasted();
   });
   $("cancel").addEventListener("click", () => state.controller?.abort());
-  $("retry").addEventListener("click", () => again());
+  $("retry").addEventListener("click", () => {
+    // "Sign in" asks for a new token (Outlook may show its sign-in window); retries reuse one.
+    if ($("problem").dataset.kind === "unauthorized") forgetToken();
+    again();
+  });
   $("refresh").addEventListener("click", () => again({ refresh: true }));
   $("expected-apply").addEventListener("click", compare);
   $("expected").addEventListener("keydown", (e) => {
@@ -165,17 +177,18 @@ async function run(recipients, { refresh = false } = {}) {
     if (sequence !== state.sequence) return;
     state.report = report;
     render(report);
+    showAdmin(); // a no-op unless the first sign-in failed and this one worked
   } catch (e) {
     if (sequence !== state.sequence) return;
     const error = e instanceof ApiError ? e : new ApiError("server_error", 0, String(e));
-    problem(error.kind, error.message, error.status);
+    problem(error.kind, error.message, error.status, error.retryAfter);
   } finally {
     clearTimeout(timer);
     if (sequence === state.sequence) show($("progress"), false);
   }
 }
 
-function problem(kind, detail = "", status = 0) {
+function problem(kind, detail = "", status = 0, retryAfter = null) {
   const box = $("problem");
   if (!kind) {
     show(box, false);
@@ -185,11 +198,12 @@ function problem(kind, detail = "", status = 0) {
   const [title, text] = PROBLEMS[key];
   box.dataset.kind = key;
   $("problem-title").textContent = title;
-  $("problem-text").textContent = text;
+  $("problem-text").textContent = retryAfter ? `${text} (about ${retryAfter} s)` : text;
   const code = kind === key && !status ? "" : `Code: ${kind}${status ? ` (HTTP ${status})` : ""}`;
   const extra = detail && detail !== kind ? detail : "";
   $("problem-detail").textContent = [extra, code].filter(Boolean).join(" · ");
-  $("retry").textContent = kind === "cancelled" ? "Count again" : "Try again";
+  $("retry").textContent = { cancelled: "Count again", unauthorized: "Sign in" }[key]
+    || "Try again";
   show($("result"), false); // a number next to an error would look current when it is not
   show(box);
 }

@@ -31,18 +31,25 @@ def run(args: argparse.Namespace, say: Any) -> int:
 
 
 def _app(sim: RemoteSimulator, concurrency: int, instance: str) -> Any:
+    from pathlib import Path
+
     from rollcall.app import create_app
     from rollcall.config import load_config
+    from rollcall.serve import demo_issuer, dev_identity
 
     (service, password), (sender, _) = sim.users
+    # The sender signs in as in `rollcall demo`: token validation is part of what is measured.
+    issuer = demo_issuer(Path(instance) / "dev-issuer", "https://localhost:3000", {sender: sender})
     config = load_config(
         environ={}, ews_url=sim.url, ews_username=service, ews_password=password,
         mailbox=sender, concurrency=concurrency, instance_path=instance,
         # Limits out of the way, so every check is a warn that is recorded in the hourly window
         # (a block writes nothing): the slower, complete path is the one measured.
-        policy_per_message_max=10**9, policy_per_hour_max=10**12,
+        policy_per_message_max=10**9, policy_per_hour_max=10**12, rate_limit_per_minute=0,
+        **dev_identity(issuer, jwks_file=True),
     )
     client = create_app(config).test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {issuer.mint(sender)}"
     # Connection set-up and the version probe are paid once per process, as by the engine.
     client.post("/api/validate", json={"recipients": [{"displayName": sender,
                                                        "emailAddress": sender}]})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
@@ -16,40 +16,142 @@ from .directory.own_lists import OwnLists
 from .directory.routing import RoutingDirectory
 from .errors import NotConfigured, RollcallError
 from .lists import ListsService
+from .ratelimit import RateLimiter
 from .sendcheck import SendCheck, policy_from
 from .service import CountService
 
+if TYPE_CHECKING:
+    from .identity import TokenValidator
+    from .identity.dev_issuer import DevIssuer
 
-def create_app(config: Config | None = None, **overrides: Any) -> Flask:
+LIMITED = ("count", "validate", "warmup")  # the routes that make Exchange work, per caller
+
+
+def create_app(config: Config | None = None, *, dev_issuer: DevIssuer | None = None,
+               **overrides: Any) -> Flask:
+    """The WSGI app; `dev_issuer` (the demo and the tests only) serves and trusts its tokens."""
     config = config or load_config(**overrides)
     app = Flask(__name__, instance_path=None)
     app.config["ROLLCALL"] = config
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
-    counts = count_service(config)
+    exchange = LazyExchange(config)
+    counts = count_service(config, exchange)
     app.extensions["rollcall.count"] = counts
     app.extensions["rollcall.lists"] = ListsService(counts.store or lazy_store(config), counts)
     app.extensions["rollcall.sendcheck"] = send_check(config, counts)
+    app.extensions["rollcall.identity"] = token_validator(config)
+    app.extensions["rollcall.ratelimits"] = {
+        what: RateLimiter(config.rate_limit_per_minute, config.rate_limit_burst)
+        for what in LIMITED}
+    app.extensions["rollcall.status"] = status_report(config, exchange, counts, app)
+    app.extensions["rollcall.pane_auth"] = pane_auth(config, dev_issuer)
 
-    from .api import count, lists, pane, validate
+    from .api import admin, auth, count, lists, me, openapi, pane, validate
 
-    app.register_blueprint(count.bp)
-    app.register_blueprint(lists.bp)
-    app.register_blueprint(pane.bp)
-    app.register_blueprint(validate.bp)
+    for blueprint in (count.bp, lists.bp, pane.bp, validate.bp, me.bp, admin.bp, openapi.bp):
+        app.register_blueprint(blueprint)
+    if dev_issuer is not None:
+        from .api import dev_issuer as dev_issuer_api
+
+        app.extensions["rollcall.dev_issuer"] = dev_issuer
+        app.extensions["rollcall.dev_user"] = config.mailbox  # who the pane is by default
+        app.register_blueprint(dev_issuer_api.bp)
+    app.before_request(auth.authenticate)
+    app.after_request(lambda response: auth.security_headers(response, config.public_url))
 
     @app.errorhandler(RollcallError)
     def rollcall_error(e: RollcallError) -> Any:
-        return jsonify(e.to_json()), e.status
+        return jsonify(e.to_json()), e.status, getattr(e, "headers", None) or {}
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Any:
+        # Flask has logged an unhandled error's traceback for the operator already; the caller
+        # gets its generic description, never internals.
         code = (e.name or "error").lower().replace(" ", "_")
         return jsonify({"error": {"code": code, "message": e.description}}), e.code
 
     return app
 
 
-def count_service(config: Config) -> CountService:
+def token_validator(config: Config) -> TokenValidator | None:
+    """The validator for the configured issuer; None (the API answers 503) without one."""
+    if not config.oidc_issuer or not config.oidc_audience:
+        return None
+    from .identity import KeySet, OidcSettings, TokenValidator
+    from .identity.keys import http_fetch
+
+    keys = KeySet(config.oidc_issuer, config.oidc_jwks_url, fetch=http_fetch(config.oidc_ca_file))
+    return TokenValidator(OidcSettings(config.oidc_issuer, config.oidc_audience,
+                                       config.oidc_jwks_url, config.admin_group), keys)
+
+
+def pane_auth(config: Config, dev_issuer: DevIssuer | None) -> dict[str, Any]:
+    """What GET /api/auth/config tells the pane: MSAL's client id and scope, the dev issuer."""
+    api = next((a for a in config.oidc_audience if a.startswith("api://")), None)
+    issuer = config.oidc_issuer or ""
+    authority = issuer.removesuffix("/v2.0") if "login.microsoftonline.com" in issuer else None
+    return {"client_id": config.oidc_client_id, "scope": f"{api}/access_as_user" if api else None,
+            "authority": authority,
+            "dev_token_url": "dev-issuer/token" if dev_issuer is not None else None}
+
+
+def status_report(config: Config, exchange: LazyExchange, counts: CountService,
+                  app: Flask) -> Callable[[], dict[str, Any]]:
+    """GET /api/admin/status's document, each part gathered when asked."""
+    from .status import exchange_status, server_status
+    from .store.health import health
+
+    def identity() -> dict[str, Any]:
+        validator = app.extensions.get("rollcall.identity")
+        keys = validator.keys.status() if validator else {"keys": 0, "age_s": None, "source": ""}
+        return {"issuer": config.oidc_issuer or "", **keys}
+
+    def report() -> dict[str, Any]:
+        return server_status(
+            exchange=lambda: exchange_status(bool(config.ews_url and config.ews_username
+                                                  and config.ews_password), exchange.probe),
+            database=lambda: health(lazy_store_engine(counts)),
+            cache=lambda: {"entries": len(counts.cache), "ttl_s": config.cache_ttl_s},
+            identity=identity)
+
+    return report
+
+
+def lazy_store_engine(counts: CountService) -> Any:
+    """The list store's engine (opening the store if this is its first use)."""
+    assert counts.store is not None
+    return counts.store().engine
+
+
+class LazyExchange:
+    """Exchange over EWS, connected on first need and shared by counts and the status view."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._connections: Any = None
+        self._lock = threading.Lock()
+
+    def connections(self) -> Any:
+        with self._lock:
+            if self._connections is None:
+                self._connections = ews_connections(self.config)
+            return self._connections
+
+    def directory(self, mailbox: str | None) -> Directory:
+        directory: Directory = self.connections().directory(mailbox)
+        return directory
+
+    def server_version(self) -> str | None:
+        return self._connections.server_version() if self._connections is not None else None
+
+    def probe(self) -> str | None:
+        """One ResolveNames as the service account, now; raises what EWS raised."""
+        username = self.config.ews_username or ""
+        self.connections().directory(None).resolve(username, username)
+        return self.server_version()
+
+
+def count_service(config: Config, exchange: LazyExchange | None = None) -> CountService:
     """The count service over Rollcall's lists and Exchange, each connected on first use."""
     settings = Settings(
         concurrency=config.concurrency,
@@ -59,13 +161,8 @@ def count_service(config: Config) -> CountService:
         internal_domains=config.internal_domains,
     )
     store = lazy_store(config)
-    connections: Any = None
-
-    def exchange_for(mailbox: str | None) -> Directory:
-        nonlocal connections
-        if connections is None:
-            connections = ews_connections(config)
-        return connections.directory(mailbox)
+    link = exchange or LazyExchange(config)
+    exchange_for = link.directory
 
     def directory_for(mailbox: str | None, recipients: list[Recipient]) -> Directory:
         own = OwnLists(store, config.list_domain)
@@ -74,11 +171,8 @@ def count_service(config: Config) -> CountService:
             exchange_for(mailbox)  # Exchange is needed: fail the whole count early if it is down
         return routing
 
-    def server_version() -> str | None:
-        return connections.server_version() if connections is not None else None
-
     return CountService(directory_for, settings, config.max_entries, config.mailbox,
-                        server_version, store)
+                        link.server_version, store)
 
 
 def send_check(config: Config, counts: CountService | None = None) -> SendCheck:

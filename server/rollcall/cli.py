@@ -47,9 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     cli_lists.add_parsers(sub)
 
     m = sub.add_parser("manifest", help="print the Outlook add-in manifest for an https origin")
-    m.add_argument("--url", default="https://localhost:3000", help="where the pane is served")
-    m.add_argument("--client-id", default="00000000-0000-0000-0000-000000000000",
-                   help="the Entra ID app registration's client id (for single sign-on)")
+    m.add_argument("--url", default=None,
+                   help="where the pane is served (default ROLLCALL_PUBLIC_URL, else "
+                        "https://localhost:3000)")
+    m.add_argument("--client-id", default=None,
+                   help="the Entra ID app registration's client id, for single sign-on "
+                        "(default ROLLCALL_OIDC_CLIENT_ID, else a placeholder)")
     return p
 
 
@@ -141,10 +144,12 @@ def _lists(args: argparse.Namespace) -> int:
 
 
 def _manifest(args: argparse.Namespace) -> int:
-    from .manifest import render
+    from .manifest import DEFAULT_URL, PLACEHOLDER_CLIENT_ID, render
 
+    config = load_config()
+    client_id = args.client_id or config.oidc_client_id or PLACEHOLDER_CLIENT_ID
     try:
-        sys.stdout.write(render(args.url, args.client_id))
+        sys.stdout.write(render(args.url or config.public_url or DEFAULT_URL, client_id))
     except ValueError as e:
         print(f"rollcall: manifest: {e}", file=sys.stderr)
         return EXIT_USAGE

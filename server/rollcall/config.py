@@ -7,11 +7,13 @@ raises ConfigError naming the variable, so a startup error says what to fix.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class ConfigError(ValueError):
@@ -74,6 +76,28 @@ _action = _choice("block", "warn", "off")
 SENDCHECK_TIMEOUT_S = 3.5
 
 
+def _key_url(text: str) -> str:
+    if not text.startswith(("https://", "file://")):
+        raise ValueError("must be an https:// URL or a file:// path")
+    return text
+
+
+def _https_origin(text: str) -> str:
+    parts = urlsplit(text.strip())
+    if parts.scheme != "https" or not parts.netloc or parts.path not in ("", "/"):
+        raise ValueError("must be an https origin like https://rollcall.example.com")
+    return f"https://{parts.netloc.lower()}"
+
+
+def _guid(text: str) -> str:
+    if not _GUID.match(text.strip()):
+        raise ValueError("must be the app registration's client id (a GUID)")
+    return text.strip().lower()
+
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
 def _bool(text: str) -> bool:
     if text.lower() in ("1", "true", "yes", "on"):
         return True
@@ -103,6 +127,16 @@ class Config:
     frame_ancestors: tuple[str, ...] = ()
     addin_dir: str | None = None
     debug: bool = False
+    # Identity (rollcall.identity): who may call the API, and as whom Rollcall acts.
+    oidc_issuer: str | None = None
+    oidc_audience: tuple[str, ...] = ()
+    oidc_jwks_url: str | None = None
+    oidc_ca_file: str | None = None
+    oidc_client_id: str | None = None
+    admin_group: str | None = None
+    public_url: str | None = None
+    rate_limit_per_minute: int = 60
+    rate_limit_burst: int = 20
     # The send check's policy (core/policy.py); README.md explains each default.
     validate_deadline_s: float = 2.5
     policy_unresolved: str = "block"
@@ -122,6 +156,15 @@ class Config:
     policy_large_audience_max: int = 25
     policy_invalid_members: str = "off"
     policy_too_deep: str = "off"
+
+    def require_oidc(self) -> None:
+        """Raise ConfigError naming the identity setting the API needs but does not have."""
+        if not self.oidc_issuer:
+            raise ConfigError("ROLLCALL_OIDC_ISSUER is not set: Rollcall answers the API only "
+                              "for callers its identity provider signed in (see README.md)")
+        if not self.oidc_audience:
+            raise ConfigError("ROLLCALL_OIDC_AUDIENCE is not set: name Rollcall's API as the "
+                              "tokens carry it (client id or api://HOST/CLIENT-ID)")
 
     def require_ews(self) -> None:
         """Raise ConfigError naming the first EWS setting a count needs but does not have."""
@@ -152,6 +195,15 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "frame_ancestors": (_words, "hosts allowed to frame the pane; default Outlook's own"),
     "addin_dir": (str, "folder of the pane's files; default addin/ in the checkout"),
     "debug": (_bool, "Flask debug mode; never in production"),
+    "oidc_issuer": (str, "the identity provider's issuer; its tokens are the only ones taken"),
+    "oidc_audience": (_words, "accepted token audiences: the client id, api://HOST/CLIENT-ID"),
+    "oidc_jwks_url": (_key_url, "signing keys (https:// or file://); default from discovery"),
+    "oidc_ca_file": (str, "CA bundle for the issuer's HTTPS; default the system's"),
+    "oidc_client_id": (_guid, "the add-in's app registration (manifest, nested app auth)"),
+    "admin_group": (str, "object id of a group whose members are admins (groups claim)"),
+    "public_url": (_https_origin, "the origin the pane is served from; default the request's"),
+    "rate_limit_per_minute": (_int(0), "count and validate requests per caller a minute; 0 off"),
+    "rate_limit_burst": (_int(1), "requests a caller may make at once before the limit"),
     "validate_deadline_s": (_under(SENDCHECK_TIMEOUT_S), "the send check's count answers by then"),
     "policy_unresolved": (_action, "a To/Cc/Bcc entry nobody matches, or several people match"),
     "policy_per_message": (_action, "more people in one message than POLICY_PER_MESSAGE_MAX"),

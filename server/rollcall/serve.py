@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from werkzeug.serving import run_simple
 
 from . import devcert
 from .app import create_app
 from .config import Config, load_config
+from .identity.dev_issuer import PATH, DevIssuer, NotLoopback, require_loopback
+from .manifest import PLACEHOLDER_CLIENT_ID
+
+DEMO_ADMINS = frozenset({"isaiah@contoso.com"})  # the demo organisation's Exchange administrator
 
 
-def serve(config: Config, host: str, port: int, banner: str = "") -> int:
+def serve(config: Config, host: str, port: int, banner: str = "",
+          dev_issuer: DevIssuer | None = None) -> int:
     """Serve the pane, the add-in files and the API on https://host:port until Ctrl-C."""
+    if dev_issuer is not None:
+        require_loopback(host)  # anyone reaching the dev issuer could sign in as anybody
+    else:
+        config.require_oidc()  # an API that cannot tell who asks must not start at all
     folder = Path(config.instance_path) / "certs"
     cert, key, created = devcert.ensure(folder, (host, "localhost", "127.0.0.1"))
     if created:
         print(devcert.trust_instructions(folder / devcert.CA_NAME), flush=True)
-    app = create_app(config)
+    app = create_app(config, dev_issuer=dev_issuer)
     print(f"Rollcall listening on https://{host}:{port}/", flush=True)
     if banner:
         print(banner, flush=True)
@@ -35,8 +47,17 @@ def demo(host: str, port: int, ews_port: int) -> int:
     from ews_simulator import Simulator, load
     from ews_simulator.demo import DEMO_PASSWORD, demo_document
 
-    sim = Simulator(load(demo_document()), port=ews_port).start()
+    try:
+        require_loopback(host)
+    except NotLoopback as e:
+        print(f"rollcall: demo: {e}", file=sys.stderr)
+        return 2
+    org = load(demo_document())
+    sim = Simulator(org, port=ews_port).start()
     print(f"EWS simulator (demo organisation) listening on {sim.url}", flush=True)
+    base = f"https://{_url_host(host)}:{port}"
+    instance = load_config().instance_path
+    issuer = demo_issuer(Path(instance) / "dev-issuer", base, people(org.mailboxes.values()))
     config = load_config(
         ews_url=sim.url,
         ews_username="svc-rollcall@contoso.com",
@@ -44,9 +65,15 @@ def demo(host: str, port: int, ews_port: int) -> int:
         mailbox="megan@contoso.com",
         internal_domains=("contoso.com",),
     )
+    # replace(), not overrides: a ROLLCALL_OIDC_* in the developer's environment must not mix a
+    # real identity provider's settings into the demo's.
+    config = dataclasses.replace(
+        config, **dev_identity(issuer, Path(instance) / "certs" / devcert.CA_NAME))
     banner = (
         f"\nOpen https://{host}:{port}/ and paste allstaff@contoso.com (or 'Comms Champions',\n"
-        "leadership@contoso.com, partners@contoso.com) to count as megan@contoso.com.\n"
+        "leadership@contoso.com, partners@contoso.com) to count as megan@contoso.com;\n"
+        f"https://{host}:{port}/?as=alex@contoso.com signs in as Alex instead (the development\n"
+        f"issuer at {issuer.issuer} signs in the demo's people, and only on this machine).\n"
         "From a shell, while this runs:\n"
         f"  ROLLCALL_EWS_URL={sim.url} ROLLCALL_EWS_USERNAME=svc-rollcall@contoso.com \\\n"
         f"  ROLLCALL_EWS_PASSWORD='{DEMO_PASSWORD}' ROLLCALL_MAILBOX=megan@contoso.com \\\n"
@@ -60,6 +87,32 @@ def demo(host: str, port: int, ews_port: int) -> int:
         "Ctrl-C stops."
     )
     try:
-        return serve(config, host, port, banner)
+        return serve(config, host, port, banner, dev_issuer=issuer)
     finally:
         sim.stop()
+
+
+def people(mailboxes: Iterable[Any]) -> dict[str, str]:
+    """Address -> name of a simulated organisation's people (not its service accounts)."""
+    return {m.address.lower(): m.obj.name for m in mailboxes if not m.can_impersonate}
+
+
+def demo_issuer(folder: Path, base: str, users: dict[str, str],
+                client_id: str | None = None) -> DevIssuer:
+    """The development issuer at BASE/dev-issuer, for an API whose audience is api://HOST/ID."""
+    host = base.split("://", 1)[1]
+    audience = f"api://{host}/{client_id or PLACEHOLDER_CLIENT_ID}"
+    return DevIssuer(folder, base + PATH, audience, users, admins=DEMO_ADMINS)
+
+
+def dev_identity(issuer: DevIssuer, ca_file: Path | None = None,
+                 jwks_file: bool = False) -> dict[str, Any]:
+    """Settings that make Rollcall trust `issuer` exactly as it would trust Entra ID: discovery
+    over HTTPS (the dev CA trusted), or with `jwks_file` the JWKS file it wrote (tests)."""
+    return {"oidc_issuer": issuer.issuer, "oidc_audience": (issuer.audience,),
+            "oidc_jwks_url": issuer.jwks_url if jwks_file else None,
+            "oidc_ca_file": str(ca_file) if ca_file else None}
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host

@@ -17,8 +17,7 @@ import pytest
 from pane_support import OFFICE_JS
 from werkzeug.serving import make_server
 
-from rollcall.app import create_app
-from support import demo_config
+from support import demo_config, rollcall_app
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -74,7 +73,7 @@ class PaneServer:
 def pane_server(demo_simulator: Any) -> Iterator[PaneServer]:
     """The real app over HTTP on an ephemeral port (HTTPS is the dev server's job, not this)."""
     sim, _ = demo_simulator
-    app = create_app(demo_config(sim))
+    app = rollcall_app(demo_config(sim))  # the pane signs in through the dev issuer
     controls = Controls()
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:

@@ -1,6 +1,8 @@
 // A stand-in for Office.js with only what the pane calls. The test sets window.__officeConfig
 // (an init script) before the page loads: {mode: "outlook" | "browser", to, cc, bcc, subject,
-// failField}. window.__office lets the test change recipients and raise RecipientsChanged.
+// failField, sso}. `sso` adds Office.auth.getAccessToken in Outlook mode: {token} answers that
+// token, {fail: 13001} fails with that code. window.__office lets the test change recipients
+// and raise RecipientsChanged, and counts SSO calls.
 (function () {
   const config = window.__officeConfig || { mode: "browser" };
   const handlers = [];
@@ -44,6 +46,17 @@
     },
     actions: { associate(name, fn) { associated[name] = fn; } },
   };
+  const sso = { calls: 0 };
+  if (outlook && config.sso) {
+    window.Office.auth = {
+      getAccessToken() {
+        sso.calls++;
+        return config.sso.fail
+          ? Promise.reject({ code: config.sso.fail, message: "stub SSO failure" })
+          : Promise.resolve(config.sso.token);
+      },
+    };
+  }
   window.__office = {
     associated,
     setRecipients(name, list) { state[name] = list; },
@@ -51,5 +64,6 @@
       for (const h of handlers) h({ type: "olkRecipientsChanged", changedRecipientFields: fields || {} });
     },
     handlerCount: () => handlers.length,
+    ssoCalls: () => sso.calls,
   };
 })();

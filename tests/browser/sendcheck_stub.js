@@ -1,7 +1,8 @@
 // A stand-in for Office.js with what addin/sendcheck.js calls, for a Web Worker (no DOM, like
 // classic Outlook's JavaScript-only runtime) or for commands.html. `self.__sendcheck`:
-// configure({to, cc, bcc, subject, sender, mailboxVersion, noSession, failField, keepSession}),
-// run(handlerName) -> {completions, firstMs, calls}: every event.completed call the handler made
+// configure({to, cc, bcc, subject, sender, mailboxVersion, noSession, failField, keepSession,
+// ssoToken}) (Office.auth.getAccessToken answers ssoToken, else fails as without an app
+// registration); run(handlerName) -> {completions, firstMs, calls}: every event.completed call the handler made
 // (null for a call without options) and the notification calls.
 (function (scope) {
   var Succeeded = "succeeded";
@@ -57,6 +58,7 @@
       to: config.to || [], cc: config.cc || [], bcc: config.bcc || [],
       subject: config.subject || "", sender: config.sender || "megan@contoso.com",
       version: config.mailboxVersion || "1.14", failField: config.failField || null,
+      ssoToken: config.ssoToken || null,
     };
     if (!config.keepSession) session = {};
     item.sessionData = config.noSession ? undefined : sessionData;
@@ -86,6 +88,13 @@
       },
     },
     actions: { associate: function (name, handler) { associated[name] = handler; } },
+    auth: {
+      getAccessToken: function () {
+        // No app registration in most tests: single sign-on fails as Outlook's does (13xxx).
+        return state.ssoToken ? Promise.resolve(state.ssoToken)
+          : Promise.reject({ code: 13000, message: "stub: single sign-on unavailable" });
+      },
+    },
   };
 
   // Waits for the first completion, then long enough to see a second one if there were any.

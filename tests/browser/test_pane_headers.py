@@ -6,19 +6,18 @@ import re
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from rollcall.api import pane
-from rollcall.app import create_app
-from support import demo_config
+from support import demo_config, signed_in
 
 
 @pytest.fixture
 def client(demo_simulator: Any) -> FlaskClient:
+    """Signed in: the pane's files need no token, the API beside them does."""
     sim, _ = demo_simulator
-    app: Flask = create_app(demo_config(sim))
-    return app.test_client()
+    client: FlaskClient = signed_in(demo_config(sim))
+    return client
 
 
 def _csp(response: Any) -> dict[str, list[str]]:

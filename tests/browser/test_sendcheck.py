@@ -17,8 +17,7 @@ import pytest
 from pane_support import OFFICE_JS, PARTNERS
 from werkzeug.serving import make_server
 
-from rollcall.app import create_app
-from support import demo_config
+from support import demo_config, rollcall_app, token
 
 HERE = Path(__file__).resolve().parent
 STUB = (HERE / "sendcheck_stub.js").read_text()
@@ -39,12 +38,14 @@ class Backend:
     url: str
     mode: str = "real"
     seen: list[tuple[str, Any]] = field(default_factory=list)
+    tokens: list[str | None] = field(default_factory=list)  # each request's Authorization
 
 
 @pytest.fixture(scope="module")
 def backend(demo_simulator: Any, tmp_path_factory: Any) -> Iterator[Backend]:
     instance = tmp_path_factory.mktemp("sendcheck")
-    app = create_app(demo_config(demo_simulator[0], instance_path=str(instance)))
+    # With the development issuer, as `rollcall demo` runs: the handler signs in through it.
+    app = rollcall_app(demo_config(demo_simulator[0], instance_path=str(instance)))
     state = Backend("")
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -54,6 +55,7 @@ def backend(demo_simulator: Any, tmp_path_factory: Any) -> Iterator[Backend]:
         raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         environ["wsgi.input"] = io.BytesIO(raw)
         state.seen.append((path, json.loads(raw or b"null")))
+        state.tokens.append(environ.get("HTTP_AUTHORIZATION"))
         if state.mode == "hang":
             time.sleep(6)  # longer than the handler's 3.5 s
         if state.mode == "error":
@@ -90,6 +92,7 @@ def runtime(browser: Any, backend: Backend) -> Iterator[Callable[..., dict[str, 
     def run(handler: str, mode: str = "allow", **config: Any) -> dict[str, Any]:
         backend.mode = mode
         backend.seen.clear()
+        backend.tokens.clear()
         result: dict[str, Any] = page.evaluate(WORKER, {
             "stub": STUB, "script": backend.url + "/sendcheck.js", "handler": handler,
             "config": config})
@@ -123,8 +126,16 @@ def test_allow_lets_the_message_go_and_sends_what_the_server_needs(runtime, back
     assert path == "/api/validate"
     assert body["recipients"] == [PARTNERS, ALICE]
     assert body["subject"] == "Quarterly update"
-    assert body["mailbox"] == "megan@contoso.com"
+    assert "mailbox" not in body  # who sends is the token's business, never the body's
     assert body["message_id"].startswith("m-")
+    assert (backend.tokens[0] or "").startswith("Bearer ey")  # from the development issuer
+
+
+def test_outlook_single_sign_on_gives_the_token_when_it_can(runtime, backend):
+    sso = token("megan@contoso.com")
+    result = runtime(SEND, "real", to=[PARTNERS], ssoToken=sso)
+    assert result["completions"][0]["allowEvent"] is False  # the real verdict: external people
+    assert backend.tokens == [f"Bearer {sso}"]
 
 
 def test_warn_offers_send_anyway_and_a_button_to_the_pane(runtime):
@@ -194,8 +205,7 @@ def test_the_same_message_keeps_its_id_when_sent_again(runtime, backend):
 def test_recipients_changed_warms_up_once_and_completes_once(runtime, backend):
     result = runtime(CHANGED, "allow", to=[PARTNERS])
     assert result["completions"] == [None]  # event.completed() without options
-    assert backend.seen == [("/api/validate/warmup",
-                             {"recipients": [PARTNERS], "mailbox": "megan@contoso.com"})]
+    assert backend.seen == [("/api/validate/warmup", {"recipients": [PARTNERS]})]
 
 
 def test_a_failing_warm_up_puts_up_the_notice_once_and_takes_it_down_on_recovery(runtime):

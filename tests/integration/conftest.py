@@ -9,16 +9,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from rollcall.app import create_app
-from support import demo_config
+from support import demo_config, rollcall_app, signed_in
 
 
 @pytest.fixture
 def app(demo_simulator: Any, tmp_path: Any) -> Iterator[Flask]:
     sim, _ = demo_simulator
-    yield create_app(demo_config(sim, instance_path=str(tmp_path)))
+    yield rollcall_app(demo_config(sim, instance_path=str(tmp_path)))
 
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    """Signed in as megan@contoso.com, the demo sender, with a token from the dev issuer."""
+    client: FlaskClient = signed_in(app)
+    return client

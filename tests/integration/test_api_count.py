@@ -44,10 +44,9 @@ def test_bad_input_answers_a_named_error(client, body, status, code):
 
 
 def test_too_many_recipients_is_413(demo_simulator):
-    from rollcall.app import create_app
-    from support import demo_config
+    from support import demo_config, signed_in
 
-    client = create_app(demo_config(demo_simulator[0], max_entries=2)).test_client()
+    client = signed_in(demo_config(demo_simulator[0], max_entries=2))
     answer = post(client, [{"displayName": f"p{i}", "emailAddress": f"p{i}@contoso.com"}
                            for i in range(3)])
     assert answer.status_code == 413
@@ -55,10 +54,10 @@ def test_too_many_recipients_is_413(demo_simulator):
 
 
 def test_without_exchange_settings_the_error_names_the_setting():
-    from rollcall.app import create_app
     from rollcall.config import load_config
+    from support import signed_in
 
-    client = create_app(load_config(environ={})).test_client()
+    client = signed_in(load_config(environ={}))
     answer = post(client, [{"displayName": "A", "emailAddress": "a@contoso.com"}])
     assert answer.status_code == 503
     assert "ROLLCALL_EWS_URL" in answer.get_json()["error"]["message"]

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 from validate_cases import IDS, RULES, as_outlook
 
-from rollcall.app import create_app
-from support import DEMO_SERVICE_ACCOUNT, demo_config
+from support import DEMO_SERVICE_ACCOUNT, demo_config, signed_in
 
 EXIT = {"allow": 0, "warn": 3, "block": 4}
 
@@ -58,7 +57,7 @@ def test_json_prints_the_verdict_and_the_report(demo_simulator, tmp_path):
 def test_a_check_is_a_dry_run_that_still_reads_the_hourly_window(demo_simulator, tmp_path):
     sim, _ = demo_simulator
     config = demo_config(sim, instance_path=str(tmp_path), policy_per_hour_max=20)
-    client = create_app(config).test_client()
+    client = signed_in(config)  # megan, as the CLI's ROLLCALL_MAILBOX
     sent = client.post("/api/validate", json={"recipients": [as_outlook("partners@contoso.com")],
                                               "subject": "Sent from Outlook"})
     assert sent.get_json()["action"] == "warn"  # external: warned, and so it may have gone

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 
 from ews_simulator import load
-from rollcall.app import create_app
-from support import demo_config
+from support import demo_config, signed_in
 
 
 @pytest.fixture
 def client(demo_simulator, tmp_path):
-    return create_app(demo_config(demo_simulator[0], instance_path=str(tmp_path))).test_client()
+    return signed_in(demo_config(demo_simulator[0], instance_path=str(tmp_path)))
 
 
 def count(client, *addresses, **extra):
@@ -121,7 +120,7 @@ def test_drift_names_who_joined_and_left_an_exchange_list(start_simulator, tmp_p
     sim, _ = start_simulator(load(doc))
     config = demo_config(sim, ews_username="p0@contoso.com", ews_password="pw",
                          mailbox="p0@contoso.com", instance_path=str(tmp_path))
-    client = create_app(config).test_client()
+    client = signed_in(config, who="p0@contoso.com")  # counts act as the caller
     assert count(client, "team@contoso.com")["drift"] is None
     sim.org.objects["team@contoso.com"].members = ("p2@contoso.com", "p3@contoso.com")
     report = count(client, "team@contoso.com", refresh=True)

@@ -9,10 +9,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from rollcall.app import create_app
 from rollcall.store import ListStore, open_store
 from rollcall.store.sends import SendLog, SentMessage
-from support import demo_config
+from support import demo_config, signed_in
 
 NOW = datetime(2024, 6, 3, 12, 0, tzinfo=UTC)
 HOUR = 3600.0
@@ -102,7 +101,7 @@ def test_the_hourly_limit_holds_across_two_app_instances(demo_simulator: Any, db
     def app() -> Any:
         config = demo_config(sim, instance_path=str(tmp_path), database_url=db_url,
                              policy_per_hour_max=20, policy_external="off")
-        return create_app(config).test_client()
+        return signed_in(config)
 
     partners = [{"displayName": "Partners", "emailAddress": "partners@contoso.com"}]
     first = app().post("/api/validate", json={"recipients": partners, "subject": "One"})

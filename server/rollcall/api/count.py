@@ -9,11 +9,13 @@ from flask import Blueprint, current_app, jsonify, request
 from ..core.model import Recipient
 from ..errors import BadRequest
 from ..service import CountService
+from .auth import acting_mailbox, rate_limited
 
 bp = Blueprint("count", __name__)
 
 
 @bp.post("/api/count")
+@rate_limited("count")
 def count() -> Any:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -29,9 +31,7 @@ def count() -> Any:
     refresh = body.get("refresh", False)
     if not isinstance(refresh, bool):
         raise BadRequest("'refresh' must be true or false", code="bad_refresh")
-    mailbox = body.get("mailbox")
-    if mailbox is not None and not isinstance(mailbox, str):
-        raise BadRequest("'mailbox' must be an SMTP address", code="bad_mailbox")
+    mailbox = acting_mailbox(body.get("mailbox"))  # the token's person, never the body's
     service: CountService = current_app.extensions["rollcall.count"]
     return jsonify(service.count(recipients, expected, mailbox, refresh))
 

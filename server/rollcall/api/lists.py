@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..errors import BadRequest
 from ..lists import ListsService
+from .auth import acting_mailbox
 
 bp = Blueprint("lists", __name__, url_prefix="/api")
 
@@ -19,8 +20,8 @@ def lists() -> ListsService:
 
 
 def actor() -> str:
-    """Who makes the change; the identity work replaces this with the caller's token."""
-    return current_app.config["ROLLCALL"].mailbox or "anonymous"
+    """Who makes the change: the signed-in caller, as the token names them."""
+    return acting_mailbox()
 
 
 def as_json(value: Any) -> Any:
@@ -123,7 +124,9 @@ def history(name: str) -> Any:
 @bp.post("/lists/<name>/snapshot")
 def snapshot_exchange(name: str) -> Any:
     """Copy an Exchange list's people into this Rollcall list: {"exchange": "dl@..."}."""
+    # Counted as the caller: a contact group's name finds the caller's own, nobody else's.
     result = lists().snapshot_exchange(name, text(body(), "exchange") or "", actor(),
+                                       mailbox=acting_mailbox(),
                                        skip_invalid=flag("skip_invalid"))
     return jsonify(as_json(result))
 

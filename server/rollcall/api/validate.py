@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..errors import BadRequest
 from ..sendcheck import SendCheck
+from .auth import acting_mailbox, rate_limited
 from .count import parse_recipients
 from .pane import addin_folder, security_headers
 
@@ -21,6 +21,7 @@ _HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
 @bp.post("/api/validate")
+@rate_limited("validate")
 def validate() -> Any:
     body = _body()
     subject = body.get("subject", "")
@@ -36,6 +37,7 @@ def validate() -> Any:
 
 
 @bp.post("/api/validate/warmup")
+@rate_limited("warmup")
 def warmup() -> Any:
     body = _body()
     started = _service().warm_up(parse_recipients(body.get("recipients")), _mailbox(body))
@@ -65,20 +67,6 @@ def officeaddins_allowed() -> Any:
     return jsonify({"allowed": [f"{origin}/sendcheck.js"] if origin else []})
 
 
-@bp.after_request
-def allow_own_origin(response: Response) -> Response:
-    # The JavaScript-only runtime's requests may arrive as cross-origin ones, with this very
-    # origin (a trailing slash has been seen); no other origin is ever allowed.
-    origin = request.headers.get("Origin", "")
-    if origin and urlsplit(origin.rstrip("/")).netloc.lower() == request.host.lower():
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Methods"] = "POST"
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
-        response.headers["Access-Control-Max-Age"] = "600"
-    response.vary.add("Origin")
-    return response
-
-
 def _service() -> SendCheck:
     service: SendCheck = current_app.extensions["rollcall.sendcheck"]
     return service
@@ -102,11 +90,9 @@ def _expected(body: dict[str, Any]) -> int | None:
     return expected
 
 
-def _mailbox(body: dict[str, Any]) -> str | None:
-    mailbox = body.get("mailbox")
-    if mailbox is not None and (not isinstance(mailbox, str) or "@" not in mailbox):
-        raise BadRequest("'mailbox' must be the sender's SMTP address", code="bad_mailbox")
-    return mailbox or None
+def _mailbox(body: dict[str, Any]) -> str:
+    """The caller's mailbox from the token; a body naming anyone else is refused (403)."""
+    return acting_mailbox(body.get("mailbox") or None)
 
 
 def _origin() -> str | None:

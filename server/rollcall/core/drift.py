@@ -14,14 +14,23 @@ SHOWN = 500  # addresses listed per side; the counts are always exact
 def count_key(recipients: Sequence[Recipient], mailbox: str | None) -> str:
     """The same entries give the same key, in any order and case.
 
-    The mailbox is part of the key only when an entry has no address: a contact group found by
-    name is that mailbox's own, while lists and addresses mean the same for every sender.
+    The mailbox is part of the key when an entry is found by name (no SMTP or X.500 address, not
+    a Rollcall list): that is the sender's own contact group, while lists and addresses mean the
+    same for every sender. Keying such counts per mailbox keeps one person's contact group out of
+    another's drift and expected count, whatever text the other puts in the address field.
     """
     parts = sorted({(r.address or r.name).strip().lower() for r in recipients})
-    needs_mailbox = any(not (r.address or "").strip() and not r.name.lower().startswith("list:")
-                        for r in recipients)
+    needs_mailbox = any(_by_name(r) for r in recipients)
     prefix = f"{(mailbox or '').lower()}|" if needs_mailbox else ""
     return prefix + "\n".join(parts)
+
+
+def _by_name(r: Recipient) -> bool:
+    """Whether resolving `r` looks it up by name, as the EWS adapter does (see ews.resolve)."""
+    address = (r.address or "").strip()
+    if "@" in address or address.startswith("/"):
+        return False
+    return not (address or r.name).strip().lower().startswith("list:")
 
 
 def drift(previous_at: datetime, previous_total: int, previous: Collection[str],

@@ -1,0 +1,142 @@
+"""The API's gate: who is asking (a bearer token), what they may do, and the headers that keep a
+browser from being turned against them (CORS for the pane's own origin only, HSTS, no caching).
+
+`app.py` installs `authenticate` as a before_request hook, so every /api/ route needs a valid
+token unless it is in PUBLIC; views read the caller with `caller()`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Response, current_app, g, request
+
+from ..errors import BadRequest, NotConfigured
+from ..identity import Caller, Forbidden, NotSignedIn, TokenValidator
+from ..identity.errors import AuthError
+from ..ratelimit import RateLimiter
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
+
+# Routes anyone may read: the API's description and what the pane needs before it has a token.
+PUBLIC = frozenset({"/api/openapi.json", "/api/auth/config"})
+HSTS = "max-age=31536000"  # a year, as browsers' preload lists expect; no includeSubDomains
+CORS_METHODS = "GET, POST, DELETE, OPTIONS"
+CORS_HEADERS = "Authorization, Content-Type, Accept"
+
+
+def authenticate() -> None:
+    """before_request: set the caller for /api/ routes, or raise NotSignedIn/InvalidToken."""
+    path = request.path
+    if not path.startswith("/api/") or path in PUBLIC or request.method == "OPTIONS":
+        return  # preflights carry no credentials by design (Fetch standard)
+    validator: TokenValidator | None = current_app.extensions.get("rollcall.identity")
+    if validator is None:
+        raise NotConfigured("ROLLCALL_OIDC_ISSUER and ROLLCALL_OIDC_AUDIENCE are not set: Rollcall "
+                            "does not answer the API before it can tell who is asking")
+    try:
+        g.rollcall_caller = validator.validate(bearer_token())
+    except AuthError as e:
+        # One line per refusal, with the reason and never the token: enough to see an attack
+        # or a misconfigured audience in the log.
+        log.info("refused %s %s: %s (%s)", request.method, path, e.code, e.message)
+        raise
+
+
+def bearer_token() -> str | None:
+    """The token of an `Authorization: Bearer ...` header; NotSignedIn for any other scheme."""
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotSignedIn("Only 'Authorization: Bearer <token>' is accepted")
+    return token.strip()
+
+
+def caller() -> Caller:
+    """The authenticated caller of this request (authenticate() ran before the view)."""
+    found: Caller | None = g.get("rollcall_caller")
+    if found is None:
+        raise NotSignedIn("Sign in to use Rollcall")
+    return found
+
+
+def acting_mailbox(requested: object = None) -> str:
+    """The mailbox a request acts as: always the caller's; naming anyone else is 403."""
+    mailbox = caller().mailbox
+    if requested is not None and not isinstance(requested, str):
+        raise BadRequest("'mailbox' must be an SMTP address", code="bad_mailbox")
+    if requested is not None and requested.strip().lower() != mailbox:
+        raise Forbidden("Rollcall acts as the signed-in person only; 'mailbox' may name only "
+                        "you, or be left out", code="not_your_mailbox")
+    return mailbox
+
+
+def admin_only(view: F) -> F:
+    """A view only callers with the admin role (or in the admin group) may use: 403 otherwise."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not caller().admin:
+            raise Forbidden("This needs Rollcall's administrator role (Rollcall.Admin)")
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def rate_limited(what: str) -> Callable[[F], F]:
+    """Limit a view per caller with the app's RateLimiter for `what` (429 with Retry-After)."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            limiters: dict[str, RateLimiter] = current_app.extensions.get(
+                "rollcall.ratelimits", {})
+            limiter = limiters.get(what)
+            if limiter is not None:
+                limiter.check(caller().mailbox, what)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
+
+
+def is_own_origin(origin: str, public_url: str | None) -> bool:
+    """Whether an Origin header is the pane's own: ROLLCALL_PUBLIC_URL, else this request's host.
+
+    Without a public URL only the host is compared: behind a TLS-terminating proxy the request
+    arrives as http while the pane's origin is https.
+    """
+    # Outlook's classic runtime has been seen sending the origin with a trailing slash.
+    given = urlsplit(origin.strip().rstrip("/").lower())
+    if given.path or given.query or given.scheme not in ("https", "http"):
+        return False
+    if public_url:
+        return f"{given.scheme}://{given.netloc}" == public_url.rstrip("/").lower()
+    return given.netloc == request.host.lower()
+
+
+def security_headers(response: Response, public_url: str | None = None) -> Response:
+    """after_request: CORS for the pane's own origin only, HSTS over TLS, no caching of answers."""
+    origin = request.headers.get("Origin")
+    if origin and request.path.startswith("/api/"):
+        if is_own_origin(origin, public_url):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+            response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+            response.headers["Access-Control-Max-Age"] = "600"
+        response.vary.add("Origin")
+    if request.is_secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https":
+        response.headers["Strict-Transport-Security"] = HSTS
+    if request.path.startswith("/api/"):
+        # Answers name people and lists: no shared cache or back/forward cache may keep them.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,45 @@
+"""The development issuer over HTTP (only `rollcall demo` and the tests turn it on): its OpenID
+metadata, its JWKS, and POST /dev-issuer/token for the simulator's people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from ..errors import BadRequest
+from ..identity import Forbidden
+from ..identity.dev_issuer import LIFETIME_S, PATH, DevIssuer, is_loopback
+
+bp = Blueprint("dev_issuer", __name__, url_prefix=PATH)
+
+
+def issuer() -> DevIssuer:
+    found: DevIssuer = current_app.extensions["rollcall.dev_issuer"]
+    return found
+
+
+@bp.get("/.well-known/openid-configuration")
+def metadata() -> Any:
+    return jsonify(issuer().metadata())
+
+
+@bp.get("/jwks.json")
+def jwks() -> Any:
+    return jsonify(issuer().jwks())
+
+
+@bp.post("/token")
+def token() -> Any:
+    """{"username": "alex@contoso.com"} (default the demo sender) -> a bearer access token."""
+    # The server only starts on loopback with this on; a proxy in front could still forward.
+    if not is_loopback(request.remote_addr or ""):
+        raise Forbidden("The development issuer only answers this machine")
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    username = body.get("username") or current_app.extensions.get("rollcall.dev_user")
+    if not isinstance(username, str) or username.strip().lower() not in issuer().users:
+        raise BadRequest("'username' must be one of the demo organisation's people",
+                         code="unknown_user")
+    return jsonify({"access_token": issuer().mint(username), "token_type": "Bearer",
+                    "expires_in": LIFETIME_S})

@@ -1,0 +1,25 @@
+"""GET /api/me (who the token says you are) and GET /api/auth/config (how the pane signs in)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify
+
+from .auth import caller
+
+bp = Blueprint("me", __name__, url_prefix="/api")
+
+
+@bp.get("/me")
+def me() -> Any:
+    return jsonify(caller().as_json())
+
+
+@bp.get("/auth/config")
+def auth_config() -> Any:
+    """Public: the app registration's client id and scope for MSAL, and the dev issuer if on."""
+    pane: dict[str, Any] = current_app.extensions.get("rollcall.pane_auth", {})
+    return jsonify({"client_id": pane.get("client_id"), "scope": pane.get("scope"),
+                    "authority": pane.get("authority"),
+                    "dev_token_url": pane.get("dev_token_url")})

@@ -1,0 +1,166 @@
+"""GET /api/openapi.json: the whole API described in OpenAPI 3.0, built in code.
+
+Written by hand beside the views rather than generated from them: the views stay thin Flask and
+the fuzz test (tests/identity/test_openapi_fuzz.py) holds the two together, sending what this
+document allows and checking every answer against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from .. import __version__
+from .openapi_schemas import SCHEMAS, STR, ref
+
+bp = Blueprint("openapi", __name__)
+
+# What each status means across the API; operations pick the ones they can answer.
+_MEANING = {
+    400: "Bad input; `error.code` says which",
+    401: "No valid bearer token (not_signed_in, invalid_token, token_expired, ...)",
+    403: "Signed in, but not allowed (not an admin, another person's mailbox)",
+    404: "No such list, contact or member",
+    409: "Conflicts with the current state (exists already, nothing to restore)",
+    413: "Too many recipients in one count, or a body over the size limit",
+    429: "Too many requests from this caller; see Retry-After",
+    502: "Exchange could not be asked (unreachable, credentials refused)",
+    503: "Not configured yet, or the identity provider's keys cannot be read",
+}
+_SIGNED_IN = (401, 413, 503)  # any authenticated route: token checks, body size, identity
+_STORE = (*_SIGNED_IN, 400, 404, 409)
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _errors(statuses: tuple[int, ...]) -> dict[str, Any]:
+    out = {}
+    for status in sorted(set(statuses)):
+        headers = {}
+        if status == 429:
+            headers["Retry-After"] = {"schema": {"type": "integer", "minimum": 1},
+                                      "description": "seconds until a request will be taken"}
+        out[str(status)] = {"description": _MEANING[status], "content": _json(ref("Error")),
+                            **({"headers": headers} if headers else {})}
+    return out
+
+
+def op(summary: str, ok: dict[str, Any] | None, errors: tuple[int, ...] = _STORE, *,
+       status: int = 200, body: dict[str, Any] | None = None, params: list[Any] | None = None,
+       public: bool = False, ok_content: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One operation: its success answer (`ok` JSON schema, or `ok_content`) and its errors."""
+    success: dict[str, Any] = {"description": "OK"}
+    if ok_content or ok:
+        success["content"] = ok_content or _json(ok or {})
+    operation: dict[str, Any] = {"summary": summary,
+                                 "responses": {str(status): success, **_errors(errors)}}
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": body}
+    if params:
+        operation["parameters"] = params
+    if public:
+        operation["security"] = []
+    return operation
+
+
+def path_param(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema or STR}
+
+
+def query(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema or STR}
+
+
+LIST = [path_param("name")]
+EMAIL = [path_param("email", {"type": "string", "format": "email"})]
+FLAG = {"type": "string", "enum": ["true", "false"]}
+CSV = {"text/csv": {"schema": STR}}
+
+
+def paths() -> dict[str, Any]:
+    """Every route the API answers, by path and method."""
+    return {
+        "/api/count": {"post": op(
+            "Count the unique recipients of To/Cc/Bcc entries, as the caller",
+            ref("Report"), (*_SIGNED_IN, 400, 403, 429, 502),
+            body=_json(ref("CountRequest")))},
+        "/api/validate": {"post": op(
+            "The send check's verdict (allow, warn, block) and its count, as the caller",
+            ref("Verdict"), (*_SIGNED_IN, 400, 403, 429, 502),
+            body=_json(ref("ValidateRequest")))},
+        "/api/validate/warmup": {"post": op(
+            "Start expanding the lists of a message being written", ref("Warming"),
+            (*_SIGNED_IN, 400, 403, 429, 502), status=202, body=_json(ref("ValidateRequest")))},
+        "/api/me": {"get": op("Who the token says the caller is", ref("Me"), _SIGNED_IN)},
+        "/api/admin/status": {"get": op(
+            "Server information for administrators (Rollcall.Admin)", ref("Status"),
+            (*_SIGNED_IN, 403))},
+        "/api/auth/config": {"get": op(
+            "How the pane signs in (public)", ref("AuthConfig"), (), public=True)},
+        "/api/lists": {
+            "get": op("Every Rollcall list", {"type": "array", "items": ref("ListInfo")},
+                      _SIGNED_IN),
+            "post": op("Create a Rollcall list", ref("ListInfo"), status=201,
+                       body=_json(ref("NewList"))),
+        },
+        "/api/lists/{name}": {"get": op("A list's members and removals", ref("ListMembers"),
+                                        params=LIST)},
+        "/api/lists/{name}/members": {"post": op(
+            "Add a contact, an Exchange address or a list", ref("MemberInfo"), status=201,
+            body=_json(ref("NewMember")), params=LIST)},
+        "/api/lists/{name}/members/{member}": {"delete": op(
+            "End one membership (soft, audited)", ref("AuditInfo"),
+            params=[*LIST, path_param("member")])},
+        "/api/lists/{name}/import": {"post": op(
+            "Import a CSV (all or nothing unless skip_invalid)", ref("ImportReport"),
+            body=CSV, params=[*LIST, query("skip_invalid", FLAG)])},
+        "/api/lists/{name}/export": {"get": op(
+            "The list as CSV", None, ok_content=CSV, params=LIST)},
+        "/api/lists/{name}/history": {"get": op(
+            "Stored counts of the list, newest first",
+            {"type": "array", "items": ref("SnapshotInfo")}, params=LIST)},
+        "/api/lists/{name}/snapshot": {"post": op(
+            "Copy the people an Exchange list reaches today into this list, as the caller",
+            ref("ExchangeSnapshot"), (*_STORE, 403, 502), body=_json(ref("ExchangeAddress")),
+            params=[*LIST, query("skip_invalid", FLAG)])},
+        "/api/contacts/{email}": {"delete": op(
+            "Delete a contact from one list or all (soft, audited)", ref("AuditInfo"),
+            params=[*EMAIL, query("list"), query("all", FLAG),
+                    query("purge_tracking", FLAG)])},
+        "/api/contacts/{email}/restore": {"post": op(
+            "Undo a delete", ref("AuditInfo"), params=EMAIL)},
+        "/api/contacts/{email}/opt-out": {"post": op(
+            "Unsubscribe (or resubscribe) a contact", ref("AuditInfo"),
+            body=_json(ref("OptOut")), params=EMAIL)},
+        "/api/audit": {"get": op(
+            "The audit trail, newest first", {"type": "array", "items": ref("AuditInfo")},
+            params=[query("email"), query("list")])},
+        "/api/openapi.json": {"get": op(
+            "This document (public)", {"type": "object"}, (), public=True)},
+    }
+
+
+def document(extra_paths: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The OpenAPI document; `extra_paths` lets optional parts add their routes."""
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Rollcall", "version": __version__,
+                 "description": "Know exactly who will receive an Outlook message, and why. "
+                                "Every route needs an access token for Rollcall's API "
+                                "(scope access_as_user) unless marked public."},
+        "paths": {**paths(), **(extra_paths or {})},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "bearerFormat": "JWT"}},
+        },
+        "security": [{"bearer": []}],
+    }
+
+
+@bp.get("/api/openapi.json")
+def openapi() -> Any:
+    return jsonify(document())

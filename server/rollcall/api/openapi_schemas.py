@@ -1,0 +1,144 @@
+"""The OpenAPI document's component schemas: what every answer of the API looks like.
+
+Objects list the fields callers rely on as required and leave `additionalProperties` open, so a
+field added later is not a breaking change; the fuzz test checks every answer against these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An object schema whose `required` fields must be present."""
+    return {"type": "object", "required": list(required),
+            "properties": {**required, **(optional or {})}}
+
+
+def array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+BOOL = {"type": "boolean"}
+WHEN = {"type": "string", "format": "date-time"}
+COUNT = {"type": "integer", "minimum": 0}
+NONBLANK = {"type": "string", "pattern": "\\S"}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": obj({"error": obj({"code": STR, "message": STR})}),
+    "Recipient": {
+        "type": "object",
+        "description": "A To/Cc/Bcc entry as Office.js gives it; a name, an address, or both.",
+        "properties": {"displayName": STR, "emailAddress": STR},
+        "anyOf": [{"required": [field], "properties": {field: NONBLANK}}
+                  for field in ("displayName", "emailAddress")],
+    },
+    "CountRequest": {
+        "type": "object",
+        "required": ["recipients"],
+        "properties": {
+            "recipients": {**array(ref("Recipient")), "minItems": 1},
+            "expected": nullable(COUNT),
+            "refresh": BOOL,
+            "mailbox": {**STR, "description": "Only the caller's own address (from the token) "
+                        "is accepted; any other answers 403."},
+        },
+    },
+    "Finding": obj({"code": STR, "severity": {"type": "string",
+                                              "enum": ["error", "warning", "info"]},
+                    "message": STR, "addresses": array(nullable(STR)), "path": array(STR)}),
+    "TreeNode": obj({
+        "address": nullable(STR), "name": STR, "kind": STR, "depth": INT,
+        "direct_members": COUNT, "unique_members": COUNT,
+        "status": {"type": "string",
+                   "enum": ["expanded", "truncated", "failed", "cycle", "cached", "pending"]},
+        "children": array(ref("TreeNode")),
+    }, {"cached": BOOL}),
+    "Drift": obj({"previous_at": STR, "previous_total": COUNT, "joined_count": COUNT,
+                  "left_count": COUNT, "joined": array(STR), "left": array(STR)}),
+    "Report": obj({
+        "total": COUNT, "complete": BOOL, "expected": nullable(COUNT),
+        "difference": nullable(INT), "entries": COUNT, "duplicates": COUNT,
+        "undeliverable": COUNT, "lists": COUNT, "max_depth": COUNT, "requests": COUNT,
+        "elapsed_ms": COUNT, "pending": array(STR), "tree": array(ref("TreeNode")),
+        "findings": array(ref("Finding")), "mailbox": nullable(STR),
+        "exchange_version": nullable(STR),
+        "expected_source": nullable({"type": "string", "enum": ["sender", "previous_count"]}),
+        "drift": nullable(ref("Drift")),
+    }),
+    "ValidateRequest": {
+        "type": "object",
+        "required": ["recipients"],
+        "properties": {
+            "recipients": {**array(ref("Recipient")), "minItems": 1},
+            "subject": STR,
+            "expected": nullable(COUNT),
+            "message_id": {**STR, "maxLength": 200},
+            "mailbox": {**STR, "description": "Only the caller's own address is accepted."},
+        },
+    },
+    "Verdict": obj({
+        "action": {"type": "string", "enum": ["allow", "warn", "block"]},
+        "message": STR,
+        "findings": array(obj({"rule": STR, "action": STR, "message": STR})),
+        "report": ref("Report"),
+    }),
+    "Warming": obj({"warming": BOOL}),
+    "ListInfo": obj({"name": STR, "address": STR, "owner": STR, "expected": nullable(COUNT),
+                     "created_at": WHEN}),
+    "NewList": {"type": "object", "required": ["name"],
+                "properties": {"name": STR, "expected": nullable(COUNT)}},
+    "MemberInfo": obj({"kind": {"type": "string", "enum": ["contact", "exchange", "list"]},
+                       "address": nullable(STR), "name": STR, "opted_out": BOOL,
+                       "added_at": WHEN, "added_by": STR}),
+    "NewMember": {
+        "type": "object",
+        "description": "One of: a contact (`email`, optional `name`, `attributes`), an "
+                       "Exchange address expanded live (`exchange`) or a Rollcall list (`list`).",
+        "properties": {"email": STR, "name": STR, "exchange": STR, "list": STR,
+                       "attributes": {"type": "object", "additionalProperties": STR}},
+    },
+    "RemovalInfo": obj({"address": nullable(STR), "name": STR, "removed_at": WHEN,
+                        "removed_by": STR, "lists": array(STR), "all_lists": BOOL,
+                        "tracking": {"type": "string", "enum": ["kept", "purged"]},
+                        "kind": {"type": "string", "enum": ["contact", "exchange", "list"]}}),
+    "ListMembers": obj({"list": ref("ListInfo"), "active": array(ref("MemberInfo")),
+                        "removed": array(ref("RemovalInfo"))}),
+    "AuditInfo": obj({"id": INT, "at": WHEN, "actor": STR, "action": STR,
+                      "email": nullable(STR), "pseudonym": nullable(STR), "lists": array(STR),
+                      "all_lists": BOOL, "tracking": {"type": "string",
+                                                      "enum": ["kept", "purged"]},
+                      "detail": {"type": "object"}}),
+    "LineProblem": obj({"line": INT, "email": STR, "code": STR, "message": STR}),
+    "ImportReport": obj({"list_name": STR, "added": COUNT, "updated": COUNT,
+                         "unchanged": COUNT, "skipped": array(ref("LineProblem")),
+                         "problems": array(ref("LineProblem"))}),
+    "SnapshotInfo": obj({"id": INT, "at": WHEN, "total": COUNT, "size": COUNT,
+                         "stored_bytes": COUNT}, {"key": STR}),
+    "ExchangeSnapshot": obj({"import": ref("ImportReport"), "total": COUNT, "source": STR}),
+    "OptOut": {"type": "object", "properties": {"opted_out": BOOL}},
+    "ExchangeAddress": {"type": "object", "required": ["exchange"],
+                        "properties": {"exchange": STR}},
+    "Me": obj({"mailbox": STR, "name": STR, "roles": array(STR), "admin": BOOL}),
+    "AuthConfig": obj({"client_id": nullable(STR), "scope": nullable(STR),
+                       "authority": nullable(STR), "dev_token_url": nullable(STR)}),
+    "Status": obj({
+        "rollcall": obj({"version": STR}),
+        "exchange": obj({"configured": BOOL, "reachable": BOOL, "version": nullable(STR),
+                         "elapsed_ms": nullable(COUNT), "error": nullable(STR)}),
+        "database": obj({"ok": BOOL, "backend": nullable(STR), "revision": nullable(STR),
+                         "error": nullable(STR)}),
+        "cache": obj({"entries": COUNT, "ttl_s": {"type": "number"}}),
+    }, {"identity": obj({"issuer": STR, "keys": COUNT, "age_s": nullable(COUNT),
+                         "source": STR})}),
+}

@@ -1,0 +1,45 @@
+"""Identity errors in Rollcall's one error shape, with the headers RFC 6750 asks for."""
+
+from __future__ import annotations
+
+from ..errors import RollcallError
+
+
+class AuthError(RollcallError):
+    """An error that carries response headers (the app's error handler adds them)."""
+
+    headers: dict[str, str] = {}
+
+
+class NotSignedIn(AuthError):
+    """No bearer token at all: the pane should get one and try again."""
+
+    code = "not_signed_in"
+    status = 401
+    headers = {"WWW-Authenticate": 'Bearer realm="rollcall"'}
+
+
+class InvalidToken(AuthError):
+    """A token that fails validation; `code` says which way where the pane can act on it."""
+
+    code = "invalid_token"
+    status = 401
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        # The message goes to the client anyway (it is the body); it never quotes the token.
+        self.headers = {"WWW-Authenticate": 'Bearer realm="rollcall", error="invalid_token"'}
+
+
+class Forbidden(AuthError):
+    """A valid caller without the right (the admin role, another person's mailbox)."""
+
+    code = "forbidden"
+    status = 403
+
+
+class IdentityUnavailable(AuthError):
+    """The issuer's keys could not be read: not the caller's fault, so 503 and not 401."""
+
+    code = "identity_unavailable"
+    status = 503

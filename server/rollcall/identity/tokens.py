@@ -1,0 +1,123 @@
+"""Access-token validation (PyJWT): RS256 only, the issuer's keys, iss, aud, exp/nbf, the scope.
+
+Entra ID's access tokens for an API: v2.0 ones carry `preferred_username`, v1.0 ones `upn`; both
+carry `scp` (space-separated delegated scopes), `roles` (app roles) and optionally `groups`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from .errors import InvalidToken, NotSignedIn
+from .keys import KeySet
+
+log = logging.getLogger(__name__)
+
+ALGORITHM = "RS256"
+REQUIRED_SCOPE = "access_as_user"
+ADMIN_ROLE = "Rollcall.Admin"
+LEEWAY_S = 60  # clocks of the issuer and this server may disagree by this much
+MAX_TOKEN_BYTES = 16 * 1024  # Entra tokens with many groups reach a few KB; more is abuse
+
+
+@dataclass(frozen=True, slots=True)
+class OidcSettings:
+    """Which issuer Rollcall trusts and for which audience its tokens must be."""
+
+    issuer: str
+    audiences: tuple[str, ...]  # Entra puts the client id or the api:// URI in `aud`
+    jwks_url: str | None = None
+    admin_group: str | None = None  # an object id in the `groups` claim, as well as the role
+    admin_role: str = ADMIN_ROLE
+    scope: str = REQUIRED_SCOPE
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking: their mailbox (from the token, never from a request body) and roles."""
+
+    mailbox: str
+    name: str
+    subject: str
+    roles: tuple[str, ...] = ()
+    admin: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"mailbox": self.mailbox, "name": self.name, "roles": list(self.roles),
+                "admin": self.admin}
+
+
+class TokenValidator:
+    """Turns a bearer token into a Caller; raises NotSignedIn, InvalidToken, IdentityUnavailable."""
+
+    def __init__(self, settings: OidcSettings, keys: KeySet) -> None:
+        self.settings = settings
+        self.keys = keys
+
+    def validate(self, token: str | None) -> Caller:
+        """The caller a token names, once every check passed."""
+        if not token:
+            raise NotSignedIn("Sign in to use Rollcall: the request carried no bearer token")
+        if len(token) > MAX_TOKEN_BYTES:
+            raise InvalidToken("The token is too large")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("The bearer token is not a JSON Web Token") from None
+        # Checked before any key is looked at: `none` and HS256-with-the-public-key are the two
+        # classic ways to make a verifier accept a token nobody signed.
+        if header.get("alg") != ALGORITHM:
+            raise InvalidToken(f"Only {ALGORITHM}-signed tokens are accepted")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("The token names no signing key (kid)")
+        key = self.keys.key(kid)
+        claims = self._decode(token, key.key)
+        return self._caller(claims)
+
+    def _decode(self, token: str, key: Any) -> dict[str, Any]:
+        s = self.settings
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, key, algorithms=[ALGORITHM], audience=list(s.audiences), issuer=s.issuer,
+                leeway=LEEWAY_S, options={"require": ["exp", "iss", "aud"]})
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("The token has expired; get a new one",
+                               code="token_expired") from None
+        except jwt.ImmatureSignatureError:
+            raise InvalidToken("The token is not valid yet") from None
+        except jwt.InvalidSignatureError:
+            raise InvalidToken("The token's signature does not verify") from None
+        except jwt.InvalidIssuerError:
+            raise InvalidToken("The token comes from an issuer Rollcall does not trust") from None
+        except jwt.InvalidAudienceError:
+            raise InvalidToken("The token is meant for another application") from None
+        except jwt.MissingRequiredClaimError as e:
+            raise InvalidToken(f"The token has no '{e.claim}' claim") from None
+        except jwt.PyJWTError as e:
+            log.info("token rejected: %s", type(e).__name__)
+            raise InvalidToken("The token is not valid") from None
+        return claims
+
+    def _caller(self, claims: dict[str, Any]) -> Caller:
+        s = self.settings
+        scopes = claims.get("scp")
+        if not isinstance(scopes, str) or s.scope not in scopes.split():
+            raise InvalidToken(f"The token does not grant the '{s.scope}' scope",
+                               code="missing_scope")
+        mailbox = claims.get("preferred_username") or claims.get("upn")
+        if not isinstance(mailbox, str) or "@" not in mailbox:
+            raise InvalidToken("The token names no mailbox (preferred_username or upn)")
+        roles = tuple(r for r in claims.get("roles") or () if isinstance(r, str))
+        groups = claims.get("groups") or ()
+        admin = s.admin_role in roles or bool(
+            s.admin_group and isinstance(groups, list) and s.admin_group in groups)
+        name = claims.get("name")
+        subject = claims.get("oid") or claims.get("sub") or mailbox
+        return Caller(mailbox=mailbox.strip().lower(),
+                      name=name if isinstance(name, str) else mailbox,
+                      subject=str(subject), roles=roles, admin=admin)

@@ -1,0 +1,68 @@
+"""What the admin "Server Information" view shows: Rollcall's version, Exchange (version and
+whether it answers now), the database and the expansion cache. Each part fails on its own."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import __version__
+
+PROBE_TIMEOUT_S = 5.0  # an admin page that hangs for EWS's 30 s timeout helps nobody
+
+
+def server_status(exchange: Callable[[], dict[str, Any]],
+                  database: Callable[[], dict[str, Any]],
+                  cache: Callable[[], dict[str, Any]],
+                  identity: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The status document; every part is a callable so one slow or broken part stays alone."""
+    status = {
+        "rollcall": {"version": __version__},
+        "exchange": exchange(),
+        "database": database_status(database),
+        "cache": cache(),
+    }
+    if identity is not None:
+        status["identity"] = identity()
+    return status
+
+
+def exchange_status(configured: bool, probe: Callable[[], str | None],
+                    timeout_s: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
+    """One EWS request now: {"configured", "reachable", "version", "elapsed_ms", "error"}."""
+    out: dict[str, Any] = {"configured": configured, "reachable": False, "version": None,
+                           "elapsed_ms": None, "error": None}
+    if not configured:
+        out["error"] = "ROLLCALL_EWS_URL, ROLLCALL_EWS_USERNAME or ROLLCALL_EWS_PASSWORD not set"
+        return out
+    started = time.monotonic()
+    # A thread of its own, not joined on timeout: the probe ends with EWS's own timeout later.
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        out["version"] = pool.submit(probe).result(timeout=timeout_s)
+        out["reachable"] = True
+    except concurrent.futures.TimeoutError:
+        out["error"] = f"Exchange did not answer within {timeout_s:g} s"
+    except Exception as e:  # noqa: BLE001 - the status reports any failure, it never raises
+        out["error"] = _describe(e)
+    finally:
+        pool.shutdown(wait=False)
+    out["elapsed_ms"] = round((time.monotonic() - started) * 1000)
+    return out
+
+
+def database_status(health: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """{"ok", "backend", "revision", "error"}: the store's health, or why it has none."""
+    try:
+        return {"ok": True, "backend": None, "revision": None, **health(), "error": None}
+    except Exception as e:  # noqa: BLE001 - the status reports any failure, it never raises
+        return {"ok": False, "backend": None, "revision": None, "error": _describe(e)}
+
+
+def _describe(error: Exception) -> str:
+    """An error for an administrator: its own message (never a traceback), first line only."""
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    # SQLAlchemy appends the statement and a link on later lines; the first says what failed.
+    return str(message).splitlines()[0][:300]

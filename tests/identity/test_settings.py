@@ -1,0 +1,73 @@
+"""The identity settings: parsed and checked at startup, naming the variable, and the manifest's
+WebApplicationInfo filled from them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rollcall.config import ConfigError, load_config
+
+CLIENT = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+
+
+def test_identity_settings_come_from_the_environment():
+    config = load_config(environ={
+        "ROLLCALL_OIDC_ISSUER": "https://login.microsoftonline.com/tenant/v2.0",
+        "ROLLCALL_OIDC_AUDIENCE": f"{CLIENT}, api://rollcall.example.com/{CLIENT}",
+        "ROLLCALL_OIDC_JWKS_URL": "file:///etc/rollcall/jwks.json",
+        "ROLLCALL_OIDC_CLIENT_ID": CLIENT.upper(),
+        "ROLLCALL_ADMIN_GROUP": "0a0a0a0a-0000-0000-0000-000000000000",
+        "ROLLCALL_PUBLIC_URL": "https://Rollcall.example.com/",
+        "ROLLCALL_RATE_LIMIT_PER_MINUTE": "0",
+    })
+    assert config.oidc_audience == (CLIENT, f"api://rollcall.example.com/{CLIENT}")
+    assert config.oidc_client_id == CLIENT
+    assert config.public_url == "https://rollcall.example.com"
+    assert config.rate_limit_per_minute == 0 and config.rate_limit_burst == 20
+    config.require_oidc()
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("ROLLCALL_OIDC_JWKS_URL", "http://login.example.com/keys"),
+    ("ROLLCALL_OIDC_CLIENT_ID", "not-a-guid"),
+    ("ROLLCALL_PUBLIC_URL", "http://rollcall.example.com"),
+    ("ROLLCALL_RATE_LIMIT_BURST", "0"),
+])
+def test_a_bad_value_is_refused_naming_the_variable(variable, value):
+    with pytest.raises(ConfigError, match=variable):
+        load_config(environ={variable: value})
+
+
+def test_a_missing_issuer_or_audience_is_named():
+    with pytest.raises(ConfigError, match="ROLLCALL_OIDC_ISSUER"):
+        load_config(environ={}).require_oidc()
+    with pytest.raises(ConfigError, match="ROLLCALL_OIDC_AUDIENCE"):
+        load_config(environ={"ROLLCALL_OIDC_ISSUER": "https://idp.example"}).require_oidc()
+
+
+def test_the_manifest_takes_the_client_id_and_url_from_the_settings(monkeypatch, capsys):
+    from rollcall.cli import main
+
+    monkeypatch.setenv("ROLLCALL_OIDC_CLIENT_ID", CLIENT)
+    monkeypatch.setenv("ROLLCALL_PUBLIC_URL", "https://rollcall.example.com")
+    assert main(["manifest"]) == 0
+    xml = capsys.readouterr().out
+    assert f"<Id>{CLIENT}</Id>" in xml
+    assert f"<Resource>api://rollcall.example.com/{CLIENT}</Resource>" in xml
+    assert main(["manifest", "--url", "https://localhost:3000", "--client-id",
+                 "00000000-0000-0000-0000-000000000000"]) == 0
+    committed = Path(__file__).resolve().parents[2] / "manifest.xml"
+    assert capsys.readouterr().out == committed.read_text(encoding="utf-8")
+
+
+def test_the_pane_learns_the_scope_and_authority_for_nested_app_auth(make_app):
+    app = make_app(oidc_issuer="https://login.microsoftonline.com/tenant-1/v2.0",
+                   oidc_audience=(CLIENT, f"api://rollcall.example.com/{CLIENT}"),
+                   oidc_client_id=CLIENT)
+    config = app.test_client().get("/api/auth/config").get_json()
+    assert config == {"client_id": CLIENT,
+                      "scope": f"api://rollcall.example.com/{CLIENT}/access_as_user",
+                      "authority": "https://login.microsoftonline.com/tenant-1",
+                      "dev_token_url": "dev-issuer/token"}
