@@ -175,3 +175,22 @@ def test_a_long_back_off_makes_the_count_incomplete_within_its_deadline(exchange
     assert report["elapsed_ms"] < 3000  # the deadline, not the 300 s back-off
     failed = [f for f in report["findings"] if f["code"] == "expansion_failed"]
     assert failed and failed[0].get("throttled") is True
+
+
+def test_http_503_with_retry_after_is_waited_out_within_the_deadline(exchange):
+    svc = service(exchange)
+    count(exchange, "l1@contoso.com", svc=svc)
+    exchange.set_faults(http503_every=3, retry_after_s=1)
+    report = count(exchange, "dept@contoso.com", "Project Crew", svc=svc, refresh=True)
+    assert report["complete"] is True and report["total"] == 10
+    assert exchange.snapshot()["_http503"] >= 1
+
+
+def test_a_dropped_connection_is_retried(exchange):
+    svc = service(exchange)
+    count(exchange, "l1@contoso.com", svc=svc)
+    exchange.set_faults(drop_every=3)
+    report = count(exchange, "dept@contoso.com", "Project Crew", svc=svc, refresh=True)
+    assert report["complete"] is True and report["total"] == 10, [
+        f["message"] for f in report["findings"] if f["severity"] == "error"]
+    assert exchange.snapshot()["_dropped"] >= 1

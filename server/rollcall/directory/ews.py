@@ -45,6 +45,8 @@ from .ews_parse import M, T, entry_from_fields, mailbox_entry, read_expansion
 
 log = logging.getLogger(__name__)
 
+RECONNECT_AFTER_S = 0.5  # a dropped connection is usually one bad socket: try once more soon
+
 
 @dataclass(frozen=True, slots=True)
 class EwsSettings:
@@ -94,7 +96,7 @@ class EwsConnections:
             service_endpoint=s.url,
             credentials=Credentials(s.username, s.password),
             auth_type=NTLM if s.auth == "ntlm" else BASIC,
-            retry_policy=FailFast(),
+            retry_policy=_FailFastWithRetryAfter(),
             max_connections=s.connections,
             version=version,
         )
@@ -102,6 +104,9 @@ class EwsConnections:
         account = Account(mailbox, config=config, autodiscover=False,
                           access_type=DELEGATE if own else IMPERSONATION)
         account.protocol.TIMEOUT = s.timeout_s  # exchangelib's default waits 120 s
+        # The wait exchangelib puts on a dropped connection (10 s by default) reaches the
+        # engine as a back-off; a dropped socket deserves a quick second try instead.
+        account.protocol.RETRY_WAIT = RECONNECT_AFTER_S
         return account
 
     def server_version(self) -> str | None:
@@ -272,6 +277,24 @@ def _member_entry(member: Member) -> Entry:
                              mailbox.mailbox_type, item_id, member.status)
 
 
+class _FailFastWithRetryAfter(FailFast):
+    """FailFast, but a 503's Retry-After travels with the error (as FaultTolerance passes it),
+    so the count engine can decide whether that wait fits its deadline."""
+
+    def raise_response_errors(self, response: requests.Response) -> None:
+        try:
+            super().raise_response_errors(response)
+        except (ews_errors.ErrorInternalServerTransientError, ews_errors.ErrorServerBusy) as e:
+            raise ews_errors.ErrorServerBusy(e.args[0], back_off=_retry_after(response)) from None
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return None
+
+
 def _mapped(error: Exception, what: str) -> DirectoryError:
     """exchangelib's and requests' exceptions as Rollcall's directory errors."""
     if isinstance(error, DirectoryError):
@@ -284,7 +307,11 @@ def _mapped(error: Exception, what: str) -> DirectoryError:
                           ews_errors.ErrorNonExistentMailbox)):
         return DirectoryError("access_denied", f"Exchange denied access to {what}: {error}")
     if isinstance(error, ews_errors.UnauthorizedError):
-        return DirectoryError("unauthorized", "Exchange rejected Rollcall's credentials")
+        return DirectoryError("unauthorized", "Exchange rejected Rollcall's credentials: check "
+                              "ROLLCALL_EWS_USERNAME and ROLLCALL_EWS_PASSWORD")
     if isinstance(error, (ews_errors.TransportError, requests.RequestException, OSError)):
-        return DirectoryError("unreachable", f"Exchange could not be reached ({what}): {error}")
+        # Retried by the engine while the deadline allows; a server that stays away makes the
+        # count incomplete rather than failing it at the first dropped connection.
+        return DirectoryError("unreachable", f"Exchange could not be reached ({what}): {error}",
+                              back_off=RECONNECT_AFTER_S)
     return DirectoryError("ews_error", f"Exchange answered an error for {what}: {error}")
