@@ -158,14 +158,20 @@ def _manifest(args: argparse.Namespace) -> int:
 
 def summary(report: dict[str, Any]) -> str:
     """The report as a person reads it on a terminal: the number, the tree, the findings."""
-    lines = [f"{report['total']} unique recipients"
+    lines = [f"{_n(report['total'], 'unique recipient')}"
              + ("" if report["complete"] else "  (INCOMPLETE: some lists were not fully expanded)")]
     if report.get("expected") is not None:
-        lines.append(f"expected {report['expected']}, difference {report['difference']:+d}")
-    lines.append(f"{report['entries']} entries - {report['duplicates']} duplicates - "
+        what = "last count" if report.get("expected_source") == "previous_count" else "expected"
+        lines.append(f"{what} {report['expected']}, difference {report['difference']:+d}")
+    moved = report.get("drift")
+    if moved and (moved["joined_count"] or moved["left_count"]):
+        lines.append(f"since the last count ({moved['previous_at'][:10]}): "
+                     f"{moved['joined_count']} joined, {moved['left_count']} left")
+    lines.append(f"{_n(report['entries'], 'entry', 'entries')} - "
+                 f"{_n(report['duplicates'], 'duplicate')} - "
                  f"{report['undeliverable']} undeliverable = {report['total']}")
-    lines.append(f"{report['lists']} lists, {report['max_depth']} deep; "
-                 f"{report['requests']} requests in {report['elapsed_ms']} ms")
+    lines.append(f"{_n(report['lists'], 'list')}, {report['max_depth']} deep; "
+                 f"{_n(report['requests'], 'request')} in {report['elapsed_ms']} ms")
     if report["tree"]:
         lines.append("")
         for node in report["tree"]:
@@ -177,6 +183,10 @@ def summary(report: dict[str, Any]) -> str:
             lines.append(f"{severity.upper()}S")
             lines.extend(f"  - [{f['code']}] {f['message']}" for f in found)
     return "\n".join(lines)
+
+
+def _n(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
 def _tree_lines(node: dict[str, Any], level: int, lines: list[str]) -> None:

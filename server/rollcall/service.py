@@ -53,7 +53,7 @@ class CountService:
         if expected is None and previous is not None:
             expected, source = previous.total, "previous_count"  # what it was last time
         request = CountRequest(recipients=recipients, expected=expected, mailbox=acting,
-                               refresh=refresh)
+                               refresh=refresh, expected_source=source or "sender")
         settings = self.settings if deadline_s is None else replace(
             self.settings, deadline_s=deadline_s)
         report = Counter(directory, settings, self.cache).count(request)
@@ -63,6 +63,8 @@ class CountService:
         report["expected_source"] = source
         report["drift"] = None if previous is None else drift(
             previous.at, previous.total, previous.addresses, addresses)
+        if report["drift"] is not None:
+            _explain_with_drift(report["findings"], report["drift"])
         if report["complete"] and remember:
             # An incomplete count would make people seem to leave who were only not reached.
             self._remember(key, report["total"], addresses)
@@ -92,3 +94,19 @@ class CountService:
             self.store().save_snapshot(key, total, addresses)
         except Exception:  # noqa: BLE001 - the count stands even if history cannot be saved
             log.exception("could not save the count history")
+
+
+def _explain_with_drift(findings: list[dict[str, Any]], moved: dict[str, Any]) -> None:
+    """Say who joined and who left in the finding about a number that moved since last time."""
+    for finding in findings:
+        if finding["code"] == "count_mismatch" and finding.get("source") == "previous_count":
+            parts = []
+            for side, verb in (("joined", "joined"), ("left", "left")):
+                n = moved[f"{side}_count"]
+                if n:
+                    shown = ", ".join(moved[side][:3]) + (f" and {n - 3} more" if n > 3 else "")
+                    parts.append(f"{n} {verb} ({shown})")
+            if parts:
+                since = moved["previous_at"][:10]
+                finding["message"] += f" Since {since}: " + "; ".join(parts) + "."
+                finding["addresses"] = (moved["joined"] + moved["left"])[:50]

@@ -35,7 +35,9 @@ def test_import_count_delete_and_restore_a_list(rollcall, tmp_path):
 
     assert rollcall("contacts", "delete", "ann@fabrikam.com", "--all").returncode == 0
     counted = rollcall("count", "list:Newsletter")
-    assert counted.stdout.startswith("1 unique recipients")
+    assert counted.stdout.startswith("1 unique recipient\n")
+    assert "last count 2, difference -1" in counted.stdout
+    assert "Last time these recipients came to 2 people; now 1 (1 fewer). Since" in counted.stdout
     assert "ann@fabrikam.com was deleted from all lists by cli:" in counted.stdout
     shown = rollcall("lists", "show", "Newsletter")
     assert "deleted  ann@fabrikam.com from all lists" in shown.stdout

@@ -235,9 +235,18 @@ def external(addresses: Sequence[str], total: int) -> Finding:
 
 
 def count_mismatch(expected: int, total: int, breakdown: dict[str, int],
-                   complete: bool) -> Finding:
+                   complete: bool, source: str = "sender") -> Finding:
     difference = total - expected
     direction = "fewer" if difference < 0 else "more"
+    if source == "previous_count":
+        # Duplicates and the like are not why a number moved since last time; who joined and
+        # who left is, and the service adds that (drift) to this finding.
+        message = (f"Last time these recipients came to {expected} people; now {total} "
+                   f"({abs(difference)} {direction}).")
+        if not complete:
+            message += " The count is incomplete, so the real number may be higher."
+        return finding("count_mismatch", WARNING, message, [], [], breakdown=breakdown,
+                       difference=difference, source=source)
     causes = [
         (breakdown["duplicates"], "duplicate entry", "duplicate entries", "removed"),
         (breakdown["undeliverable"], "entry", "entries", "that cannot be delivered"),
@@ -255,4 +264,4 @@ def count_mismatch(expected: int, total: int, breakdown: dict[str, int],
     if not complete:
         message += " The count is incomplete, so the real number may be higher."
     return finding("count_mismatch", WARNING, message, [], [], breakdown=breakdown,
-                   difference=difference)
+                   difference=difference, source=source)

@@ -153,6 +153,7 @@ class Recipient:
 class CountRequest:
     recipients: list[Recipient]
     expected: int | None = None
+    expected_source: str = "sender"  # or "previous_count": last time's total, offered
     mailbox: str | None = None
     refresh: bool = False
     extra: dict[str, object] = field(default_factory=dict)

@@ -88,7 +88,8 @@ def build_report(
             "incomplete_lists": tally.incomplete_lists,
             "external": len(outside),
         }
-        found.append(f.count_mismatch(expected, total, breakdown, tally.complete))
+        found.append(f.count_mismatch(expected, total, breakdown, tally.complete,
+                                      request.expected_source))
 
     return {
         "total": total,
