@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 from typing import Any
 
@@ -22,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("count", help="count the unique recipients of To/Cc/Bcc entries")
     c.add_argument("entries", nargs="+", metavar="ENTRY",
-                   help="an address, 'Name <address>', an X.500 DN or a contact group's name")
+                   help="an address, 'Name <address>', list:NAME (a Rollcall list), an X.500 DN "
+                   "or a contact group's name")
     c.add_argument("--expected", type=int, help="how many recipients you expect")
     c.add_argument("--mailbox", help="the sender's mailbox (default ROLLCALL_MAILBOX)")
     c.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -58,6 +61,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # exchangelib's warnings (session pool sizes, back-offs) are for operators' logs; the
+    # command's own output already says what matters for this count.
+    logging.getLogger("exchangelib").setLevel(logging.ERROR)
+    try:
+        return _run(args)
+    except BrokenPipeError:  # `rollcall count ... | head`: the reader left, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "count":
             return _count(args)

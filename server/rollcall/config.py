@@ -41,6 +41,13 @@ def _domains(text: str) -> tuple[str, ...]:
     return tuple(d.strip().lower().lstrip("@") for d in text.split(",") if d.strip())
 
 
+def _url(text: str) -> str:
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be a full URL like https://mail.example.com/EWS/Exchange.asmx")
+    return text.strip()
+
+
 def _words(text: str) -> tuple[str, ...]:
     return tuple(w for w in text.replace(",", " ").split() if w)
 
@@ -176,7 +183,7 @@ class Config:
 
 # name -> (parser, description); the README's table lists the same.
 SETTINGS: dict[str, tuple[Callable[[str], Any], str]] = {
-    "ews_url": (str, "full EWS endpoint URL, https://mail.example.com/EWS/Exchange.asmx"),
+    "ews_url": (_url, "full EWS endpoint URL, https://mail.example.com/EWS/Exchange.asmx"),
     "ews_username": (str, "service account (UPN or SMTP) that impersonates senders"),
     "ews_password": (str, "its password; or ROLLCALL_EWS_PASSWORD_FILE naming a file"),
     "ews_auth": (_choice("basic", "ntlm"), "basic or ntlm"),

@@ -42,9 +42,13 @@ class ListsService:
         """
         report = self.counts.count([Recipient(dl_address, dl_address)], mailbox=mailbox,
                                    with_recipients=True)
+        if not any(node["kind"] != "rollcall_list" for node in report["tree"]):
+            raise BadRequest(f"{dl_address} is not an Exchange list Rollcall can expand, so no "
+                             "copy was made", code="not_a_list")
         if not report["complete"]:
-            raise BadRequest(f"{dl_address} could not be fully expanded, so no copy was made; "
-                             "see the count's findings", code="count_incomplete")
+            why = "; ".join(f["message"] for f in report["findings"] if f["severity"] == "error")
+            raise BadRequest(f"{dl_address} could not be fully expanded, so no copy was made: "
+                             f"{why}", code="count_incomplete")
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["email"])

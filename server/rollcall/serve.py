@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import run_simple
+from werkzeug.serving import make_server
 
 from . import devcert
 from .app import create_app
@@ -26,19 +26,26 @@ def serve(config: Config, host: str, port: int, banner: str = "",
         require_loopback(host)  # anyone reaching the dev issuer could sign in as anybody
     else:
         config.require_oidc()  # an API that cannot tell who asks must not start at all
+        config.require_ews()  # nor one that cannot reach Exchange
     folder = Path(config.instance_path) / "certs"
     cert, key, created = devcert.ensure(folder, (host, "localhost", "127.0.0.1"))
     if created:
         print(devcert.trust_instructions(folder / devcert.CA_NAME), flush=True)
     app = create_app(config, dev_issuer=dev_issuer)
+    try:  # bind first, so "listening" is only said once it is true
+        server = make_server(host, port, app, threaded=True,
+                             ssl_context=(str(cert), str(key)))
+    except (OSError, SystemExit) as e:
+        why = e.strerror if isinstance(e, OSError) else "the address is in use"
+        print(f"rollcall: cannot listen on {host}:{port}: {why} (try --port)", file=sys.stderr)
+        return 2
     print(f"Rollcall listening on https://{host}:{port}/", flush=True)
     if banner:
         print(banner, flush=True)
     try:
-        run_simple(host, port, app, ssl_context=(str(cert), str(key)), threaded=True)
-    except OSError as e:
-        print(f"rollcall: cannot listen on {host}:{port}: {e.strerror}", file=sys.stderr)
-        return 2
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
@@ -77,7 +84,8 @@ def demo(host: str, port: int, ews_port: int) -> int:
         "From a shell, while this runs:\n"
         f"  ROLLCALL_EWS_URL={sim.url} ROLLCALL_EWS_USERNAME=svc-rollcall@contoso.com \\\n"
         f"  ROLLCALL_EWS_PASSWORD='{DEMO_PASSWORD}' ROLLCALL_MAILBOX=megan@contoso.com \\\n"
-        "  .venv/bin/rollcall count allstaff@contoso.com 'Comms Champions'\n"
+        "  ROLLCALL_INTERNAL_DOMAINS=contoso.com ROLLCALL_INSTANCE_PATH=instance/cli \\\n"
+        "  .venv/bin/rollcall count allstaff@contoso.com 'Comms Champions' --expected 500\n"
         "Sideload manifest.xml in Outlook (trust the certificate above first):\n"
         "  Outlook on the web / new Outlook: new message > Apps > Add apps (or Get Add-ins) >\n"
         "    My add-ins > Add a custom add-in > Add from File... > manifest.xml\n"

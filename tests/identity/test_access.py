@@ -101,10 +101,10 @@ def test_no_drift_or_expected_count_leaks_between_people(as_user):
 def test_a_snapshot_copies_only_what_the_caller_may_see(as_user):
     alex = as_user("alex@contoso.com")
     answer = alex.post("/api/lists/Copied/snapshot", json={"exchange": "Comms Champions"})
-    copied = alex.get("/api/lists/Copied")
-    assert answer.status_code == 200
-    assert answer.get_json()["total"] == 0
-    assert copied.get_json()["active"] == []
+    assert answer.status_code == 400  # Alex has no such list: nothing of Megan's is copied
+    assert answer.get_json()["error"]["code"] == "not_a_list"
+    assert "megan" not in answer.get_data(as_text=True).lower()
+    assert alex.get("/api/lists/Copied").status_code == 404
 
 
 def test_list_changes_are_recorded_as_the_caller(as_user):

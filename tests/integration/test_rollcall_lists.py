@@ -127,3 +127,22 @@ def test_drift_names_who_joined_and_left_an_exchange_list(start_simulator, tmp_p
     assert report["drift"]["joined"] == ["p3@contoso.com"]
     assert report["drift"]["left"] == ["p1@contoso.com"]
     assert report["expected"] == 2 and report["difference"] == 0
+
+
+def test_a_rejected_import_lists_every_bad_line(client):
+    make_list(client, "Strict")
+    bad = b"email\nnot-an-address\nalso bad\nok@example.org\n"
+    error = client.post("/api/lists/Strict/import", data=bad, content_type="text/csv").get_json()
+    assert [p["line"] for p in error["error"]["problems"]] == [2, 3]
+
+
+def test_opting_out_needs_a_clear_yes_or_no(client):
+    make_list(client, "Quiet", "ann@fabrikam.com")
+    answer = client.post("/api/contacts/ann@fabrikam.com/opt-out", json={})
+    assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "bad_opted_out"
+
+
+def test_snapshotting_something_that_is_not_an_exchange_list_copies_nothing(client):
+    answer = client.post("/api/lists/Copy/snapshot", json={"exchange": "nosuch@contoso.com"})
+    assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "not_a_list"
+    assert client.get("/api/lists/Copy").status_code == 404

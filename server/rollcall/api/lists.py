@@ -149,7 +149,7 @@ def restore_contact(email: str) -> Any:
 
 @bp.post("/contacts/<email>/opt-out")
 def opt_out(email: str) -> Any:
-    value = body().get("opted_out", True)
+    value = body().get("opted_out")
     if not isinstance(value, bool):
         raise BadRequest("'opted_out' must be true or false", code="bad_opted_out")
     return jsonify(as_json(lists().store.set_opt_out(email, value, actor())))

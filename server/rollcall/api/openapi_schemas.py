@@ -126,7 +126,7 @@ SCHEMAS: dict[str, Any] = {
     "SnapshotInfo": obj({"id": INT, "at": WHEN, "total": COUNT, "size": COUNT,
                          "stored_bytes": COUNT}, {"key": STR}),
     "ExchangeSnapshot": obj({"import": ref("ImportReport"), "total": COUNT, "source": STR}),
-    "OptOut": {"type": "object", "properties": {"opted_out": BOOL}},
+    "OptOut": {"type": "object", "properties": {"opted_out": BOOL}, "required": ["opted_out"]},
     "ExchangeAddress": {"type": "object", "required": ["exchange"],
                         "properties": {"exchange": STR}},
     "Me": obj({"mailbox": STR, "name": STR, "roles": array(STR), "admin": BOOL}),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rollcall.errors import BadRequest, RollcallError
 
@@ -60,3 +60,12 @@ class ImportRejected(BadRequest):
             or f"import rejected: {len(report.problems)} problem(s){detail}; nothing changed"
         )
         self.report = report
+
+    def to_json(self) -> dict[str, Any]:
+        """The shared error shape, plus every line's problem (the CLI prints the same)."""
+        body: dict[str, Any] = super().to_json()
+        body["error"]["problems"] = [
+            {"line": p.line, "email": p.email, "code": p.code, "message": p.message}
+            for p in self.report.problems
+        ]
+        return body
