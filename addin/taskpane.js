@@ -141,7 +141,16 @@ function countPasted() {
     problem("bad_request", "Paste at least one address, 'Name <address>' or a group's name.");
     return;
   }
+  // An expected count belongs to the recipients it was typed for, not to a new paste.
+  if (sameRecipients(recipients, state.recipients) === false) $("expected").value = "";
   run(recipients);
+}
+
+function sameRecipients(a, b) {
+  if (!b.length) return null; // nothing counted yet: keep what the sender typed first
+  const key = (list) => list.map((r) => `${r.displayName}|${r.emailAddress}`.toLowerCase())
+    .sort().join("\n");
+  return key(a) === key(b);
 }
 
 function expectedValue() {
@@ -254,8 +263,8 @@ function banner(report) {
     " ",
     slow
       ? "Some lists could not be expanded because Exchange asked Rollcall to slow down, so the "
-        + "real number is higher. Wait a minute and try again."
-      : "Some lists could not be fully expanded, so the real number is higher. See Problems "
+        + "real number may be higher. Wait a minute and try again."
+      : "Some lists could not be fully expanded, so the real number may be higher. See Problems "
         + "below.",
     " ",
     el("button", { type: "button", class: "link", text: "Try again", onclick: () => again() }));

@@ -6,6 +6,7 @@ raises ConfigError naming the variable, so a startup error says what to fix.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -236,6 +237,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
     """The effective configuration; `overrides` (tests, the CLI) win over everything."""
     env = os.environ if environ is None else environ
     raw: dict[str, Any] = {}
+    _no_unknown_variables(env)
     if env.get("ROLLCALL_CONFIG"):
         raw.update(_file(Path(env["ROLLCALL_CONFIG"])))
     for name in SETTINGS:
@@ -256,6 +258,24 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
     values.update({k: v for k, v in overrides.items() if v is not None})
     known = {f.name for f in fields(Config)}
     return Config(**{k: v for k, v in values.items() if k in known})
+
+
+# ROLLCALL_* variables that are not settings: where the settings come from, and test tools'.
+OTHER_VARIABLES = frozenset({
+    "ROLLCALL_CONFIG", "ROLLCALL_EWS_PASSWORD_FILE", "ROLLCALL_TEST_DATABASE_URL",
+    "ROLLCALL_EWS_SCHEMA_DIR", "ROLLCALL_CHROMIUM",
+})
+
+
+def _no_unknown_variables(env: Mapping[str, str]) -> None:
+    """A misspelt setting would otherwise be ignored in silence: name it, and the likely one."""
+    known = {f"ROLLCALL_{name.upper()}" for name in SETTINGS} | OTHER_VARIABLES
+    for variable in sorted(env):
+        if variable.startswith("ROLLCALL_") and variable not in known:
+            close = difflib.get_close_matches(variable, sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ConfigError(f"{variable} is not a Rollcall setting{hint} (see the "
+                              "configuration table in README.md)")
 
 
 def _parse(name: str, value: Any) -> Any:

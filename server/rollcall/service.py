@@ -50,8 +50,12 @@ class CountService:
         key = count_key(recipients, acting)
         previous = self._previous(key)
         source = "sender" if expected is not None else None
+        if expected is None:
+            # The sender's number first, then the list owner's, then what it was last time.
+            expected = self._list_expectation(recipients)
+            source = "list" if expected is not None else None
         if expected is None and previous is not None:
-            expected, source = previous.total, "previous_count"  # what it was last time
+            expected, source = previous.total, "previous_count"
         request = CountRequest(recipients=recipients, expected=expected, mailbox=acting,
                                refresh=refresh, expected_source=source or "sender")
         settings = self.settings if deadline_s is None else replace(
@@ -77,6 +81,19 @@ class CountService:
         """Keep a complete count made with remember=False as the next count's baseline."""
         if report["complete"]:
             self._remember(count_key(recipients, report["mailbox"]), report["total"], addresses)
+
+    def _list_expectation(self, recipients: list[Recipient]) -> int | None:
+        """The expected count a Rollcall list's owner set, when that list is all that is sent."""
+        if self.store is None or len(recipients) != 1:
+            return None
+        text = (recipients[0].address or recipients[0].name).strip()
+        if not text.lower().startswith("list:"):
+            return None
+        try:
+            expected: int | None = self.store().get_list(text).expected
+        except Exception:  # noqa: BLE001 - an unknown list is the count's finding to report
+            return None
+        return expected
 
     def _previous(self, key: str) -> Any:
         if self.store is None:

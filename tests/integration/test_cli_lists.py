@@ -67,3 +67,11 @@ def test_unknown_lists_and_usage_errors_exit_2(rollcall):
     missing = rollcall("lists", "show", "Nope")
     assert missing.returncode == 2 and "Nope" in missing.stderr
     assert rollcall("contacts", "delete", "a@b.com").returncode == 2  # --list or --all needed
+
+
+def test_a_lists_own_expected_count_is_what_a_count_compares_against(rollcall):
+    assert rollcall("lists", "create", "Board", "--expected", "3").returncode == 0
+    rollcall("lists", "add", "Board", "ann@fabrikam.com")
+    counted = rollcall("count", "list:Board")
+    assert "expected 3, difference -2" in counted.stdout
+    assert "This list is expected to reach 3; 1 unique person will receive it" in counted.stdout

@@ -257,7 +257,9 @@ def count_mismatch(expected: int, total: int, breakdown: dict[str, int],
         (breakdown["external"], "external recipient", None, "included"),
     ]
     said = [f"{plural(n, one, many)} {how}" for n, one, many, how in causes if n]
-    message = (f"You expected {expected}; {total} unique people will receive it "
+    whose = "This list is expected to reach" if source == "list" else "You expected"
+    message = (f"{whose} {expected}; {plural(total, 'unique person', 'unique people')} "
+               f"will receive it "
                f"({abs(difference)} {direction}).")
     if said:
         message += " Why: " + "; ".join(said) + "."
