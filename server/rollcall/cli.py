@@ -13,7 +13,7 @@ from typing import Any
 
 from . import cli_lists
 from .config import ConfigError, load_config
-from .errors import RollcallError
+from .errors import NotConfigured, RollcallError
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_WARN, EXIT_BLOCK = 0, 1, 2, 3, 4
 
@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("entries", nargs="+", metavar="ENTRY",
                    help="an address, 'Name <address>', list:NAME (a Rollcall list), an X.500 DN "
                    "or a contact group's name")
-    c.add_argument("--expected", type=int, help="how many recipients you expect")
+    c.add_argument("--expected", type=_count_arg, help="how many recipients you expect")
     c.add_argument("--mailbox", help="the sender's mailbox (default ROLLCALL_MAILBOX)")
     c.add_argument("--json", action="store_true", help="print the report as JSON")
     c.add_argument("--refresh", action="store_true", help="do not reuse cached expansions")
@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     k = sub.add_parser("check", help="the send check's verdict for To/Cc/Bcc entries "
                        "(exit 0 allow, 3 warn, 4 block)")
     k.add_argument("entries", nargs="+", metavar="ENTRY", help="as for `rollcall count`")
-    k.add_argument("--expected", type=int, help="how many recipients you expect")
+    k.add_argument("--expected", type=_count_arg, help="how many recipients you expect")
     k.add_argument("--mailbox", help="the sender's mailbox (default ROLLCALL_MAILBOX)")
     k.add_argument("--json", action="store_true", help="print the verdict and report as JSON")
 
@@ -89,27 +89,28 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"rollcall: configuration: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except NotConfigured as e:
+        print(f"rollcall: configuration: {e.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except RollcallError as e:  # what a service refused: the message says why
+        print(f"rollcall: {e.message}", file=sys.stderr)
+        return EXIT_USAGE if e.status < 500 else EXIT_INCOMPLETE
+
+
+def _count_arg(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
 
 
 def _count(args: argparse.Namespace) -> int:
     from .app import count_service
     from .core.recipients import parse_recipient
-    from .errors import NotConfigured
 
-    if args.expected is not None and args.expected < 0:
-        print("rollcall: --expected must be 0 or more", file=sys.stderr)
-        return EXIT_USAGE
-    config = load_config()
-    service = count_service(config)
+    service = count_service(load_config())
     recipients = [parse_recipient(e) for e in args.entries]
-    try:
-        report = service.count(recipients, args.expected, args.mailbox, args.refresh)
-    except NotConfigured as e:
-        print(f"rollcall: configuration: {e.message}", file=sys.stderr)
-        return EXIT_USAGE
-    except RollcallError as e:
-        print(f"rollcall: {e.message}", file=sys.stderr)
-        return EXIT_USAGE if e.status < 500 else EXIT_INCOMPLETE
+    report = service.count(recipients, args.expected, args.mailbox, args.refresh)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -120,25 +121,14 @@ def _count(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from .app import send_check
     from .core.recipients import parse_recipient
-    from .errors import NotConfigured
 
-    if args.expected is not None and args.expected < 0:
-        print("rollcall: --expected must be 0 or more", file=sys.stderr)
-        return EXIT_USAGE
     config = load_config()
     recipients = [parse_recipient(e) for e in args.entries]
-    try:
-        # A dry run with the count's own deadline: nothing waits here as Outlook does, and a
-        # fresh process has no warm cache to answer from within the send check's.
-        result = send_check(config).validate(recipients, expected=args.expected,
-                                             mailbox=args.mailbox, record=False,
-                                             deadline_s=config.deadline_s)
-    except NotConfigured as e:
-        print(f"rollcall: configuration: {e.message}", file=sys.stderr)
-        return EXIT_USAGE
-    except RollcallError as e:
-        print(f"rollcall: {e.message}", file=sys.stderr)
-        return EXIT_USAGE if e.status < 500 else EXIT_INCOMPLETE
+    # A dry run with the count's own deadline: nothing waits here as Outlook does, and a
+    # fresh process has no warm cache to answer from within the send check's.
+    result = send_check(config).validate(recipients, expected=args.expected,
+                                         mailbox=args.mailbox, record=False,
+                                         deadline_s=config.deadline_s)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

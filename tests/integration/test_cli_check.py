@@ -69,7 +69,7 @@ def test_a_check_is_a_dry_run_that_still_reads_the_hourly_window(demo_simulator,
 
 @pytest.mark.parametrize(("args", "settings", "says"), [
     ((), {}, "the following arguments are required: ENTRY"),
-    (("--expected", "-1", "a@contoso.com"), {}, "--expected must be 0 or more"),
+    (("--expected", "-1", "a@contoso.com"), {}, "argument --expected: must be 0 or more"),
     (("a@contoso.com",), {"policy_cycle": "maybe"}, "ROLLCALL_POLICY_CYCLE='maybe'"),
     (("a@contoso.com",), {"validate_deadline_s": "4"}, "ROLLCALL_VALIDATE_DEADLINE_S='4'"),
 ])
