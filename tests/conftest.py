@@ -25,6 +25,16 @@ def _schema_dir() -> Path | None:
     return folder if (folder / "messages.xsd").exists() else None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _out_of_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Run every test from a scratch folder: settings default to ./instance, and a test that
+    relies on the default must not leave a database in the checkout for `make demo` to find."""
+    here = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(here)
+
+
 _SCHEMA_MISSING = (
     "Microsoft's EWS schema was not found at ../shared/ews-schema (or $ROLLCALL_EWS_SCHEMA_DIR)"
 )
