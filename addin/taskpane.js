@@ -241,12 +241,32 @@ function render(report) {
   banner(report);
   difference(report);
   renderChart($("chart"), report);
+  renderDrift($("drift"), report.drift);
   renderTree($("tree"), report.tree);
   show($("lists-empty"), !report.tree.length);
   renderFindings($("findings"), report.findings);
   show($("findings-empty"), !report.findings.length);
   $("copied").textContent = "";
   show($("copy-fallback"), false);
+}
+
+// Who joined and who left since the last count of the same recipients: why the number moved.
+function renderDrift(box, drift) {
+  if (!drift || (!drift.joined_count && !drift.left_count)) {
+    show(box, false);
+    return;
+  }
+  const side = (verb, count, addresses) => (count ? el("details", { class: "addresses" },
+    el("summary", { text: `${plural(count, "person", "people")} ${verb}` }),
+    el("ul", {}, addresses.map((a) => el("li", { text: a }))),
+    count > addresses.length
+      ? el("p", { class: "hint", text: `and ${count - addresses.length} more` }) : null) : null);
+  box.replaceChildren(
+    el("p", { text: `Since the last count on ${drift.previous_at.slice(0, 10)} `
+      + `(${drift.previous_total.toLocaleString("en-US")}):` }),
+    side("joined", drift.joined_count, drift.joined),
+    side("left", drift.left_count, drift.left));
+  show(box);
 }
 
 function banner(report) {

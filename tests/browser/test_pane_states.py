@@ -202,3 +202,30 @@ def test_dark_theme_follows_the_system(open_pane):
     assert background == "rgb(31, 31, 31)"
     page.locator('#tree > [role="treeitem"] > .node-row').first.click()
     pane.shot("dark")
+
+
+def test_who_joined_and_left_since_the_last_count_is_shown(open_pane):
+    pane = open_pane("browser")
+    page = pane.page
+
+    def moved(report):
+        report["drift"] = {"previous_at": "2026-11-20T09:00:00+00:00", "previous_total": 496,
+                           "joined_count": 1, "left_count": 2, "joined": ["new@contoso.com"],
+                           "left": ["<b>gone</b>@contoso.com", "left@contoso.com"]}
+
+    _rewrite(page, moved)
+    pane.paste("allstaff@contoso.com")
+    drift = page.locator("#drift")
+    drift.wait_for(state="visible")
+    assert "Since the last count on 2026-11-20 (496)" in drift.inner_text()
+    assert "1 person joined" in drift.inner_text() and "2 people left" in drift.inner_text()
+    drift.locator("summary", has_text="left").click()
+    assert drift.get_by_text("<b>gone</b>@contoso.com").is_visible()  # shown as text
+
+
+def test_a_first_count_shows_no_drift(open_pane):
+    pane = open_pane("browser")
+    _rewrite(pane.page, lambda report: report.update(drift=None))
+    pane.paste("partners@contoso.com")
+    pane.page.locator("#badge", has_text="Complete").wait_for(state="visible")
+    assert pane.page.locator("#drift").is_hidden()
