@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
 
 from .org import DirectoryObject, Organisation
-
-
-@dataclass(frozen=True, slots=True)
-class _Token:
-    text: str
-    index: int
 
 
 class NameIndex:

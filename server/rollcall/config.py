@@ -106,14 +106,6 @@ def _guid(text: str) -> str:
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
-def _bool(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes", "on"):
-        return True
-    if text.lower() in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError("must be true or false")
-
-
 @dataclass(frozen=True, slots=True)
 class Config:
     ews_url: str | None = None
@@ -134,7 +126,6 @@ class Config:
     list_domain: str | None = None
     frame_ancestors: tuple[str, ...] = ()
     addin_dir: str | None = None
-    debug: bool = False
     # Identity (rollcall.identity): who may call the API, and as whom Rollcall acts.
     oidc_issuer: str | None = None
     oidc_audience: tuple[str, ...] = ()
@@ -202,7 +193,6 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "list_domain": (str, "alias domain: NAME@domain means the Rollcall list NAME"),
     "frame_ancestors": (_words, "hosts allowed to frame the pane; default Outlook's own"),
     "addin_dir": (str, "folder of the pane's files; default addin/ in the checkout"),
-    "debug": (_bool, "Flask debug mode; never in production"),
     "oidc_issuer": (str, "the identity provider's issuer; its tokens are the only ones taken"),
     "oidc_audience": (_words, "accepted token audiences: the client id, api://HOST/CLIENT-ID"),
     "oidc_jwks_url": (_key_url, "signing keys (https:// or file://); default from discovery"),

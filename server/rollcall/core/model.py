@@ -6,7 +6,7 @@ here knows where an entry came from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
@@ -156,4 +156,3 @@ class CountRequest:
     expected_source: str = "sender"  # or "previous_count": last time's total, offered
     mailbox: str | None = None
     refresh: bool = False
-    extra: dict[str, object] = field(default_factory=dict)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from rollcall.core.model import (
     DirectoryError,
     Entry,
@@ -15,6 +17,7 @@ from rollcall.core.model import (
     Removal,
     Resolution,
 )
+from rollcall.store.errors import ListNotFound
 
 if TYPE_CHECKING:
     from rollcall.store.records import MemberInfo, RemovalInfo
@@ -44,11 +47,9 @@ class OwnLists:
         wanted = self.list_name(name, address) or name
         try:
             info = self._store().get_list(wanted)
-        except DirectoryError:
-            raise
-        except Exception as e:  # noqa: BLE001 - the store's not-found error
-            if getattr(e, "code", "") == "list_not_found":
-                return Resolution(f"{PREFIX}{wanted}", None, "unresolved")
+        except ListNotFound:
+            return Resolution(f"{PREFIX}{wanted}", None, "unresolved")
+        except SQLAlchemyError as e:
             raise DirectoryError("store_error", f"Rollcall's list store failed: {e}") from None
         return Resolution(f"{PREFIX}{wanted}", list_entry(info.name))
 
@@ -57,9 +58,9 @@ class OwnLists:
         name = self.list_name(entry.name, entry.address) or entry.name
         try:
             members = self._store().members(name)
-        except Exception as e:  # noqa: BLE001 - mapped to the port's errors
-            if getattr(e, "code", "") == "list_not_found":
-                raise NotFound(f"There is no Rollcall list named {name}") from None
+        except ListNotFound:
+            raise NotFound(f"There is no Rollcall list named {name}") from None
+        except SQLAlchemyError as e:
             raise DirectoryError("store_error", f"Rollcall's list store failed: {e}") from None
         out = [_active(m) for m in members.active]
         # Ended memberships of contacts explain a drop; removed sub-lists and Exchange
