@@ -18,6 +18,7 @@ from .baseline import baseline_account, count_unique
 from .parse import fetch_and_parse, server_answer_time
 from .rollcall_run import RollcallSession, Timed
 from .simproc import OrgShape, RemoteSimulator
+from .table import print_table
 
 _T0 = time.perf_counter()
 
@@ -202,16 +203,9 @@ def _report(shape: OrgShape, latency: float, conc: int, cold: Timed, warm: Timed
         ("simulator: one 2,000-member ExpandDL", f"{answer.server_ms:.2f} ms",
          f"aim well under 10 ms: {_aim(answer.server_ms < 10)}"),
     ]
-    width = max(len(a) for a, _, _ in rows)
-    vwidth = max(len(b) for _, b, _ in rows)
-    print()
-    print(f"Rollcall benchmark: {shape.people:,} people, {shape.lists:,} lists, depth "
-          f"{shape.depth}, overlap {shape.overlap:g}, seed {shape.seed}; {latency:g} ms per "
-          f"request; Rollcall concurrency {conc}")
-    print("-" * (width + vwidth + 40))
-    for a, b, c in rows:
-        print(f"{a:<{width}}  {b:>{vwidth}}  {c}")
-    print("-" * (width + vwidth + 40))
+    print_table(f"Rollcall benchmark: {shape.people:,} people, {shape.lists:,} lists, depth "
+                f"{shape.depth}, overlap {shape.overlap:g}, seed {shape.seed}; {latency:g} ms "
+                f"per request; Rollcall concurrency {conc}", rows)
     print(
         "lower bound: the wire term assumes every request waits the full latency with "
         f"{conc} always in flight,\n"

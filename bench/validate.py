@@ -16,6 +16,7 @@ from typing import Any
 
 from .rollcall_run import RollcallSession
 from .simproc import OrgShape, RemoteSimulator
+from .table import print_table
 
 
 def run(args: argparse.Namespace, say: Any) -> int:
@@ -130,16 +131,10 @@ def _measure(sim: RemoteSimulator, args: argparse.Namespace, say: Any) -> int:
         ("validate, warm max", f"{max(times) * 1000:,.1f} ms",
          f"mean {statistics.fmean(times) * 1000:,.1f} ms"),
     ]
-    width = max(len(a) for a, _, _ in rows)
-    vwidth = max(len(b) for _, b, _ in rows)
-    print()
-    print(f"Send check: {total:,} recipients over {engine_cold.report['lists']} nested lists "
-          f"(depth {engine_cold.report['max_depth']}); {args.latency_ms:g} ms per request; "
-          f"concurrency {conc}; through the Flask app, policy and hourly window (SQLite)")
-    print("-" * (width + vwidth + 50))
-    for a, b, c in rows:
-        print(f"{a:<{width}}  {b:>{vwidth}}  {c}")
-    print("-" * (width + vwidth + 50))
+    print_table(f"Send check: {total:,} recipients over {engine_cold.report['lists']} nested "
+                f"lists (depth {engine_cold.report['max_depth']}); {args.latency_ms:g} ms per "
+                f"request; concurrency {conc}; through the Flask app, policy and hourly window "
+                "(SQLite)", rows, rule=50)
     if warm_total != total or after["report"]["total"] != total:
         print("FAIL: the send check's count differs from the engine's")
         return 1
