@@ -1,5 +1,7 @@
 """The development issuer over HTTP (only `rollcall demo` and the tests turn it on): its OpenID
-metadata, its JWKS, and POST /dev-issuer/token for the simulator's people."""
+metadata, its JWKS, POST /dev-issuer/token for the simulator's people, and the OAuth token
+endpoint POST /dev-issuer/oauth2/token where Rollcall's MSAL client trades a caller's token for
+an Exchange one (on-behalf-of)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from ..errors import BadRequest
 from ..identity import Forbidden
-from ..identity.dev_issuer import LIFETIME_S, PATH, DevIssuer, is_loopback
+from ..identity.dev_issuer import LIFETIME_S, PATH, DevIssuer, OAuthError, is_loopback
 
 bp = Blueprint("dev_issuer", __name__, url_prefix=PATH)
 
@@ -43,3 +45,24 @@ def token() -> Any:
                          code="unknown_user")
     return jsonify({"access_token": issuer().mint(username), "token_type": "Bearer",
                     "expires_in": LIFETIME_S})
+
+
+@bp.post("/oauth2/token")
+def oauth_token() -> Any:
+    """RFC 6749 section 5: form-encoded request, JSON answer, OAuth's own error shape."""
+    if not is_loopback(request.remote_addr or ""):
+        raise Forbidden("The development issuer only answers this machine")
+    auth = request.authorization
+    basic = (auth.username or "", auth.password or "") if auth and auth.type == "basic" else None
+    try:
+        answer, status = issuer().on_behalf_of(request.form.to_dict(), basic), 200
+    except OAuthError as e:
+        answer, status = e.as_json(), e.status
+    return jsonify(answer), status, {"Cache-Control": "no-store"}
+
+
+@bp.get("/authorize")
+def authorize() -> Any:
+    """Listed in the metadata because OpenID clients insist on it; nobody signs in here."""
+    return jsonify(OAuthError("unsupported_response_type", "the development issuer signs the "
+                              f"demo's people in through POST {PATH}/token").as_json()), 400

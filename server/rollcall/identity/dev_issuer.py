@@ -2,14 +2,18 @@
 metadata and a JWKS, and access tokens shaped like Entra ID's for the simulator's people.
 
 Tokens it mints go through exactly the validation production tokens do (`TokenValidator`).
-Anyone who can reach it can sign in as anybody, so it only runs on a loopback address.
+It also answers the on-behalf-of grant (RFC 7523's jwt-bearer, as Entra ID speaks it), so
+Rollcall's MSAL exchange of a caller's token for an Exchange token runs for real in the demo and
+the tests. Anyone who can reach it can sign in as anybody, so it only runs on a loopback address.
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import json
 import os
+import secrets
 import time
 import uuid
 from collections.abc import Mapping
@@ -25,6 +29,11 @@ from .tokens import ADMIN_ROLE, ALGORITHM, REQUIRED_SCOPE
 
 PATH = "/dev-issuer"  # where the HTTPS server serves it, beside the pane
 LIFETIME_S = 3600
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+# The delegated permission a `RESOURCE/.default` request gets: what an Exchange admin consents
+# to for Rollcall. OpenID scopes MSAL adds to every request are granted implicitly.
+DOWNSTREAM_PERMISSION = "EWS.AccessAsUser.All"
+OPENID_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
 
 
 class NotLoopback(ValueError):
@@ -51,17 +60,36 @@ def require_loopback(host: str) -> None:
             "set ROLLCALL_OIDC_ISSUER to a real identity provider to serve other machines")
 
 
+class OAuthError(ValueError):
+    """A token request refused with one of RFC 6749's error codes (section 5.2)."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+    def as_json(self) -> dict[str, str]:
+        return {"error": self.error, "error_description": self.description}
+
+
 class DevIssuer:
-    """Keys kept in `folder` (made on first use); `users` maps mailbox -> display name."""
+    """Keys kept in `folder` (made on first use); `users` maps mailbox -> display name.
+
+    Rollcall's own confidential client is `client_id` (the last part of an api://HOST/ID
+    audience) with a secret made on first use and kept beside the key.
+    """
 
     def __init__(self, folder: Path, issuer: str, audience: str, users: Mapping[str, str],
-                 admins: frozenset[str] = frozenset()) -> None:
+                 admins: frozenset[str] = frozenset(), client_id: str | None = None) -> None:
         self.folder = folder
         self.issuer = issuer.rstrip("/")
         self.audience = audience
         self.users = {k.lower(): v for k, v in users.items()}
         self.admins = frozenset(a.lower() for a in admins)
+        self.client_id = client_id or audience.rstrip("/").rpartition("/")[2]
         self._key, self.kid = _load_or_make_key(folder)
+        self.client_secret = _load_or_make_secret(folder)
         self.jwks_path = folder / "jwks.json"
         self.jwks_path.write_text(json.dumps(self.jwks(), indent=2), encoding="utf-8")
 
@@ -75,7 +103,12 @@ class DevIssuer:
         return {
             "issuer": self.issuer,
             "jwks_uri": self.issuer + "/jwks.json",
-            "token_endpoint": self.issuer + "/token",
+            # MSAL reads both; only the token endpoint's on-behalf-of grant is served.
+            "authorization_endpoint": self.issuer + "/authorize",
+            "token_endpoint": self.issuer + "/oauth2/token",
+            "grant_types_supported": [JWT_BEARER],
+            "token_endpoint_auth_methods_supported": ["client_secret_post",
+                                                      "client_secret_basic"],
             "response_types_supported": ["token"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [ALGORITHM],
@@ -106,6 +139,80 @@ class DevIssuer:
             body["roles"] = [ADMIN_ROLE]
         body.update(claims)
         return jwt.encode(body, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
+
+
+    def on_behalf_of(self, form: Mapping[str, str], basic: tuple[str, str] | None = None
+                     ) -> dict[str, Any]:
+        """The on-behalf-of grant: Rollcall's client trades a caller's token (the assertion)
+        for one that acts as the same person at a downstream resource (Exchange).
+
+        `form` is the token request's body; `basic` the client id and secret of an HTTP Basic
+        header, the other way RFC 6749 lets a client authenticate. Raises OAuthError.
+        """
+        if form.get("grant_type") != JWT_BEARER:
+            raise OAuthError("unsupported_grant_type",
+                             f"only the on-behalf-of grant ({JWT_BEARER}) is served here")
+        client_id, secret = basic or (form.get("client_id", ""), form.get("client_secret", ""))
+        if client_id != self.client_id or not hmac.compare_digest(
+                secret.encode(), self.client_secret.encode()):
+            raise OAuthError("invalid_client", "unknown client or wrong client secret", 401)
+        if form.get("requested_token_use") != "on_behalf_of":
+            raise OAuthError("invalid_request", "requested_token_use must be on_behalf_of")
+        caller = self._assertion(form.get("assertion", ""))
+        resource, permission = _downstream(form.get("scope", ""))
+        now = int(time.time())
+        body = {
+            "iss": self.issuer, "aud": resource, "iat": now, "nbf": now,
+            "exp": now + LIFETIME_S, "ver": "1.0", "scp": permission, "appid": self.client_id,
+            "upn": caller["preferred_username"], "unique_name": caller["preferred_username"],
+            "name": caller.get("name"), "oid": caller.get("oid"), "sub": caller.get("sub"),
+        }
+        token = jwt.encode(body, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
+        return {"token_type": "Bearer", "scope": f"{resource}/{permission}",
+                "expires_in": LIFETIME_S, "ext_expires_in": LIFETIME_S, "access_token": token}
+
+    def _assertion(self, assertion: str) -> dict[str, Any]:
+        """The claims of a token this issuer minted for Rollcall's API; OAuthError otherwise."""
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                assertion, self._key.public_key(), algorithms=[ALGORITHM], audience=self.audience,
+                issuer=self.issuer, options={"require": ["exp", "iss", "aud"]})
+        except jwt.ExpiredSignatureError:
+            raise OAuthError("invalid_grant", "the assertion has expired") from None
+        except jwt.PyJWTError as e:
+            raise OAuthError("invalid_grant", f"the assertion is not valid ({e})") from None
+        if REQUIRED_SCOPE not in str(claims.get("scp", "")).split():
+            raise OAuthError("invalid_grant", f"the assertion lacks the {REQUIRED_SCOPE} scope")
+        if "@" not in str(claims.get("preferred_username", "")):
+            raise OAuthError("invalid_grant", "the assertion names no person")
+        return claims
+
+
+def _downstream(scope: str) -> tuple[str, str]:
+    """(resource, permission) of the one downstream scope asked for, beside OpenID's."""
+    asked = [s for s in scope.split() if s not in OPENID_SCOPES]
+    if len(asked) != 1 or "/" not in asked[0].strip("/"):
+        raise OAuthError("invalid_scope", "ask for exactly one downstream scope, like "
+                         f"https://outlook.office365.com/{DOWNSTREAM_PERMISSION}")
+    resource, _, permission = asked[0].rpartition("/")
+    if permission == ".default":
+        permission = DOWNSTREAM_PERMISSION
+    if permission != DOWNSTREAM_PERMISSION:
+        raise OAuthError("invalid_scope", f"only {DOWNSTREAM_PERMISSION} is consented for "
+                         "Rollcall here")
+    return resource, permission
+
+
+def _load_or_make_secret(folder: Path) -> str:
+    """Rollcall's client secret at this issuer, made (owner-only file) if absent."""
+    path = folder / "dev-client-secret"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    secret = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(secret)
+    return secret
 
 
 def _load_or_make_key(folder: Path) -> tuple[rsa.RSAPrivateKey, str]:
