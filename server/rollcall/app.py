@@ -23,6 +23,7 @@ from .service import CountService
 if TYPE_CHECKING:
     from .identity import TokenValidator
     from .identity.dev_issuer import DevIssuer
+    from .identity.on_behalf_of import OnBehalfOf
 
 LIMITED = ("count", "validate", "warmup")  # the routes that make Exchange work, per caller
 
@@ -34,12 +35,14 @@ def create_app(config: Config | None = None, *, dev_issuer: DevIssuer | None = N
     app = Flask(__name__, instance_path=None)
     app.config["ROLLCALL"] = config
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
-    exchange = LazyExchange(config)
+    obo = on_behalf_of(config)
+    exchange = LazyExchange(config, obo)
     counts = count_service(config, exchange)
     app.extensions["rollcall.count"] = counts
     app.extensions["rollcall.lists"] = ListsService(counts.store or lazy_store(config), counts)
     app.extensions["rollcall.sendcheck"] = send_check(config, counts)
     app.extensions["rollcall.identity"] = token_validator(config)
+    app.extensions["rollcall.obo"] = obo  # the API gate hands it callers' tokens
     app.extensions["rollcall.ratelimits"] = {
         what: RateLimiter(config.rate_limit_per_minute, config.rate_limit_burst)
         for what in LIMITED}
@@ -85,19 +88,37 @@ def token_validator(config: Config) -> TokenValidator | None:
                                        config.oidc_jwks_url, config.admin_group), keys)
 
 
+def on_behalf_of(config: Config) -> OnBehalfOf | None:
+    """With ROLLCALL_EWS_AUTH=oauth: the exchange of callers' tokens for Exchange ones."""
+    if config.ews_auth != "oauth" or config.ews_missing():
+        return None  # a count then says which setting is missing (ews_connections)
+    from .identity.on_behalf_of import OboSettings, OnBehalfOf, ews_scope
+
+    assert config.ews_url and config.oidc_issuer and config.oidc_client_id
+    assert config.oidc_client_secret
+    return OnBehalfOf(OboSettings(
+        issuer=config.oidc_issuer, client_id=config.oidc_client_id,
+        client_secret=config.oidc_client_secret,
+        scope=config.ews_oauth_scope or ews_scope(config.ews_url),
+        ca_file=config.oidc_ca_file))
+
+
 def pane_auth(config: Config, dev_issuer: DevIssuer | None) -> dict[str, Any]:
     """What GET /api/auth/config tells the pane: MSAL's client id and scope, the dev issuer."""
+    from .identity.on_behalf_of import msal_authority
+
     api = next((a for a in config.oidc_audience if a.startswith("api://")), None)
-    issuer = config.oidc_issuer or ""
-    authority = issuer.removesuffix("/v2.0") if "login.microsoftonline.com" in issuer else None
+    tenant, entra = msal_authority(config.oidc_issuer or "")
+    authority = tenant if entra else None
     return {"client_id": config.oidc_client_id, "scope": f"{api}/access_as_user" if api else None,
             "authority": authority,
             "dev_token_url": "dev-issuer/token" if dev_issuer is not None else None}
 
 
 def status_report(config: Config, exchange: LazyExchange, counts: CountService,
-                  app: Flask) -> Callable[[], dict[str, Any]]:
-    """GET /api/admin/status's document, each part gathered when asked."""
+                  app: Flask) -> Callable[[str], dict[str, Any]]:
+    """GET /api/admin/status's document for the admin asking, each part gathered when asked
+    (over OAuth, Exchange is probed with the admin's own token)."""
     from .status import exchange_status, server_status
     from .store.health import health
 
@@ -106,10 +127,11 @@ def status_report(config: Config, exchange: LazyExchange, counts: CountService,
         keys = validator.keys.status() if validator else {"keys": 0, "age_s": None, "source": ""}
         return {"issuer": config.oidc_issuer or "", **keys}
 
-    def report() -> dict[str, Any]:
+    def report(mailbox: str) -> dict[str, Any]:
         return server_status(
-            exchange=lambda: exchange_status(bool(config.ews_url and config.ews_username
-                                                  and config.ews_password), exchange.probe),
+            exchange=lambda: exchange_status(config.ews_missing(),
+                                             lambda: exchange.probe(mailbox),
+                                             auth=config.ews_auth),
             database=lambda: health(lazy_store_engine(counts)),
             cache=lambda: {"entries": len(counts.cache), "ttl_s": config.cache_ttl_s},
             identity=identity)
@@ -126,15 +148,16 @@ def lazy_store_engine(counts: CountService) -> Any:
 class LazyExchange:
     """Exchange over EWS, connected on first need and shared by counts and the status view."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, obo: OnBehalfOf | None = None) -> None:
         self.config = config
+        self.obo = obo
         self._connections: Any = None
         self._lock = threading.Lock()
 
     def connections(self) -> Any:
         with self._lock:
             if self._connections is None:
-                self._connections = ews_connections(self.config)
+                self._connections = ews_connections(self.config, self.obo)
             return self._connections
 
     def directory(self, mailbox: str | None) -> Directory:
@@ -144,10 +167,12 @@ class LazyExchange:
     def server_version(self) -> str | None:
         return self._connections.server_version() if self._connections is not None else None
 
-    def probe(self) -> str | None:
-        """One ResolveNames as the service account, now; raises what EWS raised."""
-        username = self.config.ews_username or ""
-        self.connections().directory(None).resolve(username, username)
+    def probe(self, mailbox: str | None = None) -> str | None:
+        """One ResolveNames now, as the service account (over OAuth: as `mailbox`, the person
+        asking); raises what EWS raised."""
+        acting = mailbox if self.config.ews_auth == "oauth" else None
+        name = acting or self.config.ews_username or ""
+        self.connections().directory(acting).resolve(name, name)
         return self.server_version()
 
 
@@ -206,7 +231,7 @@ def _as_directory_error(factory: Callable[[str | None], Directory],
         raise DirectoryError("not_configured", e.message) from None
 
 
-def ews_connections(config: Config) -> Any:
+def ews_connections(config: Config, obo: OnBehalfOf | None = None) -> Any:
     """Exchange over EWS; raises NotConfigured naming the missing setting."""
     from .config import ConfigError
     from .directory.ews import EwsConnections, EwsSettings
@@ -215,14 +240,14 @@ def ews_connections(config: Config) -> Any:
         config.require_ews()
     except ConfigError as e:
         raise NotConfigured(str(e)) from None
-    assert config.ews_url and config.ews_username and config.ews_password
+    assert config.ews_url
     return EwsConnections(EwsSettings(
         url=config.ews_url,
-        username=config.ews_username,
-        password=config.ews_password,
+        username=config.ews_username or "",
+        password=config.ews_password or "",
         auth=config.ews_auth,
         connections=config.concurrency,
         timeout_s=config.ews_timeout_s,
         build=config.ews_build,
         internal_domains=config.internal_domains,
-    ))
+    ), tokens=obo.token if obo is not None else None)

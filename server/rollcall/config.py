@@ -114,6 +114,7 @@ class Config:
     ews_auth: str = "basic"
     ews_build: str | None = None
     ews_timeout_s: float = 30.0
+    ews_oauth_scope: str | None = None
     mailbox: str | None = None
     max_nesting: int = 3
     internal_domains: tuple[str, ...] = ()
@@ -132,6 +133,7 @@ class Config:
     oidc_jwks_url: str | None = None
     oidc_ca_file: str | None = None
     oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
     admin_group: str | None = None
     public_url: str | None = None
     rate_limit_per_minute: int = 60
@@ -167,10 +169,18 @@ class Config:
 
     def require_ews(self) -> None:
         """Raise ConfigError naming the first EWS setting a count needs but does not have."""
-        for name in ("ews_url", "ews_username", "ews_password"):
-            if not getattr(self, name):
-                raise ConfigError(f"ROLLCALL_{name.upper()} is not set: Rollcall needs it to reach "
-                                  "Exchange (see the configuration table in README.md)")
+        missing = self.ews_missing()
+        if missing:
+            raise ConfigError(f"ROLLCALL_{missing[0].upper()} is not set: Rollcall needs it to "
+                              "reach Exchange (see the configuration table in README.md)")
+
+    def ews_missing(self) -> list[str]:
+        """The settings Exchange needs and lacks: a service account's, or with OAuth the
+        confidential client that trades callers' tokens for Exchange ones."""
+        needed = ["ews_url", "ews_username", "ews_password"]
+        if self.ews_auth == "oauth":
+            needed = ["ews_url", "oidc_issuer", "oidc_client_id", "oidc_client_secret"]
+        return [name for name in needed if not getattr(self, name)]
 
 
 # name -> (parser, description); the README's table lists the same.
@@ -178,9 +188,11 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "ews_url": (_url, "full EWS endpoint URL, https://mail.example.com/EWS/Exchange.asmx"),
     "ews_username": (str, "service account (UPN or SMTP) that impersonates senders"),
     "ews_password": (str, "its password; or ROLLCALL_EWS_PASSWORD_FILE naming a file"),
-    "ews_auth": (_choice("basic", "ntlm"), "basic or ntlm"),
+    "ews_auth": (_choice("basic", "ntlm", "oauth"),
+                 "basic or ntlm (a service account), or oauth (each caller's own token)"),
     "ews_build": (str, "Exchange build, e.g. 15.1.2507.6: skips the version probe"),
     "ews_timeout_s": (_positive_float, "seconds one EWS request may take"),
+    "ews_oauth_scope": (str, "what oauth asks for; default ORIGIN/EWS.AccessAsUser.All of the URL"),
     "mailbox": (str, "mailbox a count acts as when the caller names none"),
     "max_nesting": (_int(1), "lists nested deeper get a nested_too_deep finding"),
     "internal_domains": (_domains, "comma-separated; recipients elsewhere are external"),
@@ -198,6 +210,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "oidc_jwks_url": (_key_url, "signing keys (https:// or file://); default from discovery"),
     "oidc_ca_file": (str, "CA bundle for the issuer's HTTPS; default the system's"),
     "oidc_client_id": (_guid, "the add-in's app registration (manifest, nested app auth)"),
+    "oidc_client_secret": (str, "its secret, for oauth; or ROLLCALL_OIDC_CLIENT_SECRET_FILE"),
     "admin_group": (str, "object id of a group whose members are admins (groups claim)"),
     "public_url": (_https_origin, "the origin the pane is served from; default the request's"),
     "rate_limit_per_minute": (_int(0), "count and validate requests per caller a minute; 0 off"),
@@ -234,14 +247,8 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
         variable = f"ROLLCALL_{name.upper()}"
         if variable in env:
             raw[name] = env[variable]
-    if "ews_password" not in raw and env.get("ROLLCALL_EWS_PASSWORD_FILE"):
-        path = Path(env["ROLLCALL_EWS_PASSWORD_FILE"])
-        try:
-            raw["ews_password"] = path.read_text(encoding="utf-8").strip()
-        except OSError as e:
-            raise ConfigError(
-                f"ROLLCALL_EWS_PASSWORD_FILE: cannot read {path}: {e.strerror}"
-            ) from None
+    for name in ("ews_password", "oidc_client_secret"):
+        _secret_from_file(name, raw, env)
     values: dict[str, Any] = {}
     for name, value in raw.items():
         values[name] = _parse(name, value)
@@ -252,9 +259,22 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
 
 # ROLLCALL_* variables that are not settings: where the settings come from, and test tools'.
 OTHER_VARIABLES = frozenset({
-    "ROLLCALL_CONFIG", "ROLLCALL_EWS_PASSWORD_FILE", "ROLLCALL_TEST_DATABASE_URL",
+    "ROLLCALL_CONFIG", "ROLLCALL_EWS_PASSWORD_FILE", "ROLLCALL_OIDC_CLIENT_SECRET_FILE",
+    "ROLLCALL_TEST_DATABASE_URL",
     "ROLLCALL_EWS_SCHEMA_DIR", "ROLLCALL_CHROMIUM",
 })
+
+
+def _secret_from_file(name: str, raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    """ROLLCALL_<NAME>_FILE: a secret read from a file (a mounted secret), unless set directly."""
+    variable = f"ROLLCALL_{name.upper()}_FILE"
+    if name in raw or not env.get(variable):
+        return
+    path = Path(env[variable])
+    try:
+        raw[name] = path.read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise ConfigError(f"{variable}: cannot read {path}: {e.strerror}") from None
 
 
 def _no_unknown_variables(env: Mapping[str, str]) -> None:

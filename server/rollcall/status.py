@@ -29,13 +29,14 @@ def server_status(exchange: Callable[[], dict[str, Any]],
     return status
 
 
-def exchange_status(configured: bool, probe: Callable[[], str | None],
-                    timeout_s: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
-    """One EWS request now: {"configured", "reachable", "version", "elapsed_ms", "error"}."""
-    out: dict[str, Any] = {"configured": configured, "reachable": False, "version": None,
-                           "elapsed_ms": None, "error": None}
-    if not configured:
-        out["error"] = "ROLLCALL_EWS_URL, ROLLCALL_EWS_USERNAME or ROLLCALL_EWS_PASSWORD not set"
+def exchange_status(missing: list[str], probe: Callable[[], str | None],
+                    timeout_s: float = PROBE_TIMEOUT_S, auth: str = "basic") -> dict[str, Any]:
+    """One EWS request now: {"configured", "auth", "reachable", "version", "elapsed_ms",
+    "error"}; `missing` names the settings Exchange needs and lacks."""
+    out: dict[str, Any] = {"configured": not missing, "auth": auth, "reachable": False,
+                           "version": None, "elapsed_ms": None, "error": None}
+    if missing:
+        out["error"] = ", ".join(f"ROLLCALL_{m.upper()}" for m in missing) + " not set"
         return out
     started = time.monotonic()
     # A thread of its own, not joined on timeout: the probe ends with EWS's own timeout later.

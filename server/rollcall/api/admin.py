@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 
-from .auth import admin_only
+from .auth import admin_only, caller
 
 bp = Blueprint("admin", __name__, url_prefix="/api/admin")
 
@@ -14,4 +14,4 @@ bp = Blueprint("admin", __name__, url_prefix="/api/admin")
 @bp.get("/status")
 @admin_only
 def status() -> Any:
-    return jsonify(current_app.extensions["rollcall.status"]())
+    return jsonify(current_app.extensions["rollcall.status"](caller().mailbox))

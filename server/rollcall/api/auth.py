@@ -39,13 +39,18 @@ def authenticate() -> None:
     if validator is None:
         raise NotConfigured("ROLLCALL_OIDC_ISSUER and ROLLCALL_OIDC_AUDIENCE are not set: Rollcall "
                             "does not answer the API before it can tell who is asking")
+    token = bearer_token()
     try:
-        g.rollcall_caller = validator.validate(bearer_token())
+        g.rollcall_caller = validator.validate(token)
     except AuthError as e:
         # One line per refusal, with the reason and never the token: enough to see an attack
         # or a misconfigured audience in the log.
         log.info("refused %s %s: %s (%s)", request.method, path, e.code, e.message)
         raise
+    obo = current_app.extensions.get("rollcall.obo")
+    if obo is not None and token:
+        # Exchange over OAuth acts with this person's token, traded when a count needs it.
+        obo.remember(g.rollcall_caller.mailbox, token, g.rollcall_caller.expires_at)
 
 
 def bearer_token() -> str | None:

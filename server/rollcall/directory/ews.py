@@ -1,16 +1,23 @@
-"""Exchange on premises over EWS: exchangelib's transport, Rollcall's own reading of answers.
+"""Exchange over EWS: exchangelib's transport, Rollcall's own reading of answers.
 
 exchangelib sends every request (authentication, impersonation, version handling); its object
 model is bypassed where it hides facts (ExpandDL's `IncludesLastItemInRange`) or costs too much
 (about 56 us per member against about 1 us with lxml). Retries are not exchangelib's: its policy
 is FailFast and the count engine decides about back-off against its deadline.
+
+Two ways to act as a sender: a service account with the impersonation right (basic or NTLM, on
+premises), or with `auth="oauth"` each sender's own Exchange token (`tokens`, the on-behalf-of
+exchange in rollcall.identity), where Exchange itself enforces whose contact groups are read.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol as Interface
 
 import requests
 from exchangelib import (
@@ -25,11 +32,14 @@ from exchangelib import (
     Version,
 )
 from exchangelib import errors as ews_errors
+from exchangelib.credentials import OAuth2AuthorizationCodeCredentials
 from exchangelib.items import DistributionList
 from exchangelib.properties import DLMailbox, ItemId, Member
-from exchangelib.protocol import FailFast
+from exchangelib.protocol import FailFast, Protocol
 from exchangelib.services import ExpandDL, ResolveNames
+from exchangelib.transport import OAUTH2
 from lxml import etree
+from oauthlib.oauth2 import TokenExpiredError
 
 from rollcall.core.model import (
     DirectoryError,
@@ -46,16 +56,27 @@ from .ews_parse import M, T, entry_from_fields, mailbox_entry, read_expansion
 log = logging.getLogger(__name__)
 
 RECONNECT_AFTER_S = 0.5  # a dropped connection is usually one bad socket: try once more soon
+MAX_OAUTH_ACCOUNTS = 256  # senders whose connections stay open (each has its own token)
+
+
+class AccessToken(Interface):
+    """A bearer token for Exchange (rollcall.identity.on_behalf_of.AccessToken)."""
+
+    @property
+    def value(self) -> str: ...
+
+    @property
+    def expires_at(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
 class EwsSettings:
-    """How to reach Exchange; one service account acts for every sender (impersonation)."""
+    """How to reach Exchange: a service account impersonating senders, or OAuth as each."""
 
     url: str  # the full endpoint, https://mail.example.com/EWS/Exchange.asmx
-    username: str
-    password: str
-    auth: str = "basic"  # or "ntlm"
+    username: str = ""  # the service account (basic, ntlm)
+    password: str = ""
+    auth: str = "basic"  # or "ntlm", or "oauth" (each sender's own token, no service account)
     connections: int = 8  # HTTP connections per service account: requests in flight
     timeout_s: float = 30.0  # per HTTP request; the count's own deadline is usually shorter
     build: str | None = None  # e.g. "15.1.2507.6" skips the version probe
@@ -63,44 +84,76 @@ class EwsSettings:
 
 
 class EwsConnections:
-    """One exchangelib Account per acting mailbox, built once and shared across counts."""
+    """One exchangelib Account per acting mailbox, built once and shared across counts.
 
-    def __init__(self, settings: EwsSettings) -> None:
+    With `auth="oauth"`, `tokens(mailbox)` gives that person's Exchange token (raising
+    DirectoryError when it cannot); each person then has connections of their own, so only the
+    most recently used MAX_OAUTH_ACCOUNTS are kept open.
+    """
+
+    def __init__(self, settings: EwsSettings,
+                 tokens: Callable[[str], AccessToken] | None = None) -> None:
+        if settings.auth == "oauth" and tokens is None:
+            raise ValueError("OAuth to EWS needs a source of the senders' tokens")
         self.settings = settings
-        self._accounts: dict[str, Account] = {}
+        self.tokens = tokens
+        self._accounts: OrderedDict[str, Account] = OrderedDict()
+        self._version: Version | None = None  # the first probe's answer serves later accounts
         self._lock = threading.Lock()
+
+    @property
+    def oauth(self) -> bool:
+        return self.settings.auth == "oauth"
 
     def directory(self, mailbox: str | None) -> EwsDirectory:
         """The directory as `mailbox` sees it (its own Contacts); the service account's if None."""
+        if mailbox is None and self.oauth:
+            raise DirectoryError("not_signed_in", "With ROLLCALL_EWS_AUTH=oauth there is no "
+                                 "service account: a count acts as a signed-in person")
         return EwsDirectory(self.account(mailbox or self.settings.username), self.settings)
 
     def account(self, mailbox: str) -> Account:
         """The Account acting as `mailbox`, its server version known; raises DirectoryError."""
         key = mailbox.lower()
+        token = self.tokens(key) if self.tokens is not None else None
         with self._lock:
-            if key not in self._accounts:
-                account = self._build(key)
+            account = self._accounts.get(key)
+            if account is None:
+                account = self._build(key, token)
                 try:
                     account.version  # noqa: B018 - the probe (ConvertId) unless a build is set
                 except Exception as e:  # noqa: BLE001 - mapped to Rollcall's errors in one place
+                    _forget(account)
                     raise _mapped(e, "the version probe") from None
+                self._version = self._version or account.version
                 self._accounts[key] = account
-            return self._accounts[key]
+                self._evict()
+            elif token is not None:
+                _BearerCredentials.use(account, token)
+            self._accounts.move_to_end(key)
+            return account
 
-    def _build(self, mailbox: str) -> Account:
+    def _build(self, mailbox: str, token: AccessToken | None) -> Account:
         s = self.settings
-        version = None
+        version = self._version
         if s.build:
             version = Version(build=Build(*(int(p) for p in s.build.split("."))))
+        if token is not None:
+            credentials: object = _BearerCredentials(mailbox, token)
+            auth_type = OAUTH2
+        else:
+            credentials = Credentials(s.username, s.password)
+            auth_type = NTLM if s.auth == "ntlm" else BASIC
         config = Configuration(
             service_endpoint=s.url,
-            credentials=Credentials(s.username, s.password),
-            auth_type=NTLM if s.auth == "ntlm" else BASIC,
+            credentials=credentials,
+            auth_type=auth_type,
             retry_policy=_FailFastWithRetryAfter(),
             max_connections=s.connections,
             version=version,
         )
-        own = mailbox == s.username.lower()
+        # Over OAuth the token is the sender's own; impersonation is a service account's.
+        own = token is not None or mailbox == s.username.lower()
         account = Account(mailbox, config=config, autodiscover=False,
                           access_type=DELEGATE if own else IMPERSONATION)
         account.protocol.TIMEOUT = s.timeout_s  # exchangelib's default waits 120 s
@@ -109,13 +162,55 @@ class EwsConnections:
         account.protocol.RETRY_WAIT = RECONNECT_AFTER_S
         return account
 
+    def _evict(self) -> None:
+        """Close the least recently used senders' connections beyond the bound (OAuth only:
+        with a service account every Account shares one connection pool)."""
+        while self.oauth and len(self._accounts) > MAX_OAUTH_ACCOUNTS:
+            _, account = self._accounts.popitem(last=False)
+            _forget(account)
+
     def server_version(self) -> str | None:
         """The Exchange build as the server reported it, once anything was asked."""
-        for account in self._accounts.values():
+        for account in list(self._accounts.values()):
             build = account.protocol.config.version and account.protocol.config.version.build
             if build:
                 return str(build)
         return None
+
+
+class _BearerCredentials(OAuth2AuthorizationCodeCredentials):  # type: ignore[misc]
+    """One sender's Exchange token, renewed by Rollcall rather than by exchangelib.
+
+    No client secret is given, so exchangelib never asks a token endpoint itself. When the token
+    it holds expires, oauthlib raises TokenExpiredError and exchangelib opens a new session with
+    whatever token these credentials hold by then (`use` puts the newest one here before each
+    count); the engine retries that one call.
+    """
+
+    def __init__(self, mailbox: str, token: AccessToken) -> None:
+        super().__init__(access_token=_oauth_token(token))
+        self.mailbox = mailbox  # part of exchangelib's Protocol cache key: one pool per sender
+
+    @staticmethod
+    def use(account: Account, token: AccessToken) -> None:
+        credentials = account.protocol.credentials
+        if credentials.access_token["access_token"] != token.value:
+            credentials.on_token_auto_refreshed(_oauth_token(token))
+
+
+def _oauth_token(token: AccessToken) -> dict[str, object]:
+    """The token as requests-oauthlib holds one; `expires_at` lets oauthlib see it expire."""
+    return {"access_token": token.value, "token_type": "Bearer",
+            "expires_at": token.expires_at}
+
+
+def _forget(account: Account) -> None:
+    """Close an Account's connections and drop exchangelib's cached Protocol for it."""
+    account.protocol.close()
+    try:
+        del Protocol[account.protocol.config]
+    except KeyError:
+        pass
 
 
 class EwsDirectory:
@@ -306,9 +401,14 @@ def _mapped(error: Exception, what: str) -> DirectoryError:
     if isinstance(error, (ews_errors.ErrorAccessDenied, ews_errors.ErrorImpersonateUserDenied,
                           ews_errors.ErrorNonExistentMailbox)):
         return DirectoryError("access_denied", f"Exchange denied access to {what}: {error}")
+    if isinstance(error, TokenExpiredError):
+        # exchangelib has opened a new session with the newest token: retry at once.
+        return DirectoryError("token_expired", f"The Exchange token expired ({what})",
+                              back_off=0.0)
     if isinstance(error, ews_errors.UnauthorizedError):
         return DirectoryError("unauthorized", "Exchange rejected Rollcall's credentials: check "
-                              "ROLLCALL_EWS_USERNAME and ROLLCALL_EWS_PASSWORD")
+                              "ROLLCALL_EWS_USERNAME and ROLLCALL_EWS_PASSWORD (with "
+                              "ROLLCALL_EWS_AUTH=oauth: the app's EWS permission and consent)")
     if isinstance(error, (ews_errors.TransportError, requests.RequestException, OSError)):
         # Retried by the engine while the deadline allows; a server that stays away makes the
         # count incomplete rather than failing it at the first dropped connection.

@@ -45,6 +45,7 @@ class Caller:
     subject: str
     roles: tuple[str, ...] = ()
     admin: bool = False
+    expires_at: float = 0.0  # the token's `exp`: how long Rollcall may act with it
 
     def as_json(self) -> dict[str, Any]:
         return {"mailbox": self.mailbox, "name": self.name, "roles": list(self.roles),
@@ -120,4 +121,5 @@ class TokenValidator:
         subject = claims.get("oid") or claims.get("sub") or mailbox
         return Caller(mailbox=mailbox.strip().lower(),
                       name=name if isinstance(name, str) else mailbox,
-                      subject=str(subject), roles=roles, admin=admin)
+                      subject=str(subject), roles=roles, admin=admin,
+                      expires_at=float(claims.get("exp", 0)))

@@ -1,0 +1,160 @@
+"""Acting in Exchange as the caller over OAuth: the caller's token for Rollcall's API, traded
+with MSAL's on-behalf-of flow for a token Exchange accepts (`EWS.AccessAsUser.All`).
+
+Where EWS takes OAuth (Exchange Online until it turns EWS off, hybrid modern authentication on
+premises), Rollcall holds no password and no impersonation right: each count runs with the
+signed-in person's own Exchange token, so Exchange itself keeps one person out of another's
+contact groups.
+
+The API gate hands every validated token to `remember`; the EWS adapter asks `token(mailbox)`
+when it needs Exchange. Keeping the newest assertion per person here (rather than passing it down
+every call) lets the send check's warm-ups, which run after their request has ended, act as that
+person too; the mailbox key comes from the validated token, never from a request body.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import msal
+import requests
+
+from ..core.model import DirectoryError
+
+log = logging.getLogger(__name__)
+
+EWS_PERMISSION = "EWS.AccessAsUser.All"
+RENEW_BEFORE_S = 300.0  # a token this close to expiry is replaced before a count starts with it
+TIMEOUT_S = 10.0  # one request to the identity provider
+ENTRA_HOSTS = ("login.microsoftonline.com", "sts.windows.net")
+
+
+@dataclass(frozen=True, slots=True)
+class OboSettings:
+    """Rollcall's confidential client at the identity provider, and what it asks Exchange for."""
+
+    issuer: str  # ROLLCALL_OIDC_ISSUER: Entra ID's, AD FS's or the development issuer's
+    client_id: str
+    client_secret: str
+    scope: str  # https://outlook.office365.com/EWS.AccessAsUser.All, or the on-premises host's
+    ca_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    """A bearer token for Exchange and when it stops working (seconds since the epoch)."""
+
+    value: str
+    expires_at: float
+
+
+def ews_scope(ews_url: str) -> str:
+    """The scope for an EWS endpoint: its origin is the resource (Exchange Online's
+    outlook.office365.com, or an on-premises host registered for hybrid modern auth)."""
+    parts = urlsplit(ews_url)
+    return f"{parts.scheme}://{parts.netloc}/{EWS_PERMISSION}"
+
+
+def msal_authority(issuer: str) -> tuple[str, bool]:
+    """(authority, is Entra ID) for an issuer: Entra's tenant authority, or the issuer itself
+    for any other OpenID provider (MSAL's `oidc_authority`)."""
+    parts = urlsplit(issuer.rstrip("/"))
+    if parts.hostname in ENTRA_HOSTS:
+        tenant = parts.path.strip("/").split("/")[0]
+        return f"https://login.microsoftonline.com/{tenant}", True
+    return issuer.rstrip("/"), False
+
+
+class OnBehalfOf:
+    """Exchange tokens per person, traded from their newest token and reused until near expiry."""
+
+    def __init__(self, settings: OboSettings, clock: Callable[[], float] = time.time,
+                 app_factory: Callable[[OboSettings], Any] | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._app_factory = app_factory or _msal_app
+        self._app: Any = None
+        self._assertions: dict[str, tuple[str, float]] = {}  # mailbox -> (token, expires_at)
+        self._tokens: dict[str, AccessToken] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, mailbox: str, assertion: str, expires_at: float) -> None:
+        """Keep a validated caller's token; the oldest ones, once expired, are let go."""
+        now = self.clock()
+        with self._lock:
+            self._assertions[mailbox.lower()] = (assertion, expires_at)
+            for key in [k for k, (_, exp) in self._assertions.items() if exp <= now]:
+                del self._assertions[key]
+            for key in [k for k, t in self._tokens.items() if t.expires_at <= now]:
+                del self._tokens[key]
+
+    def token(self, mailbox: str) -> AccessToken:
+        """An Exchange token acting as `mailbox`; raises DirectoryError saying why not."""
+        key = mailbox.lower()
+        now = self.clock()
+        with self._lock:
+            cached = self._tokens.get(key)
+            assertion = self._assertions.get(key)
+        if cached is not None and cached.expires_at - now > RENEW_BEFORE_S:
+            return cached
+        if assertion is None or assertion[1] <= now:
+            raise DirectoryError(
+                "not_signed_in",
+                f"With ROLLCALL_EWS_AUTH=oauth Rollcall reaches Exchange only with a signed-in "
+                f"person's own token, and none is at hand for {mailbox} (sign in again; the "
+                "command line has none: use basic or ntlm with a service account there)")
+        answer = self._exchange(assertion[0], mailbox)
+        token = AccessToken(answer["access_token"], now + float(answer.get("expires_in", 0)))
+        with self._lock:
+            self._tokens[key] = token
+        return token
+
+    def _exchange(self, assertion: str, mailbox: str) -> dict[str, Any]:
+        """One on-behalf-of request through MSAL; its failures as directory errors."""
+        try:
+            answer: dict[str, Any] = self._msal().acquire_token_on_behalf_of(
+                assertion, [self.settings.scope])
+        except (requests.RequestException, ValueError, OSError) as e:
+            # ValueError: MSAL could not read the provider's OpenID metadata.
+            with self._lock:
+                self._app = None  # the next count tries discovery again
+            raise DirectoryError("unreachable", "The identity provider could not be asked for an "
+                                 f"Exchange token: {e}") from None
+        if "access_token" not in answer:
+            error = answer.get("error", "error")
+            # The description says what to fix (consent, conditional access) and holds no token.
+            log.warning("on-behalf-of refused for %s: %s", mailbox, error)
+            raise DirectoryError(
+                "unauthorized", f"The identity provider would not let Rollcall act in Exchange as "
+                f"{mailbox}: {error}: {answer.get('error_description', '')}".strip())
+        return answer
+
+    def _msal(self) -> Any:
+        with self._lock:
+            if self._app is None:
+                self._app = self._app_factory(self.settings)
+            return self._app
+
+
+class _UnkeptTokenCache(msal.TokenCache):  # type: ignore[misc]
+    """MSAL's on-behalf-of never reads its cache, and keeping every answer (refresh tokens
+    included) would grow without bound; `OnBehalfOf` keeps the one token per person it reuses."""
+
+    def add(self, event: dict[str, Any], now: int | None = None) -> None:
+        return None
+
+
+def _msal_app(settings: OboSettings) -> Any:
+    """MSAL's confidential client; constructing it reads the provider's OpenID metadata."""
+    authority, entra = msal_authority(settings.issuer)
+    where = {"authority": authority} if entra else {"oidc_authority": authority}
+    return msal.ConfidentialClientApplication(
+        settings.client_id, client_credential=settings.client_secret,
+        verify=settings.ca_file or True, timeout=TIMEOUT_S, token_cache=_UnkeptTokenCache(),
+        **where)

@@ -1,0 +1,139 @@
+"""The on-behalf-of cache: one exchange per person until their Exchange token nears expiry, only
+ever with that person's own token, and failures said as directory errors. MSAL's application is
+replaced by a recorder here (pure logic); the real exchange runs in tests/integration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rollcall.core.model import DirectoryError
+from rollcall.identity.on_behalf_of import (
+    RENEW_BEFORE_S,
+    OboSettings,
+    OnBehalfOf,
+    ews_scope,
+    msal_authority,
+)
+
+SETTINGS = OboSettings(issuer="https://login.example.test/t/v2.0", client_id="client",
+                       client_secret="secret",
+                       scope="https://outlook.office365.com/EWS.AccessAsUser.All")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class RecordingApp:
+    """Answers like MSAL's ConfidentialClientApplication.acquire_token_on_behalf_of."""
+
+    def __init__(self, answer: dict[str, Any] | None = None) -> None:
+        self.calls: list[tuple[str, list[str]]] = []
+        self.answer = answer
+
+    def acquire_token_on_behalf_of(self, assertion: str, scopes: list[str]) -> dict[str, Any]:
+        self.calls.append((assertion, scopes))
+        if self.answer is not None:
+            return self.answer
+        return {"access_token": f"ews-for-{assertion}", "expires_in": 3600}
+
+
+def _obo(app: Any, clock: Clock) -> OnBehalfOf:
+    return OnBehalfOf(SETTINGS, clock=clock, app_factory=lambda settings: app)
+
+
+def test_one_exchange_per_person_reused_until_it_nears_expiry():
+    clock, app = Clock(), RecordingApp()
+    obo = _obo(app, clock)
+    obo.remember("Megan@Contoso.com", "megan-1", clock.now + 3600)
+    first = obo.token("megan@contoso.com")
+    assert first.value == "ews-for-megan-1" and first.expires_at == clock.now + 3600
+    assert app.calls == [("megan-1", [SETTINGS.scope])]
+    obo.remember("megan@contoso.com", "megan-2", clock.now + 3600)
+    clock.now += 3600 - RENEW_BEFORE_S - 1
+    assert obo.token("megan@contoso.com") is first  # still fresh enough: no second exchange
+    clock.now += 2
+    assert obo.token("megan@contoso.com").value == "ews-for-megan-2"  # the newest assertion
+    assert len(app.calls) == 2
+
+
+def test_each_person_is_exchanged_with_their_own_token_only():
+    clock, app = Clock(), RecordingApp()
+    obo = _obo(app, clock)
+    obo.remember("megan@contoso.com", "megan", clock.now + 600)
+    obo.remember("alex@contoso.com", "alex", clock.now + 600)
+    assert obo.token("alex@contoso.com").value == "ews-for-alex"
+    assert obo.token("megan@contoso.com").value == "ews-for-megan"
+    with pytest.raises(DirectoryError) as refused:
+        obo.token("isaiah@contoso.com")
+    assert refused.value.code == "not_signed_in" and "isaiah@contoso.com" in refused.value.message
+    assert [c[0] for c in app.calls] == ["alex", "megan"]
+
+
+def test_an_expired_assertion_is_not_traded_and_is_let_go():
+    clock, app = Clock(), RecordingApp()
+    obo = _obo(app, clock)
+    obo.remember("megan@contoso.com", "megan", clock.now + 10)
+    clock.now += 11
+    with pytest.raises(DirectoryError, match="sign in again"):
+        obo.token("megan@contoso.com")
+    obo.remember("alex@contoso.com", "alex", clock.now + 600)  # prunes Megan's expired one
+    assert "megan@contoso.com" not in obo._assertions
+    assert app.calls == []
+
+
+def test_a_refusal_names_the_providers_reason():
+    clock = Clock()
+    app = RecordingApp({"error": "invalid_grant",
+                        "error_description": "AADSTS65001: consent required"})
+    obo = _obo(app, clock)
+    obo.remember("megan@contoso.com", "megan", clock.now + 600)
+    with pytest.raises(DirectoryError) as refused:
+        obo.token("megan@contoso.com")
+    assert refused.value.code == "unauthorized"
+    assert "invalid_grant: AADSTS65001: consent required" in refused.value.message
+    assert "megan" not in refused.value.message.replace("megan@contoso.com", "")  # no token
+
+
+def test_an_unreachable_provider_is_tried_again_next_time():
+    clock, built = Clock(), []
+
+    def factory(settings: OboSettings) -> Any:
+        built.append(settings)
+        if len(built) == 1:
+            raise ValueError("Unable to get OIDC authority configuration")
+        return RecordingApp()
+
+    obo = OnBehalfOf(SETTINGS, clock=clock, app_factory=factory)
+    obo.remember("megan@contoso.com", "megan", clock.now + 600)
+    with pytest.raises(DirectoryError) as down:
+        obo.token("megan@contoso.com")
+    assert down.value.code == "unreachable"
+    assert obo.token("megan@contoso.com").value == "ews-for-megan"
+    assert len(built) == 2
+
+
+@pytest.mark.parametrize("issuer, expected", [
+    ("https://login.microsoftonline.com/tid-1/v2.0", ("https://login.microsoftonline.com/tid-1",
+                                                       True)),
+    ("https://sts.windows.net/tid-1/", ("https://login.microsoftonline.com/tid-1", True)),
+    ("https://adfs.contoso.com/adfs/", ("https://adfs.contoso.com/adfs", False)),
+    ("https://localhost:3000/dev-issuer", ("https://localhost:3000/dev-issuer", False)),
+])
+def test_the_msal_authority_of_an_issuer(issuer, expected):
+    assert msal_authority(issuer) == expected
+
+
+@pytest.mark.parametrize("url, scope", [
+    ("https://outlook.office365.com/EWS/Exchange.asmx",
+     "https://outlook.office365.com/EWS.AccessAsUser.All"),
+    ("https://mail.contoso.com/EWS/Exchange.asmx", "https://mail.contoso.com/EWS.AccessAsUser.All"),
+])
+def test_the_ews_scope_is_the_endpoints_origin(url, scope):
+    assert ews_scope(url) == scope
