@@ -4,7 +4,16 @@ It answers exchangelib over real HTTP the way Exchange 2016/2019 does, for an or
 from a YAML or JSON file. It never imports `rollcall`.
 """
 
+from .oauth import BearerTrust, BearerVerifier, InvalidBearer
 from .org import Organisation, OrgError, load
 from .server import Simulator
 
-__all__ = ["OrgError", "Organisation", "Simulator", "load"]
+__all__ = [
+    "BearerTrust",
+    "BearerVerifier",
+    "InvalidBearer",
+    "OrgError",
+    "Organisation",
+    "Simulator",
+    "load",
+]

@@ -1,4 +1,5 @@
-"""`python -m ews_simulator [--host H] [--port N] [--org FILE] [--tls]`: serve until stopped."""
+"""`python -m ews_simulator [--host H] [--port N] [--org FILE] [--tls] [--oauth-issuer URL
+--oauth-jwks URL]`: serve until stopped."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .oauth import EXCHANGE_AUDIENCES, BearerTrust
 from .org import OrgError, load
 from .server import Simulator
 
@@ -27,6 +29,17 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave the Version attribute out of ServerVersionInfo",
     )
+    oauth = p.add_argument_group("OAuth bearer tokens, as Exchange Online accepts them")
+    oauth.add_argument("--oauth-issuer", metavar="URL", help="the tokens' exact 'iss'")
+    oauth.add_argument(
+        "--oauth-jwks", metavar="URL", help="the issuer's keys: https://, http:// or file:// JWKS"
+    )
+    oauth.add_argument(
+        "--oauth-audience",
+        metavar="AUD",
+        action="append",
+        help="an accepted 'aud' (repeatable); default: " + ", ".join(EXCHANGE_AUDIENCES),
+    )
     faults = p.add_argument_group("fault injection (override the org file's 'faults')")
     faults.add_argument("--latency-ms", type=float)
     faults.add_argument("--jitter-ms", type=float)
@@ -42,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        bearer = _bearer(args)
         if args.org:
             org = load(args.org)
         else:
@@ -61,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
         tls = self_signed(args.cert_dir, args.host)
     try:
-        sim = Simulator(org, host=args.host, port=args.port, tls=tls)
+        sim = Simulator(org, host=args.host, port=args.port, tls=tls, bearer=bearer)
     except OSError as e:
         print(f"error: cannot listen on {args.host}:{args.port}: {e.strerror}", file=sys.stderr)
         return 2
@@ -91,6 +105,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _bearer(args: argparse.Namespace) -> BearerTrust | None:
+    if not (args.oauth_issuer or args.oauth_jwks or args.oauth_audience):
+        return None
+    if not (args.oauth_issuer and args.oauth_jwks):
+        raise ValueError(
+            "--oauth-issuer and --oauth-jwks go together: bearer tokens need both the issuer "
+            "to trust and where its signing keys are published"
+        )
+    audiences = tuple(args.oauth_audience or EXCHANGE_AUDIENCES)
+    return BearerTrust(args.oauth_issuer, args.oauth_jwks, audiences)
 
 
 def _build(text: str) -> tuple[int, int, int, int]:

@@ -1,4 +1,4 @@
-"""The HTTP side: HTTP/1.1 keep-alive, Basic authentication, impersonation, faults, counters.
+"""The HTTP side: HTTP/1.1 keep-alive, Basic and Bearer auth, impersonation, faults, counters.
 
 Not Werkzeug: exchangelib reads `Connection: close` on an error answer as "server busy", so a
 wrong password must come back on a connection that stays open (see shared notes, "Transport").
@@ -22,6 +22,7 @@ from pathlib import Path
 from lxml import etree
 
 from . import mailbox_ops, operations, soap
+from .oauth import REALM, BearerTrust, BearerVerifier, InvalidBearer, invalid_token
 from .operations import Call, GroupMetrics, Handler, M, T
 from .org import Faults, Mailbox, Organisation
 from .search import NameIndex
@@ -45,6 +46,14 @@ HANDLERS: dict[str, Handler] = {
 Observer = Callable[[bytes, bytes, int], None]
 
 
+class Unauthorized(Exception):
+    """A request without valid credentials; `challenge` is its WWW-Authenticate value."""
+
+    def __init__(self, challenge: str) -> None:
+        super().__init__(challenge)
+        self.challenge = challenge
+
+
 class Simulator:
     """An EWS server for one organisation, started in a background thread."""
 
@@ -55,8 +64,12 @@ class Simulator:
         port: int = 0,
         tls: tuple[Path, Path] | None = None,
         observer: Observer | None = None,
+        bearer: BearerTrust | None = None,
     ) -> None:
         self.org = org
+        self.bearer = BearerVerifier(bearer) if bearer else None
+        # exchangelib picks Basic from this when guessing; OAuth clients are told their auth type.
+        self.challenge = f"Bearer {REALM}, Basic {REALM}" if bearer else f"Basic {REALM}"
         self.faults: Faults = org.faults
         self.index = NameIndex(org)
         self.metrics = GroupMetrics(org)
@@ -119,15 +132,29 @@ class Simulator:
         with self._lock:
             self.counters[key] += 1
 
-    def authenticate(self, header: str | None) -> Mailbox | None:
-        if not header or not header.lower().startswith("basic "):
-            return None
-        try:
-            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            return None
-        mbx = self.org.mailboxes.get(user.split("\\")[-1].lower())
-        return mbx if mbx is not None and mbx.password == password else None
+    def authenticate(self, header: str | None) -> Mailbox:
+        """The mailbox an Authorization header proves; raises Unauthorized with the challenge."""
+        scheme, _, credentials = (header or "").strip().partition(" ")
+        if scheme.lower() == "bearer" and self.bearer is not None:
+            try:
+                found = self.org.find(self.bearer.mailbox(credentials.strip()))
+            except InvalidBearer as e:
+                raise Unauthorized(invalid_token(str(e))) from None
+            # By primary or proxy address: a token's UPN may be either.
+            mbx = self.org.mailboxes.get(found.address) if found is not None else None
+            if mbx is None:
+                raise Unauthorized(invalid_token("the token names no mailbox in this organisation"))
+            self._count("_bearer")
+            return mbx
+        if scheme.lower() == "basic":
+            try:
+                user, _, password = base64.b64decode(credentials).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                raise Unauthorized(self.challenge) from None
+            mbx = self.org.mailboxes.get(user.split("\\")[-1].lower())
+            if mbx is not None and mbx.password == password:
+                return mbx
+        raise Unauthorized(self.challenge)
 
     def next_fault(self) -> str | None:
         """Which injected fault, if any, this request meets ("busy", "503", "drop")."""
@@ -279,10 +306,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.split("?")[0].lower() != EWS_PATH.lower():
             self._send(404, b"")
             return
-        caller = sim.authenticate(self.headers.get("Authorization"))
-        if caller is None:
+        try:
+            caller = sim.authenticate(self.headers.get("Authorization"))
+        except Unauthorized as e:
             sim._count("_unauthorized")
-            self._send(401, b"", {"WWW-Authenticate": 'Basic realm="ews-simulator"'})
+            self._send(401, b"", {"WWW-Authenticate": e.challenge})
             return
         fault = sim.next_fault()
         if fault == "drop":
