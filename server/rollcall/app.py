@@ -186,7 +186,7 @@ def count_service(config: Config, exchange: LazyExchange | None = None) -> Count
         internal_domains=config.internal_domains,
     )
     store = lazy_store(config)
-    link = exchange or LazyExchange(config)
+    link = exchange or LazyExchange(config, on_behalf_of(config))
     exchange_for = link.directory
 
     def directory_for(mailbox: str | None, recipients: list[Recipient]) -> Directory:

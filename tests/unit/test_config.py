@@ -25,3 +25,38 @@ def test_a_malformed_value_is_named(variable, value):
 def test_tool_variables_are_not_settings_but_allowed():
     config = load_config(environ={"ROLLCALL_TEST_DATABASE_URL": "x", "ROLLCALL_MAX_NESTING": "5"})
     assert config.max_nesting == 5
+
+
+def test_every_setting_is_in_the_readmes_table():
+    """The README's configuration table is where operators look; a setting missing there is
+    one nobody finds."""
+    import re
+    from pathlib import Path
+
+    from rollcall.config import SETTINGS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| `(ROLLCALL_[A-Z0-9_*]+)` \|", readme, re.MULTILINE))
+    missing = [f"ROLLCALL_{name.upper()}" for name in SETTINGS
+               if f"ROLLCALL_{name.upper()}" not in rows
+               and not (name.startswith("policy_") and "ROLLCALL_POLICY_*" in rows)]
+    assert missing == []
+
+
+def test_oauth_needs_a_confidential_client_instead_of_a_service_account(tmp_path):
+    config = load_config(environ={"ROLLCALL_EWS_URL": "https://outlook.office365.com/EWS/Exchange.asmx",
+                                  "ROLLCALL_EWS_AUTH": "oauth"})
+    assert config.ews_missing() == ["oidc_issuer", "oidc_client_id", "oidc_client_secret"]
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret\n", encoding="utf-8")
+    config = load_config(environ={
+        "ROLLCALL_EWS_URL": "https://outlook.office365.com/EWS/Exchange.asmx",
+        "ROLLCALL_EWS_AUTH": "oauth", "ROLLCALL_OIDC_ISSUER": "https://login.example/t/v2.0",
+        "ROLLCALL_OIDC_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
+        "ROLLCALL_OIDC_CLIENT_SECRET_FILE": str(secret)})
+    assert config.ews_missing() == [] and config.oidc_client_secret == "s3cret"
+    config.require_ews()
+    with pytest.raises(ConfigError, match="ROLLCALL_OIDC_CLIENT_SECRET_FILE: cannot read"):
+        load_config(environ={"ROLLCALL_OIDC_CLIENT_SECRET_FILE": str(tmp_path / "nope")})
+    with pytest.raises(ConfigError, match="ROLLCALL_EWS_AUTH"):
+        load_config(environ={"ROLLCALL_EWS_AUTH": "kerberos"})

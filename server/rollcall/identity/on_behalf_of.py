@@ -156,5 +156,23 @@ def _msal_app(settings: OboSettings) -> Any:
     where = {"authority": authority} if entra else {"oidc_authority": authority}
     return msal.ConfidentialClientApplication(
         settings.client_id, client_credential=settings.client_secret,
-        verify=settings.ca_file or True, timeout=TIMEOUT_S, token_cache=_UnkeptTokenCache(),
+        http_client=_ProviderSession(settings.ca_file), token_cache=_UnkeptTokenCache(),
         **where)
+
+
+class _ProviderSession(requests.Session):
+    """requests, with the CA bundle and timeout on every request.
+
+    A session's own `verify` loses to REQUESTS_CA_BUNDLE from the environment (requests applies
+    the variable per request), so a private CA for the provider must be passed per request.
+    """
+
+    def __init__(self, ca_file: str | None) -> None:
+        super().__init__()
+        self.ca = ca_file or True
+
+    def request(self, method: Any, url: Any,  # type: ignore[override]
+                *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("verify", self.ca)
+        kwargs.setdefault("timeout", TIMEOUT_S)
+        return super().request(method, url, *args, **kwargs)
