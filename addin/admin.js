@@ -45,13 +45,20 @@ async function toggle() {
   }
 }
 
+// How Rollcall acts in Exchange as the person counting (README: "Acting in Exchange").
+const ACTING = {
+  basic: "; a service account impersonates each sender",
+  ntlm: "; a service account impersonates each sender",
+  oauth: "; each sender's own token (on behalf of)",
+};
+
 function render(body, status) {
   const { rollcall, exchange, database, cache, identity } = status;
   const rows = [
     ["Rollcall", rollcall.version],
-    ["Exchange", exchange.reachable
+    ["Exchange", (exchange.reachable
       ? `reachable, build ${exchange.version ?? "unknown"} (${exchange.elapsed_ms} ms)`
-      : `not reachable: ${exchange.error ?? "unknown error"}`],
+      : `not reachable: ${exchange.error ?? "unknown error"}`) + (ACTING[exchange.auth] ?? "")],
     ["Database", database.ok ? `${database.backend}, schema ${database.revision ?? "none"}`
       : `failing: ${database.error}`],
     ["Cache", `${cache.entries} list expansions, kept ${Math.round(cache.ttl_s)} s`],

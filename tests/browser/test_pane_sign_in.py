@@ -94,6 +94,7 @@ def test_an_administrator_sees_server_information(open_pane):
     exchange = page.locator('#server-info dd[data-fact="exchange"]')
     exchange.wait_for()
     assert exchange.inner_text().startswith("reachable, build 15.1.2507.6")
+    assert exchange.inner_text().endswith("a service account impersonates each sender")
     assert page.locator('#server-info dd[data-fact="database"]').inner_text().startswith("sqlite")
     assert page.locator("#server-info").get_attribute("data-health") == "ok"
     pane.shot("server-information")

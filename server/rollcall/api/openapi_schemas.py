@@ -134,7 +134,9 @@ SCHEMAS: dict[str, Any] = {
                        "authority": nullable(STR), "dev_token_url": nullable(STR)}),
     "Status": obj({
         "rollcall": obj({"version": STR}),
-        "exchange": obj({"configured": BOOL, "reachable": BOOL, "version": nullable(STR),
+        "exchange": obj({"configured": BOOL, "auth": {"type": "string",
+                                                      "enum": ["basic", "ntlm", "oauth"]},
+                         "reachable": BOOL, "version": nullable(STR),
                          "elapsed_ms": nullable(COUNT), "error": nullable(STR)}),
         "database": obj({"ok": BOOL, "backend": nullable(STR), "revision": nullable(STR),
                          "error": nullable(STR)}),
