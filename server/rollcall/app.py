@@ -250,4 +250,5 @@ def ews_connections(config: Config, obo: OnBehalfOf | None = None) -> Any:
         timeout_s=config.ews_timeout_s,
         build=config.ews_build,
         internal_domains=config.internal_domains,
+        ca_file=config.ews_ca_file,
     ), tokens=obo.token if obo is not None else None)

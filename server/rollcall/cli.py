@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--host", default="localhost")
     d.add_argument("--port", type=int, default=3000)
     d.add_argument("--ews-port", type=int, default=0, help="simulator port (default: any free)")
+    d.add_argument("--ews-auth", choices=("basic", "oauth"), default="basic",
+                   help="how Rollcall acts in Exchange: the service account impersonating "
+                        "(basic, default) or each person's own token on behalf of (oauth)")
 
     cli_lists.add_parsers(sub)
 
@@ -85,7 +88,7 @@ def _run(args: argparse.Namespace) -> int:
 
         if args.command == "serve":
             return serve(load_config(), args.host, args.port)
-        return demo(args.host, args.port, args.ews_port)
+        return demo(args.host, args.port, args.ews_port, args.ews_auth)
     except ConfigError as e:
         print(f"rollcall: configuration: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -115,6 +115,7 @@ class Config:
     ews_build: str | None = None
     ews_timeout_s: float = 30.0
     ews_oauth_scope: str | None = None
+    ews_ca_file: str | None = None
     mailbox: str | None = None
     max_nesting: int = 3
     internal_domains: tuple[str, ...] = ()
@@ -193,6 +194,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "ews_build": (str, "Exchange build, e.g. 15.1.2507.6: skips the version probe"),
     "ews_timeout_s": (_positive_float, "seconds one EWS request may take"),
     "ews_oauth_scope": (str, "what oauth asks for; default ORIGIN/EWS.AccessAsUser.All of the URL"),
+    "ews_ca_file": (str, "CA bundle for Exchange's HTTPS (a private CA); default the system's"),
     "mailbox": (str, "mailbox a count acts as when the caller names none"),
     "max_nesting": (_int(1), "lists nested deeper get a nested_too_deep finding"),
     "internal_domains": (_domains, "comma-separated; recipients elsewhere are external"),

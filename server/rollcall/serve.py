@@ -49,9 +49,10 @@ def serve(config: Config, host: str, port: int, banner: str = "",
     return 0
 
 
-def demo(host: str, port: int, ews_port: int) -> int:
-    """The EWS simulator's demo organisation in this process, and Rollcall counting against it."""
-    from ews_simulator import Simulator, load
+def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic") -> int:
+    """The EWS simulator's demo organisation in this process, and Rollcall counting against it:
+    through the service account (basic), or with `ews_auth="oauth"` on behalf of each person."""
+    from ews_simulator import load
     from ews_simulator.demo import DEMO_PASSWORD, demo_document
 
     try:
@@ -60,31 +61,37 @@ def demo(host: str, port: int, ews_port: int) -> int:
         print(f"rollcall: demo: {e}", file=sys.stderr)
         return 2
     org = load(demo_document())
-    sim = Simulator(org, port=ews_port).start()
-    print(f"EWS simulator (demo organisation) listening on {sim.url}", flush=True)
     base = f"https://{_url_host(host)}:{port}"
-    instance = load_config().instance_path
-    issuer = demo_issuer(Path(instance) / "dev-issuer", base, people(org.mailboxes.values()))
-    config = load_config(
-        ews_url=sim.url,
-        ews_username="svc-rollcall@contoso.com",
-        ews_password=DEMO_PASSWORD,
-        mailbox="megan@contoso.com",
-        internal_domains=("contoso.com",),
-    )
+    instance = Path(load_config().instance_path)
+    issuer = demo_issuer(instance / "dev-issuer", base, people(org.mailboxes.values()))
+    ca = instance / "certs" / devcert.CA_NAME
+    sim, exchange = _demo_exchange(org, issuer, ews_port, instance / "certs", host,
+                                   oauth=ews_auth == "oauth")
+    print(f"EWS simulator (demo organisation) listening on {sim.url}", flush=True)
+    config = load_config(mailbox="megan@contoso.com", internal_domains=("contoso.com",),
+                         **exchange)
     # replace(), not overrides: a ROLLCALL_OIDC_* in the developer's environment must not mix a
     # real identity provider's settings into the demo's.
-    config = dataclasses.replace(
-        config, **dev_identity(issuer, Path(instance) / "certs" / devcert.CA_NAME))
+    config = dataclasses.replace(config, **dev_identity(issuer, ca))
+    if ews_auth == "oauth":
+        config = dataclasses.replace(config, oidc_client_id=issuer.client_id,
+                                     oidc_client_secret=issuer.client_secret)
+    ca_line = f"ROLLCALL_EWS_CA_FILE={ca} " if ews_auth == "oauth" else ""
+    acting = ("on behalf of each person: their token is traded at the\n"
+              "development issuer for an Exchange one (ROLLCALL_EWS_AUTH=oauth)"
+              if ews_auth == "oauth" else "through the service account, impersonating each person")
     banner = (
         f"\nOpen https://{host}:{port}/ and paste allstaff@contoso.com (or 'Comms Champions',\n"
         "leadership@contoso.com, partners@contoso.com) to count as megan@contoso.com;\n"
         f"https://{host}:{port}/?as=alex@contoso.com signs in as Alex instead (the development\n"
         f"issuer at {issuer.issuer} signs in the demo's people, and only on this machine).\n"
-        "From a shell, while this runs:\n"
-        f"  ROLLCALL_EWS_URL={sim.url} ROLLCALL_EWS_USERNAME=svc-rollcall@contoso.com \\\n"
-        f"  ROLLCALL_EWS_PASSWORD='{DEMO_PASSWORD}' ROLLCALL_MAILBOX=megan@contoso.com \\\n"
-        "  ROLLCALL_INTERNAL_DOMAINS=contoso.com ROLLCALL_INSTANCE_PATH=instance/cli \\\n"
+        f"Rollcall acts in Exchange {acting}.\n"
+        "From a shell, while this runs (the command line uses the service account):\n"
+        f"  {ca_line}ROLLCALL_EWS_URL={sim.url} \\\n"
+        "  ROLLCALL_EWS_USERNAME=svc-rollcall@contoso.com "
+        f"ROLLCALL_EWS_PASSWORD='{DEMO_PASSWORD}' \\\n"
+        "  ROLLCALL_MAILBOX=megan@contoso.com ROLLCALL_INTERNAL_DOMAINS=contoso.com \\\n"
+        "  ROLLCALL_INSTANCE_PATH=instance/cli \\\n"
         "  .venv/bin/rollcall count allstaff@contoso.com 'Comms Champions' --expected 500\n"
         "Sideload manifest.xml in Outlook (trust the certificate above first):\n"
         "  Outlook on the web / new Outlook: new message > Apps > Add apps (or Get Add-ins) >\n"
@@ -98,6 +105,28 @@ def demo(host: str, port: int, ews_port: int) -> int:
         return serve(config, host, port, banner, dev_issuer=issuer)
     finally:
         sim.stop()
+
+
+def _demo_exchange(org: Any, issuer: DevIssuer, ews_port: int, certs: Path, host: str,
+                   oauth: bool) -> tuple[Any, dict[str, Any]]:
+    """The simulator started, and Rollcall's settings for it. For OAuth it serves HTTPS with the
+    development certificate (tokens never travel over plain HTTP) and trusts the dev issuer."""
+    from ews_simulator import BearerTrust, Simulator
+    from ews_simulator.demo import DEMO_PASSWORD
+
+    if not oauth:
+        sim = Simulator(org, port=ews_port).start()
+        return sim, {"ews_url": sim.url, "ews_username": "svc-rollcall@contoso.com",
+                     "ews_password": DEMO_PASSWORD}
+    cert, key, created = devcert.ensure(certs, (host, "localhost", "127.0.0.1"))
+    if created:
+        print(devcert.trust_instructions(certs / devcert.CA_NAME), flush=True)
+    sim = Simulator(org, port=ews_port, tls=(cert, key),
+                    bearer=BearerTrust(issuer.issuer, issuer.jwks_url)).start()
+    # The simulator plays Exchange Online: tokens for outlook.office365.com.
+    return sim, {"ews_url": sim.url, "ews_auth": "oauth",
+                 "ews_ca_file": str(certs / devcert.CA_NAME),
+                 "ews_oauth_scope": "https://outlook.office365.com/EWS.AccessAsUser.All"}
 
 
 def people(mailboxes: Iterable[Any]) -> dict[str, str]:

@@ -61,14 +61,28 @@ class OAuthRollcall:
         return report
 
 
-def https_simulator(start_simulator: Any, org: Any, issuer: Any, folder: Path,
-                    monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+@pytest.fixture(autouse=True)
+def _private_ca_forgotten() -> Iterator[None]:
+    """ROLLCALL_EWS_CA_FILE is process-wide in exchangelib (its HTTP adapter class): forget the
+    test's bundles, so a later test's simulator on a reused port is not held to this one's."""
+    from exchangelib.protocol import BaseProtocol
+
+    import rollcall.directory.ews as ews
+
+    adapter, bundles = BaseProtocol.HTTP_ADAPTER_CLS, dict(ews._PrivateCA.bundles)
+    yield
+    BaseProtocol.HTTP_ADAPTER_CLS = adapter
+    ews._PrivateCA.bundles.clear()
+    ews._PrivateCA.bundles.update(bundles)
+
+
+def https_simulator(start_simulator: Any, org: Any, issuer: Any,
+                    folder: Path) -> tuple[Any, Any, Path]:
     """The simulator over HTTPS (bearer tokens never travel over plain HTTP: oauthlib refuses),
-    trusting `issuer`; its certificate trusted the way a site trusts a private CA."""
+    trusting `issuer`; (simulator, wire, its certificate for ROLLCALL_EWS_CA_FILE)."""
     tls = self_signed(folder, "127.0.0.1")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls[0]))
     sim, wire = start_simulator(org, tls=tls, bearer=BearerTrust(issuer.issuer, issuer.jwks_url))
-    return sim, wire
+    return sim, wire, tls[0]
 
 
 @pytest.fixture
@@ -90,8 +104,12 @@ def oauth(start_simulator: Any, tmp_path: Path,
     ca = tmp_path / "certs" / devcert.CA_NAME
     org = load(demo_document())
     issuer = demo_issuer(tmp_path / "dev-issuer", base, people(org.mailboxes.values()))
-    sim, wire = https_simulator(start_simulator, org, issuer, tmp_path / "ews", monkeypatch)
+    sim, wire, ews_ca = https_simulator(start_simulator, org, issuer, tmp_path / "ews")
+    # The simulator's certificate is trusted as a site trusts its internal CA, even where
+    # REQUESTS_CA_BUNDLE names the public bundle (requests lets it beat a session's `verify`).
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", requests.certs.where())
     config = demo_config(sim, instance_path=str(tmp_path), ews_auth="oauth",
+                         ews_ca_file=str(ews_ca),
                          ews_oauth_scope=EWS_SCOPE, oidc_client_id=issuer.client_id,
                          oidc_client_secret=issuer.client_secret, **dev_identity(issuer, ca))
     # No service account at all: every request to Exchange carries a caller's own token.
@@ -169,13 +187,13 @@ def test_the_command_line_has_no_caller_token_and_says_so(oauth, capsys, monkeyp
     assert "signed-in person" in capsys.readouterr().err
 
 
-def test_an_expired_exchange_token_is_replaced_mid_way(start_simulator, tmp_path, monkeypatch):
+def test_an_expired_exchange_token_is_replaced_mid_way(start_simulator, tmp_path):
     """exchangelib holds each token in its sessions; once one expires, the next count's
     newest token takes over after one retried call."""
     org = load(demo_document())
     issuer = demo_issuer(tmp_path / "dev-issuer", "https://localhost:3000",
                          people(org.mailboxes.values()))
-    sim, _ = https_simulator(start_simulator, org, issuer, tmp_path / "ews", monkeypatch)
+    sim, _, ews_ca = https_simulator(start_simulator, org, issuer, tmp_path / "ews")
     minted: list[AccessToken] = []
 
     def tokens(mailbox: str) -> AccessToken:
@@ -186,7 +204,8 @@ def test_an_expired_exchange_token_is_replaced_mid_way(start_simulator, tmp_path
             minted.append(AccessToken(value, exp))
         return minted[-1]
 
-    connections = EwsConnections(EwsSettings(url=sim.url, auth="oauth"), tokens=tokens)
+    connections = EwsConnections(EwsSettings(url=sim.url, auth="oauth", ca_file=str(ews_ca)),
+                                 tokens=tokens)
     service = CountService(lambda mailbox, _: connections.directory(mailbox),
                            Settings(concurrency=2, deadline_s=20.0, cache_ttl_s=0.0),
                            max_entries=100)
@@ -197,3 +216,36 @@ def test_an_expired_exchange_token_is_replaced_mid_way(start_simulator, tmp_path
     assert len(minted) == 2 and second["complete"] and second["total"] == first["total"] > 0
     with pytest.raises(DirectoryError, match="no service account"):
         connections.directory(None)
+
+
+def test_only_the_most_recent_senders_keep_connections_open(start_simulator, tmp_path,
+                                                            monkeypatch):
+    """Each sender has a connection pool of their own over OAuth; beyond the bound the least
+    recently used is closed and forgotten, and comes back when that sender counts again."""
+    import exchangelib.protocol
+
+    import rollcall.directory.ews as ews
+
+    monkeypatch.setattr(ews, "MAX_OAUTH_ACCOUNTS", 2)
+    org = load(demo_document())
+    issuer = demo_issuer(tmp_path / "dev-issuer", "https://localhost:3000",
+                         people(org.mailboxes.values()))
+    sim, _, ews_ca = https_simulator(start_simulator, org, issuer, tmp_path / "ews")
+
+    def tokens(mailbox: str) -> AccessToken:
+        value = issuer.mint(mailbox, aud="https://outlook.office365.com",
+                            scp="EWS.AccessAsUser.All", upn=mailbox)
+        return AccessToken(value, time.time() + 3600)
+
+    connections = EwsConnections(EwsSettings(url=sim.url, auth="oauth", ca_file=str(ews_ca)),
+                                 tokens=tokens)
+    people_counting = ["megan@contoso.com", "alex@contoso.com", "isaiah@contoso.com"]
+    first = connections.account(people_counting[0])
+    for who in people_counting:
+        connections.directory(who).resolve(who, who)
+    assert list(connections._accounts) == people_counting[1:]
+    cached = exchangelib.protocol.CachingProtocol._protocol_cache
+    assert not any(protocol is first.protocol for protocol, _ in cached.values())
+    again = connections.directory(people_counting[0]).resolve("Megan", "megan@contoso.com")
+    assert again.entry is not None and again.entry.address == "megan@contoso.com"
+    assert list(connections._accounts) == people_counting[1:][1:] + people_counting[:1]

@@ -17,7 +17,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, ClassVar
 from typing import Protocol as Interface
+from urllib.parse import urlsplit
 
 import requests
 from exchangelib import (
@@ -35,7 +37,7 @@ from exchangelib import errors as ews_errors
 from exchangelib.credentials import OAuth2AuthorizationCodeCredentials
 from exchangelib.items import DistributionList
 from exchangelib.properties import DLMailbox, ItemId, Member
-from exchangelib.protocol import FailFast, Protocol
+from exchangelib.protocol import BaseProtocol, FailFast, Protocol
 from exchangelib.services import ExpandDL, ResolveNames
 from exchangelib.transport import OAUTH2
 from lxml import etree
@@ -81,6 +83,7 @@ class EwsSettings:
     timeout_s: float = 30.0  # per HTTP request; the count's own deadline is usually shorter
     build: str | None = None  # e.g. "15.1.2507.6" skips the version probe
     internal_domains: tuple[str, ...] = ()
+    ca_file: str | None = None  # Exchange's certificate comes from a private CA
 
 
 class EwsConnections:
@@ -97,6 +100,8 @@ class EwsConnections:
             raise ValueError("OAuth to EWS needs a source of the senders' tokens")
         self.settings = settings
         self.tokens = tokens
+        if settings.ca_file:
+            _PrivateCA.trust(settings.url, settings.ca_file)
         self._accounts: OrderedDict[str, Account] = OrderedDict()
         self._version: Version | None = None  # the first probe's answer serves later accounts
         self._lock = threading.Lock()
@@ -123,7 +128,8 @@ class EwsConnections:
                 try:
                     account.version  # noqa: B018 - the probe (ConvertId) unless a build is set
                 except Exception as e:  # noqa: BLE001 - mapped to Rollcall's errors in one place
-                    _forget(account)
+                    if self.oauth:  # this person's own pool (a service account's is shared)
+                        _forget(account)
                     raise _mapped(e, "the version probe") from None
                 self._version = self._version or account.version
                 self._accounts[key] = account
@@ -178,6 +184,30 @@ class EwsConnections:
         return None
 
 
+class _PrivateCA(requests.adapters.HTTPAdapter):
+    """exchangelib's documented hook for a private CA (BaseProtocol.HTTP_ADAPTER_CLS): each EWS
+    origin's bundle goes with every send, where REQUESTS_CA_BUNDLE from the environment cannot
+    override it as it overrides a session's own `verify`."""
+
+    bundles: ClassVar[dict[str, str]] = {}  # https://host:port -> CA file
+
+    @classmethod
+    def trust(cls, url: str, ca_file: str) -> None:
+        cls.bundles[_origin(url)] = ca_file
+        BaseProtocol.HTTP_ADAPTER_CLS = cls
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        bundle = self.bundles.get(_origin(request.url or ""))
+        if bundle:
+            kwargs["verify"] = bundle
+        return super().send(request, *args, **kwargs)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 class _BearerCredentials(OAuth2AuthorizationCodeCredentials):  # type: ignore[misc]
     """One sender's Exchange token, renewed by Rollcall rather than by exchangelib.
 
@@ -190,6 +220,11 @@ class _BearerCredentials(OAuth2AuthorizationCodeCredentials):  # type: ignore[mi
     def __init__(self, mailbox: str, token: AccessToken) -> None:
         super().__init__(access_token=_oauth_token(token))
         self.mailbox = mailbox  # part of exchangelib's Protocol cache key: one pool per sender
+
+    def __hash__(self) -> int:
+        # exchangelib hashes every attribute but the token, including the oauthlib client it
+        # caches on first use: the Protocol cache key would change, and no eviction find it.
+        return hash((type(self).__name__, self.mailbox))
 
     @staticmethod
     def use(account: Account, token: AccessToken) -> None:
