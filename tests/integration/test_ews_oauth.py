@@ -67,13 +67,13 @@ def _private_ca_forgotten() -> Iterator[None]:
     test's bundles, so a later test's simulator on a reused port is not held to this one's."""
     from exchangelib.protocol import BaseProtocol
 
-    import rollcall.directory.ews as ews
+    from rollcall.directory.ews_auth import PrivateCA
 
-    adapter, bundles = BaseProtocol.HTTP_ADAPTER_CLS, dict(ews._PrivateCA.bundles)
+    adapter, bundles = BaseProtocol.HTTP_ADAPTER_CLS, dict(PrivateCA.bundles)
     yield
     BaseProtocol.HTTP_ADAPTER_CLS = adapter
-    ews._PrivateCA.bundles.clear()
-    ews._PrivateCA.bundles.update(bundles)
+    PrivateCA.bundles.clear()
+    PrivateCA.bundles.update(bundles)
 
 
 def https_simulator(start_simulator: Any, org: Any, issuer: Any,

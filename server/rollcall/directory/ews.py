@@ -17,9 +17,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
-from typing import Protocol as Interface
-from urllib.parse import urlsplit
 
 import requests
 from exchangelib import (
@@ -33,42 +30,21 @@ from exchangelib import (
     Credentials,
     Version,
 )
-from exchangelib import errors as ews_errors
-from exchangelib.credentials import OAuth2AuthorizationCodeCredentials
 from exchangelib.items import DistributionList
 from exchangelib.properties import DLMailbox, ItemId, Member
-from exchangelib.protocol import BaseProtocol, FailFast, Protocol
 from exchangelib.services import ExpandDL, ResolveNames
 from exchangelib.transport import OAUTH2
 from lxml import etree
-from oauthlib.oauth2 import TokenExpiredError
 
-from rollcall.core.model import (
-    DirectoryError,
-    Entry,
-    Expansion,
-    Kind,
-    NotFound,
-    Resolution,
-    Throttled,
-)
+from rollcall.core.model import DirectoryError, Entry, Expansion, Kind, NotFound, Resolution
 
+from .ews_auth import AccessToken, BearerCredentials, PrivateCA, forget
+from .ews_errors import RECONNECT_AFTER_S, FailFastWithRetryAfter, mapped
 from .ews_parse import M, T, entry_from_fields, mailbox_entry, read_expansion
 
 log = logging.getLogger(__name__)
 
-RECONNECT_AFTER_S = 0.5  # a dropped connection is usually one bad socket: try once more soon
 MAX_OAUTH_ACCOUNTS = 256  # senders whose connections stay open (each has its own token)
-
-
-class AccessToken(Interface):
-    """A bearer token for Exchange (rollcall.identity.on_behalf_of.AccessToken)."""
-
-    @property
-    def value(self) -> str: ...
-
-    @property
-    def expires_at(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +77,7 @@ class EwsConnections:
         self.settings = settings
         self.tokens = tokens
         if settings.ca_file:
-            _PrivateCA.trust(settings.url, settings.ca_file)
+            PrivateCA.trust(settings.url, settings.ca_file)
         self._accounts: OrderedDict[str, Account] = OrderedDict()
         self._version: Version | None = None  # the first probe's answer serves later accounts
         self._lock = threading.Lock()
@@ -129,13 +105,13 @@ class EwsConnections:
                     account.version  # noqa: B018 - the probe (ConvertId) unless a build is set
                 except Exception as e:  # noqa: BLE001 - mapped to Rollcall's errors in one place
                     if self.oauth:  # this person's own pool (a service account's is shared)
-                        _forget(account)
-                    raise _mapped(e, "the version probe") from None
+                        forget(account)
+                    raise mapped(e, "the version probe") from None
                 self._version = self._version or account.version
                 self._accounts[key] = account
                 self._evict()
             elif token is not None:
-                _BearerCredentials.use(account, token)
+                BearerCredentials.use(account, token)
             self._accounts.move_to_end(key)
             return account
 
@@ -145,7 +121,7 @@ class EwsConnections:
         if s.build:
             version = Version(build=Build(*(int(p) for p in s.build.split("."))))
         if token is not None:
-            credentials: object = _BearerCredentials(mailbox, token)
+            credentials: object = BearerCredentials(mailbox, token)
             auth_type = OAUTH2
         else:
             credentials = Credentials(s.username, s.password)
@@ -154,7 +130,7 @@ class EwsConnections:
             service_endpoint=s.url,
             credentials=credentials,
             auth_type=auth_type,
-            retry_policy=_FailFastWithRetryAfter(),
+            retry_policy=FailFastWithRetryAfter(),
             max_connections=s.connections,
             version=version,
         )
@@ -173,7 +149,7 @@ class EwsConnections:
         with a service account every Account shares one connection pool)."""
         while self.oauth and len(self._accounts) > MAX_OAUTH_ACCOUNTS:
             _, account = self._accounts.popitem(last=False)
-            _forget(account)
+            forget(account)
 
     def server_version(self) -> str | None:
         """The Exchange build as the server reported it, once anything was asked."""
@@ -182,70 +158,6 @@ class EwsConnections:
             if build:
                 return str(build)
         return None
-
-
-class _PrivateCA(requests.adapters.HTTPAdapter):
-    """exchangelib's documented hook for a private CA (BaseProtocol.HTTP_ADAPTER_CLS): each EWS
-    origin's bundle goes with every send, where REQUESTS_CA_BUNDLE from the environment cannot
-    override it as it overrides a session's own `verify`."""
-
-    bundles: ClassVar[dict[str, str]] = {}  # https://host:port -> CA file
-
-    @classmethod
-    def trust(cls, url: str, ca_file: str) -> None:
-        cls.bundles[_origin(url)] = ca_file
-        BaseProtocol.HTTP_ADAPTER_CLS = cls
-
-    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        bundle = self.bundles.get(_origin(request.url or ""))
-        if bundle:
-            kwargs["verify"] = bundle
-        return super().send(request, *args, **kwargs)
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-class _BearerCredentials(OAuth2AuthorizationCodeCredentials):  # type: ignore[misc]
-    """One sender's Exchange token, renewed by Rollcall rather than by exchangelib.
-
-    No client secret is given, so exchangelib never asks a token endpoint itself. When the token
-    it holds expires, oauthlib raises TokenExpiredError and exchangelib opens a new session with
-    whatever token these credentials hold by then (`use` puts the newest one here before each
-    count); the engine retries that one call.
-    """
-
-    def __init__(self, mailbox: str, token: AccessToken) -> None:
-        super().__init__(access_token=_oauth_token(token))
-        self.mailbox = mailbox  # part of exchangelib's Protocol cache key: one pool per sender
-
-    def __hash__(self) -> int:
-        # exchangelib hashes every attribute but the token, including the oauthlib client it
-        # caches on first use: the Protocol cache key would change, and no eviction find it.
-        return hash((type(self).__name__, self.mailbox))
-
-    @staticmethod
-    def use(account: Account, token: AccessToken) -> None:
-        credentials = account.protocol.credentials
-        if credentials.access_token["access_token"] != token.value:
-            credentials.on_token_auto_refreshed(_oauth_token(token))
-
-
-def _oauth_token(token: AccessToken) -> dict[str, object]:
-    """The token as requests-oauthlib holds one; `expires_at` lets oauthlib see it expire."""
-    return {"access_token": token.value, "token_type": "Bearer",
-            "expires_at": token.expires_at}
-
-
-def _forget(account: Account) -> None:
-    """Close an Account's connections and drop exchangelib's cached Protocol for it."""
-    account.protocol.close()
-    try:
-        del Protocol[account.protocol.config]
-    except KeyError:
-        pass
 
 
 class EwsDirectory:
@@ -316,9 +228,9 @@ class EwsDirectory:
             [item] = list(self.account.fetch(ids=[ItemId(entry.item_id)],
                                              only_fields=["display_name", "members"]))
         except Exception as e:  # noqa: BLE001 - mapped to Rollcall's errors in one place
-            raise _mapped(e, f"contact group {entry.name!r}") from None
+            raise mapped(e, f"contact group {entry.name!r}") from None
         if isinstance(item, Exception):
-            raise _mapped(item, f"contact group {entry.name!r}")
+            raise mapped(item, f"contact group {entry.name!r}")
         if not isinstance(item, DistributionList):
             raise NotFound(f"{entry.name!r} is not a contact group")
         members = tuple(_member_entry(m) for m in item.members or ())
@@ -335,7 +247,7 @@ class EwsDirectory:
                 )
             return list(service._get_response_xml(payload=payload))  # type: ignore[attr-defined]
         except Exception as e:  # noqa: BLE001 - mapped to Rollcall's errors in one place
-            raise _mapped(e, type(service).__name__) from None
+            raise mapped(e, type(service).__name__) from None
 
     def _is_internal(self, address: str) -> bool:
         domain = address.rpartition("@")[2].lower()
@@ -405,48 +317,3 @@ def _member_entry(member: Member) -> Entry:
     item_id = mailbox.item_id.id if mailbox.item_id else None
     return entry_from_fields(mailbox.name, mailbox.email_address, mailbox.routing_type,
                              mailbox.mailbox_type, item_id, member.status)
-
-
-class _FailFastWithRetryAfter(FailFast):
-    """FailFast, but a 503's Retry-After travels with the error (as FaultTolerance passes it),
-    so the count engine can decide whether that wait fits its deadline."""
-
-    def raise_response_errors(self, response: requests.Response) -> None:
-        try:
-            super().raise_response_errors(response)
-        except (ews_errors.ErrorInternalServerTransientError, ews_errors.ErrorServerBusy) as e:
-            raise ews_errors.ErrorServerBusy(e.args[0], back_off=_retry_after(response)) from None
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    except ValueError:
-        return None
-
-
-def _mapped(error: Exception, what: str) -> DirectoryError:
-    """exchangelib's and requests' exceptions as Rollcall's directory errors."""
-    if isinstance(error, DirectoryError):
-        return error
-    if isinstance(error, ews_errors.ErrorServerBusy):
-        return Throttled(f"Exchange asked us to wait ({what})", back_off=error.back_off)
-    if isinstance(error, (ews_errors.ErrorNameResolutionNoResults, ews_errors.ErrorItemNotFound)):
-        return NotFound(f"Exchange does not know {what}")
-    if isinstance(error, (ews_errors.ErrorAccessDenied, ews_errors.ErrorImpersonateUserDenied,
-                          ews_errors.ErrorNonExistentMailbox)):
-        return DirectoryError("access_denied", f"Exchange denied access to {what}: {error}")
-    if isinstance(error, TokenExpiredError):
-        # exchangelib has opened a new session with the newest token: retry at once.
-        return DirectoryError("token_expired", f"The Exchange token expired ({what})",
-                              back_off=0.0)
-    if isinstance(error, ews_errors.UnauthorizedError):
-        return DirectoryError("unauthorized", "Exchange rejected Rollcall's credentials: check "
-                              "ROLLCALL_EWS_USERNAME and ROLLCALL_EWS_PASSWORD (with "
-                              "ROLLCALL_EWS_AUTH=oauth: the app's EWS permission and consent)")
-    if isinstance(error, (ews_errors.TransportError, requests.RequestException, OSError)):
-        # Retried by the engine while the deadline allows; a server that stays away makes the
-        # count incomplete rather than failing it at the first dropped connection.
-        return DirectoryError("unreachable", f"Exchange could not be reached ({what}): {error}",
-                              back_off=RECONNECT_AFTER_S)
-    return DirectoryError("ews_error", f"Exchange answered an error for {what}: {error}")
