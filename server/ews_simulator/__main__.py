@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .oauth import EXCHANGE_AUDIENCES, BearerTrust
+from .oauth import EXCHANGE_AUDIENCES, BearerTrust, BearerVerifier, InvalidBearer
 from .org import OrgError, load
 from .server import Simulator
 
@@ -116,7 +116,16 @@ def _bearer(args: argparse.Namespace) -> BearerTrust | None:
             "to trust and where its signing keys are published"
         )
     audiences = tuple(args.oauth_audience or EXCHANGE_AUDIENCES)
-    return BearerTrust(args.oauth_issuer, args.oauth_jwks, audiences)
+    trust = BearerTrust(args.oauth_issuer, args.oauth_jwks, audiences)
+    try:
+        if not BearerVerifier(trust).check_keys():
+            raise ValueError(f"--oauth-jwks: {args.oauth_jwks} holds no RS256 signing key")
+    except InvalidBearer as e:
+        raise ValueError(f"--oauth-jwks: {e}") from None
+    if not args.tls:
+        print("warning: bearer tokens over plain HTTP: OAuth clients (exchangelib's oauthlib) "
+              "refuse to send them; add --tls", file=sys.stderr)
+    return trust
 
 
 def _build(text: str) -> tuple[int, int, int, int]:

@@ -56,6 +56,10 @@ class BearerVerifier:
         self.trust = trust
         self._keys = _KeySet(trust.jwks_url)
 
+    def check_keys(self) -> int:
+        """Read the issuer's keys now (at start-up); how many; InvalidBearer saying why not."""
+        return self._keys.count()
+
     def mailbox(self, token: str) -> str:
         """The lower-case address the token names; raises InvalidBearer with the reason."""
         try:
@@ -110,6 +114,12 @@ class _KeySet:
         self._keys: dict[str, PyJWK] = {}
         self._read_at: float | None = None
 
+    def count(self) -> int:
+        with self._lock:
+            self._keys = self._read()
+            self._read_at = time.monotonic()
+            return len(self._keys)
+
     def key(self, kid: str) -> PyJWK:
         with self._lock:
             old = self._read_at is None or time.monotonic() - self._read_at > KEYS_MAX_AGE_S
@@ -127,7 +137,7 @@ class _KeySet:
             with urllib.request.urlopen(self._url, timeout=10) as answer:
                 document = json.load(answer)
         except (OSError, ValueError) as e:
-            raise InvalidBearer(f"cannot read the issuer's keys ({type(e).__name__})") from None
+            raise InvalidBearer(f"cannot read the issuer's keys at {self._url}: {e}") from None
         keys: dict[str, PyJWK] = {}
         entries = document.get("keys") if isinstance(document, dict) else None
         for data in entries if isinstance(entries, list) else ():

@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from . import cli_lists
-from .config import ConfigError, load_config
+from .config import Config, ConfigError, load_config
 from .errors import NotConfigured, RollcallError
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_WARN, EXIT_BLOCK = 0, 1, 2, 3, 4
@@ -64,9 +64,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    # exchangelib's warnings (session pool sizes, back-offs) are for operators' logs; the
-    # command's own output already says what matters for this count.
-    logging.getLogger("exchangelib").setLevel(logging.ERROR)
+    # exchangelib's warnings and error dumps (session pools, back-offs, request XML) are for
+    # operators' logs; the command's own output already says what matters, in one line.
+    logging.getLogger("exchangelib").setLevel(logging.CRITICAL)
     try:
         return _run(args)
     except BrokenPipeError:  # `rollcall count ... | head`: the reader left, which is fine
@@ -111,7 +111,7 @@ def _count(args: argparse.Namespace) -> int:
     from .app import count_service
     from .core.recipients import parse_recipient
 
-    service = count_service(load_config())
+    service = count_service(_with_service_account(load_config()))
     recipients = [parse_recipient(e) for e in args.entries]
     report = service.count(recipients, args.expected, args.mailbox, args.refresh)
     if args.json:
@@ -125,7 +125,7 @@ def _check(args: argparse.Namespace) -> int:
     from .app import send_check
     from .core.recipients import parse_recipient
 
-    config = load_config()
+    config = _with_service_account(load_config())
     recipients = [parse_recipient(e) for e in args.entries]
     # A dry run with the count's own deadline: nothing waits here as Outlook does, and a
     # fresh process has no warm cache to answer from within the send check's.
@@ -139,6 +139,16 @@ def _check(args: argparse.Namespace) -> int:
         for f in result["findings"]:
             print(f"  - [{f['action']}: {f['rule']}] {f['message']}")
     return {"allow": EXIT_OK, "warn": EXIT_WARN}.get(result["action"], EXIT_BLOCK)
+
+
+def _with_service_account(config: Config) -> Config:
+    """The configuration, unless it acts in Exchange with callers' tokens: a command line has
+    no caller, so it needs the service account (ConfigError saying so)."""
+    if config.ews_auth == "oauth":
+        raise ConfigError("the command line has no signed-in person whose token ROLLCALL_EWS_AUTH="
+                          "oauth could use: run it with ROLLCALL_EWS_AUTH=basic or ntlm and a "
+                          "service account (ROLLCALL_EWS_USERNAME, ROLLCALL_EWS_PASSWORD)")
+    return config
 
 
 def _lists(args: argparse.Namespace) -> int:

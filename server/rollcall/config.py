@@ -90,6 +90,16 @@ def _key_url(text: str) -> str:
     return text
 
 
+def _readable_file(text: str) -> str:
+    path = Path(text.strip())
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror}") from None
+    return str(path)
+
+
 def _https_origin(text: str) -> str:
     parts = urlsplit(text.strip())
     if parts.scheme != "https" or not parts.netloc or parts.path not in ("", "/"):
@@ -174,6 +184,9 @@ class Config:
         if missing:
             raise ConfigError(f"ROLLCALL_{missing[0].upper()} is not set: Rollcall needs it to "
                               "reach Exchange (see the configuration table in README.md)")
+        if self.ews_auth == "oauth" and not (self.ews_url or "").lower().startswith("https://"):
+            raise ConfigError("ROLLCALL_EWS_URL must be https:// with ROLLCALL_EWS_AUTH=oauth: "
+                              "bearer tokens never travel over plain HTTP")
 
     def ews_missing(self) -> list[str]:
         """The settings Exchange needs and lacks: a service account's, or with OAuth the
@@ -194,7 +207,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "ews_build": (str, "Exchange build, e.g. 15.1.2507.6: skips the version probe"),
     "ews_timeout_s": (_positive_float, "seconds one EWS request may take"),
     "ews_oauth_scope": (str, "what oauth asks for; default ORIGIN/EWS.AccessAsUser.All of the URL"),
-    "ews_ca_file": (str, "CA bundle for Exchange's HTTPS (a private CA); default the system's"),
+    "ews_ca_file": (_readable_file, "CA bundle for Exchange's HTTPS; default the system's"),
     "mailbox": (str, "mailbox a count acts as when the caller names none"),
     "max_nesting": (_int(1), "lists nested deeper get a nested_too_deep finding"),
     "internal_domains": (_domains, "comma-separated; recipients elsewhere are external"),
@@ -210,7 +223,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "oidc_issuer": (str, "the identity provider's issuer; its tokens are the only ones taken"),
     "oidc_audience": (_words, "accepted token audiences: the client id, api://HOST/CLIENT-ID"),
     "oidc_jwks_url": (_key_url, "signing keys (https:// or file://); default from discovery"),
-    "oidc_ca_file": (str, "CA bundle for the issuer's HTTPS; default the system's"),
+    "oidc_ca_file": (_readable_file, "CA bundle for the issuer's HTTPS; default the system's"),
     "oidc_client_id": (_guid, "the add-in's app registration (manifest, nested app auth)"),
     "oidc_client_secret": (str, "its secret, for oauth; or ROLLCALL_OIDC_CLIENT_SECRET_FILE"),
     "admin_group": (str, "object id of a group whose members are admins (groups claim)"),
@@ -277,6 +290,8 @@ def _secret_from_file(name: str, raw: dict[str, Any], env: Mapping[str, str]) ->
         raw[name] = path.read_text(encoding="utf-8").strip()
     except OSError as e:
         raise ConfigError(f"{variable}: cannot read {path}: {e.strerror}") from None
+    if not raw[name]:
+        raise ConfigError(f"{variable}: {path} is empty")
 
 
 def _no_unknown_variables(env: Mapping[str, str]) -> None:

@@ -93,7 +93,7 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic") -> int:
         "  ROLLCALL_MAILBOX=megan@contoso.com ROLLCALL_INTERNAL_DOMAINS=contoso.com \\\n"
         "  ROLLCALL_INSTANCE_PATH=instance/cli \\\n"
         "  .venv/bin/rollcall count allstaff@contoso.com 'Comms Champions' --expected 500\n"
-        "Sideload manifest.xml in Outlook (trust the certificate above first):\n"
+        f"Sideload manifest.xml in Outlook (first trust the development CA, {ca}):\n"
         "  Outlook on the web / new Outlook: new message > Apps > Add apps (or Get Add-ins) >\n"
         "    My add-ins > Add a custom add-in > Add from File... > manifest.xml\n"
         "  Classic Outlook (Windows/Mac): File > Manage Add-ins (or Get Add-ins) > My add-ins >\n"

@@ -174,6 +174,21 @@ def test_a_refused_exchange_says_why(oauth):
     assert error["code"] == "exchange_unauthorized" and "invalid_client" in error["message"]
 
 
+def test_a_refused_token_names_its_reason_and_the_setting(oauth):
+    """A scope for the wrong resource: the issuer obliges, Exchange refuses the audience, and the
+    count says so and which setting to look at."""
+    obo = oauth.app.extensions["rollcall.obo"]
+    obo.settings = dataclasses.replace(obo.settings,
+                                       scope="https://mail.elsewhere.example/EWS.AccessAsUser.All")
+    answer = oauth.post("/api/count", "megan@contoso.com", {"recipients": [CHAMPIONS]})
+    assert answer.status_code == 502
+    error = answer.json()["error"]
+    assert error["code"] == "exchange_unauthorized"
+    assert "Audience doesn't match" in error["message"]
+    assert "ROLLCALL_EWS_OAUTH_SCOPE" in error["message"]
+    assert "ROLLCALL_EWS_PASSWORD" not in error["message"]
+
+
 def test_the_command_line_has_no_caller_token_and_says_so(oauth, capsys, monkeypatch):
     from rollcall.cli import main
 
@@ -183,8 +198,10 @@ def test_the_command_line_has_no_caller_token_and_says_so(oauth, capsys, monkeyp
            "ROLLCALL_OIDC_CLIENT_SECRET": "x", "ROLLCALL_MAILBOX": "megan@contoso.com"}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert main(["count", "Comms Champions"]) != 0
-    assert "signed-in person" in capsys.readouterr().err
+    for command in (["count", "Comms Champions"], ["check", "Comms Champions"]):
+        assert main(command) == 2  # a configuration the command line cannot use
+        err = capsys.readouterr().err
+        assert "no signed-in person" in err and "ROLLCALL_EWS_AUTH=basic" in err, err
 
 
 def test_an_expired_exchange_token_is_replaced_mid_way(start_simulator, tmp_path):

@@ -280,11 +280,15 @@ def test_a_rotated_key_is_picked_up_and_the_withdrawn_one_refused(server, issuer
     assert_invalid_token(server.url, old, "does not publish")
 
 
-def test_the_command_line_wants_issuer_and_keys_together(capsys):
+def test_the_command_line_wants_issuer_and_readable_keys(capsys, tmp_path):
     assert main(["--oauth-issuer", ISSUER]) == 2
     assert "--oauth-issuer and --oauth-jwks go together" in capsys.readouterr().err
     assert main(["--oauth-jwks", "ftp://keys.example/jwks.json", "--oauth-issuer", ISSUER]) == 2
     assert "expected https://, http:// or file://" in capsys.readouterr().err
+    missing = (tmp_path / "nope.json").as_uri()
+    assert main(["--oauth-jwks", missing, "--oauth-issuer", ISSUER]) == 2
+    err = capsys.readouterr().err
+    assert "--oauth-jwks: cannot read the issuer's keys at file://" in err and "nope.json" in err
 
 
 def test_the_command_line_accepts_tokens_for_its_audiences(issuer, cert_dir):

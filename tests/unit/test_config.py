@@ -60,3 +60,21 @@ def test_oauth_needs_a_confidential_client_instead_of_a_service_account(tmp_path
         load_config(environ={"ROLLCALL_OIDC_CLIENT_SECRET_FILE": str(tmp_path / "nope")})
     with pytest.raises(ConfigError, match="ROLLCALL_EWS_AUTH"):
         load_config(environ={"ROLLCALL_EWS_AUTH": "kerberos"})
+
+
+def test_files_and_urls_a_setting_needs_are_checked_when_read(tmp_path):
+    with pytest.raises(ConfigError, match="ROLLCALL_EWS_CA_FILE.*cannot read"):
+        load_config(environ={"ROLLCALL_EWS_CA_FILE": str(tmp_path / "nope.pem")})
+    with pytest.raises(ConfigError, match="ROLLCALL_OIDC_CA_FILE.*cannot read"):
+        load_config(environ={"ROLLCALL_OIDC_CA_FILE": str(tmp_path / "nope.pem")})
+    empty = tmp_path / "empty"
+    empty.write_text("\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"ROLLCALL_OIDC_CLIENT_SECRET_FILE: {empty} is empty"):
+        load_config(environ={"ROLLCALL_OIDC_CLIENT_SECRET_FILE": str(empty)})
+    plain = load_config(environ={
+        "ROLLCALL_EWS_URL": "http://127.0.0.1:8040/EWS/Exchange.asmx", "ROLLCALL_EWS_AUTH": "oauth",
+        "ROLLCALL_OIDC_ISSUER": "https://login.example/t/v2.0",
+        "ROLLCALL_OIDC_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
+        "ROLLCALL_OIDC_CLIENT_SECRET": "s"})
+    with pytest.raises(ConfigError, match="must be https:// with ROLLCALL_EWS_AUTH=oauth"):
+        plain.require_ews()

@@ -106,7 +106,7 @@ class EwsConnections:
                 except Exception as e:  # noqa: BLE001 - mapped to Rollcall's errors in one place
                     if self.oauth:  # this person's own pool (a service account's is shared)
                         forget(account)
-                    raise mapped(e, "the version probe") from None
+                    raise mapped(e, "the version probe", self.settings.auth) from None
                 self._version = self._version or account.version
                 self._accounts[key] = account
                 self._evict()
@@ -228,9 +228,9 @@ class EwsDirectory:
             [item] = list(self.account.fetch(ids=[ItemId(entry.item_id)],
                                              only_fields=["display_name", "members"]))
         except Exception as e:  # noqa: BLE001 - mapped to Rollcall's errors in one place
-            raise mapped(e, f"contact group {entry.name!r}") from None
+            raise mapped(e, f"contact group {entry.name!r}", self.settings.auth) from None
         if isinstance(item, Exception):
-            raise mapped(item, f"contact group {entry.name!r}")
+            raise mapped(item, f"contact group {entry.name!r}", self.settings.auth)
         if not isinstance(item, DistributionList):
             raise NotFound(f"{entry.name!r} is not a contact group")
         members = tuple(_member_entry(m) for m in item.members or ())
@@ -247,7 +247,7 @@ class EwsDirectory:
                 )
             return list(service._get_response_xml(payload=payload))  # type: ignore[attr-defined]
         except Exception as e:  # noqa: BLE001 - mapped to Rollcall's errors in one place
-            raise mapped(e, type(service).__name__) from None
+            raise mapped(e, type(service).__name__, self.settings.auth) from None
 
     def _is_internal(self, address: str) -> bool:
         domain = address.rpartition("@")[2].lower()

@@ -6,6 +6,8 @@ its deadline, so every failure must say whether (and after how long) a retry mak
 
 from __future__ import annotations
 
+import re
+
 import requests
 from exchangelib import errors as ews_errors
 from exchangelib.protocol import FailFast
@@ -25,6 +27,17 @@ class FailFastWithRetryAfter(FailFast):
             super().raise_response_errors(response)
         except (ews_errors.ErrorInternalServerTransientError, ews_errors.ErrorServerBusy) as e:
             raise ews_errors.ErrorServerBusy(e.args[0], back_off=_retry_after(response)) from None
+        except ews_errors.UnauthorizedError as e:
+            # A refused bearer token says why in its challenge (RFC 6750): keep the reason.
+            reason = _bearer_error(response.headers.get("WWW-Authenticate", ""))
+            if not reason:
+                raise
+            raise ews_errors.UnauthorizedError(f"{e}: {reason}") from None
+
+
+def _bearer_error(challenge: str) -> str:
+    found = re.search(r'error_description="([^"]*)"', challenge)
+    return found.group(1) if found else ""
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -34,8 +47,9 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
-def mapped(error: Exception, what: str) -> DirectoryError:
-    """exchangelib's and requests' exceptions as Rollcall's directory errors."""
+def mapped(error: Exception, what: str, auth: str = "basic") -> DirectoryError:
+    """exchangelib's and requests' exceptions as Rollcall's directory errors; `auth` (basic,
+    ntlm, oauth) says which settings a refusal points at."""
     if isinstance(error, DirectoryError):
         return error
     if isinstance(error, ews_errors.ErrorServerBusy):
@@ -50,9 +64,12 @@ def mapped(error: Exception, what: str) -> DirectoryError:
         return DirectoryError("token_expired", f"The Exchange token expired ({what})",
                               back_off=0.0)
     if isinstance(error, ews_errors.UnauthorizedError):
+        if auth == "oauth":
+            return DirectoryError("unauthorized", f"Exchange refused the token ({error}): check "
+                                  "ROLLCALL_EWS_OAUTH_SCOPE and the app's EWS.AccessAsUser.All "
+                                  "permission and consent")
         return DirectoryError("unauthorized", "Exchange rejected Rollcall's credentials: check "
-                              "ROLLCALL_EWS_USERNAME and ROLLCALL_EWS_PASSWORD (with "
-                              "ROLLCALL_EWS_AUTH=oauth: the app's EWS permission and consent)")
+                              "ROLLCALL_EWS_USERNAME and ROLLCALL_EWS_PASSWORD")
     if isinstance(error, (ews_errors.TransportError, requests.RequestException, OSError)):
         # Retried by the engine while the deadline allows; a server that stays away makes the
         # count incomplete rather than failing it at the first dropped connection.
