@@ -155,7 +155,10 @@ def _lists(args: argparse.Namespace) -> int:
     from .app import count_service
     from .lists import ListsService
 
-    counts = count_service(load_config())
+    config = load_config()
+    if getattr(args, "lists_command", None) == "snapshot":
+        config = _with_service_account(config)  # the only lists command that asks Exchange
+    counts = count_service(config)
     assert counts.store is not None
     return cli_lists.run(args, ListsService(counts.store, counts))
 

@@ -198,7 +198,8 @@ def test_the_command_line_has_no_caller_token_and_says_so(oauth, capsys, monkeyp
            "ROLLCALL_OIDC_CLIENT_SECRET": "x", "ROLLCALL_MAILBOX": "megan@contoso.com"}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    for command in (["count", "Comms Champions"], ["check", "Comms Champions"]):
+    for command in (["count", "Comms Champions"], ["check", "Comms Champions"],
+                    ["lists", "snapshot", "Champions", "--from-exchange", "Comms Champions"]):
         assert main(command) == 2  # a configuration the command line cannot use
         err = capsys.readouterr().err
         assert "no signed-in person" in err and "ROLLCALL_EWS_AUTH=basic" in err, err
