@@ -85,7 +85,7 @@ class OnBehalfOf:
         self._lock = threading.Lock()
 
     def remember(self, mailbox: str, assertion: str, expires_at: float) -> None:
-        """Keep a validated caller's token; the oldest ones, once expired, are let go."""
+        """Keep a validated caller's token (the newest per person); expired ones are let go."""
         now = self.clock()
         with self._lock:
             self._assertions[mailbox.lower()] = (assertion, expires_at)
@@ -107,8 +107,7 @@ class OnBehalfOf:
             raise DirectoryError(
                 "not_signed_in",
                 f"With ROLLCALL_EWS_AUTH=oauth Rollcall reaches Exchange only with a signed-in "
-                f"person's own token, and none is at hand for {mailbox} (sign in again; the "
-                "command line has none: use basic or ntlm with a service account there)")
+                f"person's own token, and none is at hand for {mailbox}: sign in again")
         answer = self._exchange(assertion[0], mailbox)
         token = AccessToken(answer["access_token"], now + float(answer.get("expires_in", 0)))
         with self._lock:
