@@ -10,6 +10,7 @@ import pytest
 
 from rollcall.core.model import DirectoryError
 from rollcall.identity.on_behalf_of import (
+    PRUNE_EVERY_S,
     RENEW_BEFORE_S,
     OboSettings,
     OnBehalfOf,
@@ -83,7 +84,10 @@ def test_an_expired_assertion_is_not_traded_and_is_let_go():
     clock.now += 11
     with pytest.raises(DirectoryError, match="sign in again"):
         obo.token("megan@contoso.com")
-    obo.remember("alex@contoso.com", "alex", clock.now + 600)  # prunes Megan's expired one
+    obo.remember("alex@contoso.com", "alex", clock.now + 600)
+    assert "megan@contoso.com" in obo._assertions  # swept at most once a minute
+    clock.now += PRUNE_EVERY_S
+    obo.remember("alex@contoso.com", "alex", clock.now + 600)  # the sweep lets Megan's go
     assert "megan@contoso.com" not in obo._assertions
     assert app.calls == []
 

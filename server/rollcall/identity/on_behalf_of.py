@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 EWS_PERMISSION = "EWS.AccessAsUser.All"
 RENEW_BEFORE_S = 300.0  # a token this close to expiry is replaced before a count starts with it
 TIMEOUT_S = 10.0  # one request to the identity provider
+PRUNE_EVERY_S = 60.0
 ENTRA_HOSTS = ("login.microsoftonline.com", "sts.windows.net")
 
 
@@ -82,6 +83,7 @@ class OnBehalfOf:
         self._app: Any = None
         self._assertions: dict[str, tuple[str, float]] = {}  # mailbox -> (token, expires_at)
         self._tokens: dict[str, AccessToken] = {}
+        self._prune_at = 0.0
         self._lock = threading.Lock()
 
     def remember(self, mailbox: str, assertion: str, expires_at: float) -> None:
@@ -89,10 +91,12 @@ class OnBehalfOf:
         now = self.clock()
         with self._lock:
             self._assertions[mailbox.lower()] = (assertion, expires_at)
-            for key in [k for k, (_, exp) in self._assertions.items() if exp <= now]:
-                del self._assertions[key]
-            for key in [k for k, t in self._tokens.items() if t.expires_at <= now]:
-                del self._tokens[key]
+            if now >= self._prune_at:  # every request comes here: sweep once a minute at most
+                self._prune_at = now + PRUNE_EVERY_S
+                for key in [k for k, (_, exp) in self._assertions.items() if exp <= now]:
+                    del self._assertions[key]
+                for key in [k for k, t in self._tokens.items() if t.expires_at <= now]:
+                    del self._tokens[key]
 
     def token(self, mailbox: str) -> AccessToken:
         """An Exchange token acting as `mailbox`; raises DirectoryError saying why not."""
