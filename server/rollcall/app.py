@@ -39,14 +39,16 @@ def create_app(config: Config | None = None, *, dev_issuer: DevIssuer | None = N
     exchange = LazyExchange(config, obo)
     counts = count_service(config, exchange)
     app.extensions["rollcall.count"] = counts
-    app.extensions["rollcall.lists"] = ListsService(counts.store or lazy_store(config), counts)
+    assert counts.store is not None
+    app.extensions["rollcall.lists"] = ListsService(counts.store, counts)
     app.extensions["rollcall.sendcheck"] = send_check(config, counts)
-    app.extensions["rollcall.identity"] = token_validator(config)
+    validator = token_validator(config)
+    app.extensions["rollcall.identity"] = validator
     app.extensions["rollcall.obo"] = obo  # the API gate hands it callers' tokens
     app.extensions["rollcall.ratelimits"] = {
         what: RateLimiter(config.rate_limit_per_minute, config.rate_limit_burst)
         for what in LIMITED}
-    app.extensions["rollcall.status"] = status_report(config, exchange, counts, app)
+    app.extensions["rollcall.status"] = status_report(config, exchange, counts, validator)
     app.extensions["rollcall.pane_auth"] = pane_auth(config, dev_issuer)
 
     from .api import admin, auth, count, lists, me, openapi, pane, validate
@@ -116,14 +118,13 @@ def pane_auth(config: Config, dev_issuer: DevIssuer | None) -> dict[str, Any]:
 
 
 def status_report(config: Config, exchange: LazyExchange, counts: CountService,
-                  app: Flask) -> Callable[[str], dict[str, Any]]:
+                  validator: TokenValidator | None) -> Callable[[str], dict[str, Any]]:
     """GET /api/admin/status's document for the admin asking, each part gathered when asked
     (over OAuth, Exchange is probed with the admin's own token)."""
     from .status import exchange_status, server_status
     from .store.health import health
 
     def identity() -> dict[str, Any]:
-        validator = app.extensions.get("rollcall.identity")
         keys = validator.keys.status() if validator else {"keys": 0, "age_s": None, "source": ""}
         return {"issuer": config.oidc_issuer or "", **keys}
 
@@ -186,18 +187,17 @@ def count_service(config: Config, exchange: LazyExchange | None = None) -> Count
         internal_domains=config.internal_domains,
     )
     store = lazy_store(config)
+    own = OwnLists(store, config.list_domain)
     link = exchange or LazyExchange(config, on_behalf_of(config))
-    exchange_for = link.directory
 
     def directory_for(mailbox: str | None, recipients: list[Recipient]) -> Directory:
-        own = OwnLists(store, config.list_domain)
-        routing = RoutingDirectory(own, lambda: _as_directory_error(exchange_for, mailbox))
         if any(own.list_name(r.name, r.address) is None for r in recipients):
-            exchange_for(mailbox)  # Exchange is needed: fail the whole count early if it is down
-        return routing
+            ews = link.directory(mailbox)  # needed: fail the whole count now if it is down
+            return RoutingDirectory(own, lambda: ews)
+        return RoutingDirectory(own, lambda: _as_directory_error(link.directory, mailbox))
 
     return CountService(directory_for, settings, config.max_entries, config.mailbox,
-                        link.server_version, store)
+                        link.server_version, store, own.expected)
 
 
 def send_check(config: Config, counts: CountService | None = None) -> SendCheck:

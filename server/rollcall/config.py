@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -268,8 +268,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
     for name, value in raw.items():
         values[name] = _parse(name, value)
     values.update({k: v for k, v in overrides.items() if v is not None})
-    known = {f.name for f in fields(Config)}
-    return Config(**{k: v for k, v in values.items() if k in known})
+    return Config(**values)
 
 
 # ROLLCALL_* variables that are not settings: where the settings come from, and test tools'.

@@ -21,13 +21,15 @@ class CountService:
     def __init__(self, directory_for: Callable[[str | None, list[Recipient]], Directory],
                  settings: Settings, max_entries: int, default_mailbox: str | None = None,
                  server_version: Callable[[], str | None] = lambda: None,
-                 store: Callable[[], Any] | None = None) -> None:
+                 store: Callable[[], Any] | None = None,
+                 list_expected: Callable[[Recipient], int | None] | None = None) -> None:
         self.directory_for = directory_for
         self.settings = settings
         self.max_entries = max_entries
         self.default_mailbox = default_mailbox
         self.server_version = server_version
         self.store = store
+        self.list_expected = list_expected  # the owner's number for a Rollcall list entry
         self.cache = ExpansionCache()
 
     def count(self, recipients: list[Recipient], expected: int | None = None,
@@ -84,16 +86,12 @@ class CountService:
 
     def _list_expectation(self, recipients: list[Recipient]) -> int | None:
         """The expected count a Rollcall list's owner set, when that list is all that is sent."""
-        if self.store is None or len(recipients) != 1:
-            return None
-        text = (recipients[0].address or recipients[0].name).strip()
-        if not text.lower().startswith("list:"):
+        if self.list_expected is None or len(recipients) != 1:
             return None
         try:
-            expected: int | None = self.store().get_list(text).expected
-        except Exception:  # noqa: BLE001 - an unknown list is the count's finding to report
+            return self.list_expected(recipients[0])
+        except Exception:  # noqa: BLE001 - the count itself reports a list it cannot read
             return None
-        return expected
 
     def _previous(self, key: str) -> Any:
         if self.store is None:

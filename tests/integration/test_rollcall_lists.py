@@ -146,3 +146,15 @@ def test_snapshotting_something_that_is_not_an_exchange_list_copies_nothing(clie
     answer = client.post("/api/lists/Copy/snapshot", json={"exchange": "nosuch@contoso.com"})
     assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "not_a_list"
     assert client.get("/api/lists/Copy").status_code == 404
+
+
+@pytest.mark.parametrize("typed", ["list:Board", "board@lists.contoso.com"])
+def test_the_owners_expected_count_applies_however_the_list_is_typed(demo_simulator, tmp_path,
+                                                                      typed):
+    client = signed_in(demo_config(demo_simulator[0], instance_path=str(tmp_path),
+                                   list_domain="lists.contoso.com"))
+    assert client.post("/api/lists", json={"name": "Board", "expected": 3}).status_code == 201
+    for email in ("ann@fabrikam.com", "bob@northwind.example"):
+        client.post("/api/lists/Board/members", json={"email": email})
+    report = count(client, typed)
+    assert (report["total"], report["expected"], report["expected_source"]) == (2, 3, "list")

@@ -14,6 +14,7 @@ from rollcall.core.model import (
     Kind,
     MemberStatus,
     NotFound,
+    Recipient,
     Removal,
     Resolution,
 )
@@ -42,6 +43,17 @@ class OwnLists:
             if self.domain and text.lower().endswith("@" + self.domain):
                 return text.rsplit("@", 1)[0]
         return None
+
+    def expected(self, recipient: Recipient) -> int | None:
+        """The count the owner of the Rollcall list `recipient` names expects, if any."""
+        name = self.list_name(recipient.name, recipient.address)
+        if name is None:
+            return None
+        try:
+            expected: int | None = self._store().get_list(name).expected
+        except ListNotFound:
+            return None
+        return expected
 
     def resolve(self, name: str, address: str | None) -> Resolution:
         wanted = self.list_name(name, address) or name

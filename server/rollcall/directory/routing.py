@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rollcall.core.model import Directory, DirectoryError, Entry, Expansion, Kind, Resolution
+from rollcall.core.model import Directory, Entry, Expansion, Kind, Resolution
 
 from .own_lists import OwnLists
 
@@ -16,7 +16,7 @@ class RoutingDirectory:
     Rollcall list of plain contacts works without any Exchange settings.
     """
 
-    def __init__(self, own: OwnLists | None, exchange: Callable[[], Directory]) -> None:
+    def __init__(self, own: OwnLists, exchange: Callable[[], Directory]) -> None:
         self.own = own
         self._exchange_factory = exchange
         self._exchange: Directory | None = None
@@ -27,14 +27,12 @@ class RoutingDirectory:
         return self._exchange
 
     def resolve(self, name: str, address: str | None) -> Resolution:
-        if self.own is not None and self.own.list_name(name, address) is not None:
+        if self.own.list_name(name, address) is not None:
             return self.own.resolve(name, address)
         return self.exchange().resolve(name, address)
 
     def expand(self, entry: Entry) -> Expansion:
         if entry.kind is Kind.ROLLCALL_LIST:
-            if self.own is None:
-                raise DirectoryError("not_configured", "Rollcall lists are not available here")
             return self.own.expand(entry)
         return self.exchange().expand(entry)
 
