@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
 from ..core.model import Recipient
 from ..errors import BadRequest
 from ..service import CountService
-from .auth import acting_mailbox, rate_limited
+from .auth import rate_limited
+from .inputs import expected_count, json_object, mailbox
 
 bp = Blueprint("count", __name__)
 
@@ -17,23 +18,13 @@ bp = Blueprint("count", __name__)
 @bp.post("/api/count")
 @rate_limited("count")
 def count() -> Any:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object like "
-                         '{"recipients": [{"displayName": "...", "emailAddress": "..."}]}',
-                         code="not_json")
+    body = json_object('{"recipients": [{"displayName": "...", "emailAddress": "..."}]}')
     recipients = parse_recipients(body.get("recipients"))
-    expected = body.get("expected")
-    if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int)
-                                 or expected < 0):
-        raise BadRequest("'expected' must be a whole number of recipients, 0 or more",
-                         code="bad_expected")
     refresh = body.get("refresh", False)
     if not isinstance(refresh, bool):
         raise BadRequest("'refresh' must be true or false", code="bad_refresh")
-    mailbox = acting_mailbox(body.get("mailbox"))  # the token's person, never the body's
     service: CountService = current_app.extensions["rollcall.count"]
-    return jsonify(service.count(recipients, expected, mailbox, refresh))
+    return jsonify(service.count(recipients, expected_count(body), mailbox(body), refresh))
 
 
 def parse_recipients(value: Any) -> list[Recipient]:

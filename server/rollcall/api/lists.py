@@ -11,6 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from ..errors import BadRequest
 from ..lists import ListsService
 from .auth import acting_mailbox
+from .inputs import expected_count, json_object
 
 bp = Blueprint("lists", __name__, url_prefix="/api")
 
@@ -38,13 +39,6 @@ def as_json(value: Any) -> Any:
     return value
 
 
-def body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise BadRequest("The body must be a JSON object", code="not_json")
-    return data
-
-
 def text(data: dict[str, Any], key: str, required: bool = True) -> str | None:
     value = data.get(key)
     if value is None and not required:
@@ -65,12 +59,8 @@ def all_lists() -> Any:
 
 @bp.post("/lists")
 def create_list() -> Any:
-    data = body()
-    expected = data.get("expected")
-    if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int)
-                                 or expected < 0):
-        raise BadRequest("'expected' must be a whole number, 0 or more", code="bad_expected")
-    info = lists().store.create_list(text(data, "name") or "", actor(), expected)
+    data = json_object()
+    info = lists().store.create_list(text(data, "name") or "", actor(), expected_count(data))
     return jsonify(as_json(info)), 201
 
 
@@ -81,7 +71,7 @@ def show_list(name: str) -> Any:
 
 @bp.post("/lists/<name>/members")
 def add_member(name: str) -> Any:
-    data = body()
+    data = json_object()
     store = lists().store
     if "exchange" in data:
         member = store.add_exchange(name, text(data, "exchange") or "", actor())
@@ -125,7 +115,7 @@ def history(name: str) -> Any:
 def snapshot_exchange(name: str) -> Any:
     """Copy an Exchange list's people into this Rollcall list: {"exchange": "dl@..."}."""
     # Counted as the caller: a contact group's name finds the caller's own, nobody else's.
-    result = lists().snapshot_exchange(name, text(body(), "exchange") or "", actor(),
+    result = lists().snapshot_exchange(name, text(json_object(), "exchange") or "", actor(),
                                        mailbox=acting_mailbox(),
                                        skip_invalid=flag("skip_invalid"))
     return jsonify(as_json(result))
@@ -149,7 +139,7 @@ def restore_contact(email: str) -> Any:
 
 @bp.post("/contacts/<email>/opt-out")
 def opt_out(email: str) -> Any:
-    value = body().get("opted_out")
+    value = json_object().get("opted_out")
     if not isinstance(value, bool):
         raise BadRequest("'opted_out' must be true or false", code="bad_opted_out")
     return jsonify(as_json(lists().store.set_opt_out(email, value, actor())))

@@ -10,8 +10,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..errors import BadRequest
 from ..sendcheck import SendCheck
-from .auth import acting_mailbox, rate_limited
+from .auth import rate_limited
 from .count import parse_recipients
+from .inputs import expected_count, json_object, mailbox
 from .pane import addin_folder, security_headers
 
 bp = Blueprint("validate", __name__)
@@ -23,7 +24,8 @@ _HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 @bp.post("/api/validate")
 @rate_limited("validate")
 def validate() -> Any:
-    body = _body()
+    body = json_object('{"recipients": [{"displayName": "...", "emailAddress": "..."}], '
+                       '"subject": "..."}')
     subject = body.get("subject", "")
     if not isinstance(subject, str):
         raise BadRequest("'subject' must be text", code="bad_subject")
@@ -32,15 +34,16 @@ def validate() -> Any:
         raise BadRequest("'message_id' must be text of at most 200 characters",
                          code="bad_message_id")
     result = _service().validate(parse_recipients(body.get("recipients")), subject,
-                                 _expected(body), _mailbox(body), message_id)
+                                 expected_count(body), mailbox(body), message_id)
     return jsonify(result)
 
 
 @bp.post("/api/validate/warmup")
 @rate_limited("warmup")
 def warmup() -> Any:
-    body = _body()
-    started = _service().warm_up(parse_recipients(body.get("recipients")), _mailbox(body))
+    body = json_object('{"recipients": [{"displayName": "...", "emailAddress": "..."}], '
+                       '"subject": "..."}')
+    started = _service().warm_up(parse_recipients(body.get("recipients")), mailbox(body))
     return jsonify({"warming": started}), 202
 
 
@@ -70,29 +73,6 @@ def officeaddins_allowed() -> Any:
 def _service() -> SendCheck:
     service: SendCheck = current_app.extensions["rollcall.sendcheck"]
     return service
-
-
-def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object like "
-                         '{"recipients": [{"displayName": "...", "emailAddress": "..."}], '
-                         '"subject": "..."}', code="not_json")
-    return body
-
-
-def _expected(body: dict[str, Any]) -> int | None:
-    expected = body.get("expected")
-    if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int)
-                                 or expected < 0):
-        raise BadRequest("'expected' must be a whole number of recipients, 0 or more",
-                         code="bad_expected")
-    return expected
-
-
-def _mailbox(body: dict[str, Any]) -> str:
-    """The caller's mailbox from the token; a body naming anyone else is refused (403)."""
-    return acting_mailbox(body.get("mailbox") or None)
 
 
 def _origin() -> str | None:
