@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 from .model import Entry, MemberStatus
@@ -84,11 +84,13 @@ def domain_of(address: str) -> str:
     return address.rpartition("@")[2].lower() if "@" in address else ""
 
 
-def is_internal(address: str, internal_domains: tuple[str, ...]) -> bool:
-    """True when the address's domain is one of the internal domains or a subdomain of one."""
+def clean_domains(domains: Iterable[str]) -> tuple[str, ...]:
+    """Domains as `is_internal` compares them: lower case, no '@'; cleaned once per count."""
+    return tuple(d.strip().lower().lstrip("@") for d in domains if d.strip())
+
+
+def is_internal(address: str, domains: tuple[str, ...]) -> bool:
+    """True when the address's domain is one of `domains` (from `clean_domains`) or a
+    subdomain of one."""
     domain = domain_of(address)
-    for internal in internal_domains:
-        internal = internal.strip().lower().lstrip("@")
-        if domain == internal or domain.endswith("." + internal):
-            return True
-    return False
+    return any(domain == d or domain.endswith("." + d) for d in domains)

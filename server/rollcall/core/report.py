@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import findings as f
-from .entries import Verdict, classify, expandable, is_internal, label
+from .entries import Verdict, classify, clean_domains, expandable, is_internal, label
 from .model import LIST_KINDS, CountRequest, DirectoryError, Entry, MemberStatus, Resolution
 from .tree import Node, Outcome, Tree, loop_through, members_of, reach, walk
 
@@ -70,8 +70,9 @@ def build_report(
     found += _not_reached(pending)
 
     total = tally.total
-    if internal_domains:
-        outside = [a for a in tally.seen if not is_internal(a, tuple(internal_domains))]
+    domains = clean_domains(internal_domains)
+    if domains:
+        outside = [a for a in tally.seen if not is_internal(a, domains)]
         if outside:
             found.append(f.external(sorted(outside), total))
     else:

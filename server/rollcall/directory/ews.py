@@ -36,10 +36,11 @@ from exchangelib.services import ExpandDL, ResolveNames
 from exchangelib.transport import OAUTH2
 from lxml import etree
 
+from rollcall.core.entries import clean_domains, is_internal
 from rollcall.core.model import DirectoryError, Entry, Expansion, Kind, NotFound, Resolution
 
 from .ews_auth import AccessToken, BearerCredentials, PrivateCA, forget
-from .ews_errors import RECONNECT_AFTER_S, FailFastWithRetryAfter, mapped
+from .ews_errors import RECONNECT_AFTER_S, FailFastWithRetryAfter, mapped, response_error
 from .ews_parse import M, T, entry_from_fields, mailbox_entry, read_expansion
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,7 @@ class EwsDirectory:
     def __init__(self, account: Account, settings: EwsSettings) -> None:
         self.account = account
         self.settings = settings
+        self._internal = clean_domains(settings.internal_domains)
 
     # -- the port ----------------------------------------------------------------------------
 
@@ -178,7 +180,7 @@ class EwsDirectory:
             return Resolution(query="", entry=None, problem="unresolved")
         candidates = self._resolve(query)
         if not candidates:
-            if smtp and not self._is_internal(smtp):
+            if smtp and not is_internal(smtp, self._internal):
                 # Outlook sends to any SMTP address; outside our domains nobody can check it.
                 return Resolution(query, Entry(name or smtp, smtp, Kind.ONE_OFF))
             return Resolution(query, None, "unresolved")
@@ -219,7 +221,7 @@ class EwsDirectory:
         if code == "ErrorNameResolutionNoResults":
             return []
         if code not in ("NoError", "ErrorNameResolutionMultipleResults"):
-            raise DirectoryError("ews_error", f"ResolveNames for {query!r} answered {code}")
+            raise response_error(code, f"the name {query!r}")
         return [mailbox_entry(r.find(f"{T}Mailbox")) for r in message.iter(f"{T}Resolution")]
 
     def _contact_group(self, entry: Entry) -> Expansion:
@@ -248,10 +250,6 @@ class EwsDirectory:
             return list(service._get_response_xml(payload=payload))  # type: ignore[attr-defined]
         except Exception as e:  # noqa: BLE001 - mapped to Rollcall's errors in one place
             raise mapped(e, type(service).__name__, self.settings.auth) from None
-
-    def _is_internal(self, address: str) -> bool:
-        domain = address.rpartition("@")[2].lower()
-        return any(domain == d or domain.endswith("." + d) for d in self.settings.internal_domains)
 
 
 class _AsAccount:

@@ -47,6 +47,21 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
+_NOT_FOUND = {"ErrorNameResolutionNoResults", "ErrorItemNotFound", "ErrorInvalidIdMalformed"}
+_DENIED = {"ErrorAccessDenied", "ErrorImpersonateUserDenied", "ErrorNonExistentMailbox"}
+
+
+def response_error(code: str | None, what: str) -> DirectoryError:
+    """A response message's ResponseCode (other than NoError) as Rollcall's error: the same
+    codes mean the same whichever operation answered them, and whether exchangelib raised
+    them (`mapped`) or Rollcall read them from the XML."""
+    if code in _NOT_FOUND:
+        return NotFound(f"Exchange does not know {what}")
+    if code in _DENIED:
+        return DirectoryError("access_denied", f"Exchange denied access to {what}")
+    return DirectoryError("ews_error", f"Exchange answered {code} for {what}")
+
+
 def mapped(error: Exception, what: str, auth: str = "basic") -> DirectoryError:
     """exchangelib's and requests' exceptions as Rollcall's directory errors; `auth` (basic,
     ntlm, oauth) says which settings a refusal points at."""

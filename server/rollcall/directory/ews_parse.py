@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from lxml import etree
 
-from rollcall.core.model import (
-    DirectoryError,
-    Entry,
-    Expansion,
-    Kind,
-    MemberStatus,
-    NotFound,
-)
+from rollcall.core.model import Entry, Expansion, Kind, MemberStatus
+
+from .ews_errors import response_error
 
 M_NS = "http://schemas.microsoft.com/exchange/services/2006/messages"
 T_NS = "http://schemas.microsoft.com/exchange/services/2006/types"
@@ -30,9 +25,6 @@ KINDS = {
     "OneOff": Kind.ONE_OFF,
     "Unknown": Kind.UNKNOWN,
 }
-
-_NOT_FOUND = {"ErrorNameResolutionNoResults", "ErrorItemNotFound", "ErrorInvalidIdMalformed"}
-
 
 def entry_from_fields(name: str | None, address: str | None, routing: str | None,
                       mailbox_type: str | None, item_id: str | None,
@@ -99,12 +91,8 @@ def _expansion_member(elem: etree._Element) -> Entry:
 def read_expansion(message: etree._Element, entry: Entry) -> Expansion:
     """An `ExpandDLResponseMessage` as an Expansion, truncation included; errors raised as ours."""
     code = message.findtext(f"{M}ResponseCode")
-    if code in _NOT_FOUND:
-        raise NotFound(f"Exchange does not know the list {entry.name or entry.address}")
-    if code == "ErrorAccessDenied":
-        raise DirectoryError("access_denied", f"Exchange denied access to {entry.name}")
     if code != "NoError":
-        raise DirectoryError("ews_error", f"ExpandDL of {entry.name} answered {code}")
+        raise response_error(code, f"the list {entry.name or entry.address}")
     expansion = message.find(f"{M}DLExpansion")
     if expansion is None:  # some servers answer an unknown list with an empty Success
         return Expansion((), complete=True, total_in_view=0)
