@@ -12,10 +12,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .config import Config
-from .core.drift import count_key
+from .core.drift import count_key, entries
 from .core.model import Recipient
 from .core.policy import BLOCK, OFF, RULES, HourlyUsage, Policy, SendVerdict, evaluate
-from .errors import TooLarge
 from .service import CountService
 
 log = logging.getLogger(__name__)
@@ -62,16 +61,14 @@ class SendCheck:
 
     def warm_up(self, recipients: list[Recipient], mailbox: str | None = None) -> bool:
         """Start counting in the background; False when that count is already under way."""
-        if len(recipients) > self.counts.max_entries:
-            raise TooLarge(f"{len(recipients)} recipients in one count; the most is "
-                           f"{self.counts.max_entries} (ROLLCALL_MAX_ENTRIES)")
-        acting = mailbox or self.counts.default_mailbox
+        self.counts.check_size(recipients)
+        acting = self.counts.acting(mailbox)
         key = count_key(recipients, acting)
         with self._lock:
             if key in self._warming or len(self._warming) >= _WARMING_MAX:
                 return False
             future = self._pool.submit(self._warm, recipients, acting)
-            self._warming[key] = (acting, _entries(recipients), future)
+            self._warming[key] = (acting, entries(recipients), future)
         future.add_done_callback(lambda _: self._forget(key))
         return True
 
@@ -83,8 +80,8 @@ class SendCheck:
         # record=False is a dry run (the CLI): the window is read, nothing is written.
         started = time.monotonic()
         deadline = deadline_s or self.deadline_s
-        acting = mailbox or self.counts.default_mailbox
-        self._await_warm_up(acting, _entries(recipients), deadline - _MARGIN_S)
+        acting = self.counts.acting(mailbox)
+        self._await_warm_up(acting, entries(recipients), deadline - _MARGIN_S)
         left = max(min(_MARGIN_S, deadline), deadline - (time.monotonic() - started))
         report = self.counts.count(recipients, expected, acting, with_recipients=True,
                                    remember=False, deadline_s=left)
@@ -153,7 +150,3 @@ class SendCheck:
     def _forget(self, key: str) -> None:
         with self._lock:
             self._warming.pop(key, None)
-
-
-def _entries(recipients: list[Recipient]) -> frozenset[str]:
-    return frozenset((r.address or r.name).strip().lower() for r in recipients)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from .core.drift import count_key, drift
+from .core.drift import count_key, drift, explain_with_drift
 from .core.model import CountRequest, Directory, DirectoryError, Recipient
 from .counting import Counter, ExpansionCache, Settings
 from .errors import ExchangeUnavailable, TooLarge
@@ -39,10 +39,8 @@ class CountService:
         """The report; raises TooLarge, or ExchangeUnavailable when Exchange cannot be asked."""
         # remember=False leaves the history alone (a warm-up, a dry run); deadline_s replaces
         # the configured deadline for this count (the send check's must be shorter).
-        if len(recipients) > self.max_entries:
-            raise TooLarge(f"{len(recipients)} recipients in one count; the most is "
-                           f"{self.max_entries} (ROLLCALL_MAX_ENTRIES)")
-        acting = mailbox or self.default_mailbox
+        self.check_size(recipients)
+        acting = self.acting(mailbox)
         try:
             directory = self.directory_for(acting, recipients)
         except DirectoryError as e:
@@ -70,13 +68,23 @@ class CountService:
         report["drift"] = None if previous is None else drift(
             previous.at, previous.total, previous.addresses, addresses)
         if report["drift"] is not None:
-            _explain_with_drift(report["findings"], report["drift"])
+            explain_with_drift(report["findings"], report["drift"])
         if report["complete"] and remember:
             # An incomplete count would make people seem to leave who were only not reached.
             self._remember(key, report["total"], addresses)
         if with_recipients:
             report["recipients"] = addresses
         return report
+
+    def check_size(self, recipients: list[Recipient]) -> None:
+        """TooLarge when one count would carry more entries than ROLLCALL_MAX_ENTRIES."""
+        if len(recipients) > self.max_entries:
+            raise TooLarge(f"{len(recipients)} recipients in one count; the most is "
+                           f"{self.max_entries} (ROLLCALL_MAX_ENTRIES)")
+
+    def acting(self, mailbox: str | None) -> str | None:
+        """The mailbox a count acts as: the one named, else the configured default."""
+        return mailbox or self.default_mailbox
 
     def remember(self, recipients: list[Recipient], report: dict[str, Any],
                  addresses: list[str]) -> None:
@@ -109,19 +117,3 @@ class CountService:
             self.store().save_snapshot(key, total, addresses)
         except Exception:  # noqa: BLE001 - the count stands even if history cannot be saved
             log.exception("could not save the count history")
-
-
-def _explain_with_drift(findings: list[dict[str, Any]], moved: dict[str, Any]) -> None:
-    """Say who joined and who left in the finding about a number that moved since last time."""
-    for finding in findings:
-        if finding["code"] == "count_mismatch" and finding.get("source") == "previous_count":
-            parts = []
-            for side, verb in (("joined", "joined"), ("left", "left")):
-                n = moved[f"{side}_count"]
-                if n:
-                    shown = ", ".join(moved[side][:3]) + (f" and {n - 3} more" if n > 3 else "")
-                    parts.append(f"{n} {verb} ({shown})")
-            if parts:
-                since = moved["previous_at"][:10]
-                finding["message"] += f" Since {since}: " + "; ".join(parts) + "."
-                finding["addresses"] = (moved["joined"] + moved["left"])[:50]

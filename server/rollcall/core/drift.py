@@ -19,10 +19,15 @@ def count_key(recipients: Sequence[Recipient], mailbox: str | None) -> str:
     same for every sender. Keying such counts per mailbox keeps one person's contact group out of
     another's drift and expected count, whatever text the other puts in the address field.
     """
-    parts = sorted({(r.address or r.name).strip().lower() for r in recipients})
+    parts = sorted(entries(recipients))
     needs_mailbox = any(_by_name(r) for r in recipients)
     prefix = f"{(mailbox or '').lower()}|" if needs_mailbox else ""
     return prefix + "\n".join(parts)
+
+
+def entries(recipients: Iterable[Recipient]) -> frozenset[str]:
+    """What a count is of: each entry's address, else its name, in any order and case."""
+    return frozenset((r.address or r.name).strip().lower() for r in recipients)
 
 
 def _by_name(r: Recipient) -> bool:
@@ -47,3 +52,24 @@ def drift(previous_at: datetime, previous_total: int, previous: Collection[str],
         "joined": joined[:SHOWN],
         "left": left[:SHOWN],
     }
+
+
+NAMED = 3  # people named per side in a finding's sentence
+MARKED = 50  # addresses a finding carries for the pane to highlight
+
+
+def explain_with_drift(findings: list[dict[str, Any]], moved: dict[str, Any]) -> None:
+    """Say who joined and who left in the finding about a number that moved since last time."""
+    for finding in findings:
+        if finding["code"] == "count_mismatch" and finding.get("source") == "previous_count":
+            parts = []
+            for side in ("joined", "left"):
+                n = moved[f"{side}_count"]
+                if n:
+                    shown = ", ".join(moved[side][:NAMED])
+                    shown += f" and {n - NAMED} more" if n > NAMED else ""
+                    parts.append(f"{n} {side} ({shown})")
+            if parts:
+                since = moved["previous_at"][:10]
+                finding["message"] += f" Since {since}: " + "; ".join(parts) + "."
+                finding["addresses"] = (moved["joined"] + moved["left"])[:MARKED]

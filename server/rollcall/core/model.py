@@ -25,10 +25,6 @@ class Kind(StrEnum):
     ROLLCALL_LIST = "rollcall_list"  # a sender's own list kept by Rollcall ("list:NAME")
     UNKNOWN = "unknown"
 
-    @property
-    def is_list(self) -> bool:
-        return self in LIST_KINDS
-
 
 LIST_KINDS = frozenset(
     {Kind.PUBLIC_DL, Kind.DYNAMIC_DL, Kind.GROUP, Kind.CONTACT_GROUP, Kind.ROLLCALL_LIST}

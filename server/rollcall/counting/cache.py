@@ -44,11 +44,6 @@ class ExpansionCache:
             while len(self._items) > self._max_entries:
                 self._items.popitem(last=False)
 
-    def clear(self) -> None:
-        """Forget everything (an administrator changed many lists, say)."""
-        with self._lock:
-            self._items.clear()
-
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)
