@@ -66,7 +66,7 @@ def create_app(config: Config | None = None, *, dev_issuer: DevIssuer | None = N
 
     @app.errorhandler(RollcallError)
     def rollcall_error(e: RollcallError) -> Any:
-        return jsonify(e.to_json()), e.status, getattr(e, "headers", None) or {}
+        return jsonify(e.to_json()), e.status, e.headers
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Any:

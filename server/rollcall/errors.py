@@ -8,6 +8,7 @@ class RollcallError(Exception):
 
     code = "error"
     status = 500
+    headers: dict[str, str] = {}  # sent with the answer (RFC 6750's WWW-Authenticate, say)
 
     def __init__(self, message: str, code: str | None = None, status: int | None = None) -> None:
         super().__init__(message)

@@ -141,3 +141,31 @@ def test_the_msal_authority_of_an_issuer(issuer, expected):
 ])
 def test_the_ews_scope_is_the_endpoints_origin(url, scope):
     assert ews_scope(url) == scope
+
+
+def test_two_counts_at_once_for_one_person_trade_once():
+    import threading
+    import time
+
+    clock, entered, release = Clock(), threading.Event(), threading.Event()
+
+    class SlowApp(RecordingApp):
+        def acquire_token_on_behalf_of(self, assertion, scopes):
+            entered.set()
+            release.wait(5)
+            return super().acquire_token_on_behalf_of(assertion, scopes)
+
+    app = SlowApp()
+    obo = _obo(app, clock)
+    obo.remember("megan@contoso.com", "megan", clock.now + 600)
+    got: list[str] = []
+    threads = [threading.Thread(target=lambda: got.append(obo.token("megan@contoso.com").value))
+               for _ in range(2)]
+    threads[0].start()
+    assert entered.wait(5)
+    threads[1].start()
+    time.sleep(0.2)  # time for the second to reach the trade (without the lock it would)
+    release.set()
+    for t in threads:
+        t.join(5)
+    assert got == ["ews-for-megan", "ews-for-megan"] and len(app.calls) == 1

@@ -19,7 +19,4 @@ def me() -> Any:
 @bp.get("/auth/config")
 def auth_config() -> Any:
     """Public: the app registration's client id and scope for MSAL, and the dev issuer if on."""
-    pane: dict[str, Any] = current_app.extensions.get("rollcall.pane_auth", {})
-    return jsonify({"client_id": pane.get("client_id"), "scope": pane.get("scope"),
-                    "authority": pane.get("authority"),
-                    "dev_token_url": pane.get("dev_token_url")})
+    return jsonify(current_app.extensions["rollcall.pane_auth"])

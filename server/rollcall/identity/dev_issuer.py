@@ -138,8 +138,10 @@ class DevIssuer:
         if address in self.admins:
             body["roles"] = [ADMIN_ROLE]
         body.update(claims)
-        return jwt.encode(body, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
+        return self._sign(body)
 
+    def _sign(self, claims: dict[str, Any]) -> str:
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
     def on_behalf_of(self, form: Mapping[str, str], basic: tuple[str, str] | None = None
                      ) -> dict[str, Any]:
@@ -167,9 +169,9 @@ class DevIssuer:
             "upn": caller["preferred_username"], "unique_name": caller["preferred_username"],
             "name": caller.get("name"), "oid": caller.get("oid"), "sub": caller.get("sub"),
         }
-        token = jwt.encode(body, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
         return {"token_type": "Bearer", "scope": f"{resource}/{permission}",
-                "expires_in": LIFETIME_S, "ext_expires_in": LIFETIME_S, "access_token": token}
+                "expires_in": LIFETIME_S, "ext_expires_in": LIFETIME_S,
+                "access_token": self._sign(body)}
 
     def _assertion(self, assertion: str) -> dict[str, Any]:
         """The claims of a token this issuer minted for Rollcall's API; OAuthError otherwise."""

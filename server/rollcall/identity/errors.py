@@ -6,9 +6,7 @@ from ..errors import RollcallError
 
 
 class AuthError(RollcallError):
-    """An error that carries response headers (the app's error handler adds them)."""
-
-    headers: dict[str, str] = {}
+    """Who is asking could not be established, or may not do this (the gate logs these)."""
 
 
 class NotSignedIn(AuthError):
@@ -24,11 +22,8 @@ class InvalidToken(AuthError):
 
     code = "invalid_token"
     status = 401
-
-    def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message, code=code)
-        # The message goes to the client anyway (it is the body); it never quotes the token.
-        self.headers = {"WWW-Authenticate": 'Bearer realm="rollcall", error="invalid_token"'}
+    # The message goes to the client anyway (it is the body); it never quotes the token.
+    headers = {"WWW-Authenticate": 'Bearer realm="rollcall", error="invalid_token"'}
 
 
 class Forbidden(AuthError):

@@ -76,7 +76,6 @@ class KeySet:
         self._keys: dict[str, PyJWK] = {}
         self._fetched_at: float | None = None  # last attempt, successful or not
         self._loaded_at: float | None = None  # last success
-        self.fetches = 0
 
     def key(self, kid: str) -> PyJWK:
         """The key with this id, reading the set again if it is unknown and a minute has passed."""
@@ -103,7 +102,6 @@ class KeySet:
     def _refresh(self, required: bool) -> None:
         """Read the key set; on failure keep the keys held, or fail if there are none."""
         self._fetched_at = self._clock()
-        self.fetches += 1
         try:
             keys = _parse(self._fetch(self._jwks_url()))
         except Exception as e:  # noqa: BLE001 - any failure to read keys means the same here

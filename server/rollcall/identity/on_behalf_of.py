@@ -83,6 +83,7 @@ class OnBehalfOf:
         self._app: Any = None
         self._assertions: dict[str, tuple[str, float]] = {}  # mailbox -> (token, expires_at)
         self._tokens: dict[str, AccessToken] = {}
+        self._trading: dict[str, threading.Lock] = {}  # one trade at a time per person
         self._prune_at = 0.0
         self._lock = threading.Lock()
 
@@ -97,16 +98,30 @@ class OnBehalfOf:
                     del self._assertions[key]
                 for key in [k for k, t in self._tokens.items() if t.expires_at <= now]:
                     del self._tokens[key]
+                    self._trading.pop(key, None)
 
     def token(self, mailbox: str) -> AccessToken:
         """An Exchange token acting as `mailbox`; raises DirectoryError saying why not."""
         key = mailbox.lower()
-        now = self.clock()
+        fresh = self._fresh(key)
+        if fresh is not None:
+            return fresh
+        with self._lock:
+            trading = self._trading.setdefault(key, threading.Lock())
+        with trading:  # a warm-up and a send check at once: one trade, the other waits for it
+            return self._fresh(key) or self._trade(key, mailbox)
+
+    def _fresh(self, key: str) -> AccessToken | None:
         with self._lock:
             cached = self._tokens.get(key)
-            assertion = self._assertions.get(key)
-        if cached is not None and cached.expires_at - now > RENEW_BEFORE_S:
+        if cached is not None and cached.expires_at - self.clock() > RENEW_BEFORE_S:
             return cached
+        return None
+
+    def _trade(self, key: str, mailbox: str) -> AccessToken:
+        now = self.clock()
+        with self._lock:
+            assertion = self._assertions.get(key)
         if assertion is None or assertion[1] <= now:
             raise DirectoryError(
                 "not_signed_in",
