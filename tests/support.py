@@ -5,10 +5,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
+
 from ews_simulator import Simulator
+from ews_simulator.soap import M_NS, SOAP_NS, T_NS
 
 DEMO_SERVICE_ACCOUNT = ("svc-rollcall@contoso.com", "Passw0rd!")
 DEMO_BASE = "https://localhost:3000"
@@ -80,3 +84,49 @@ def signed_in(app_or_config: Any, who: str = "megan@contoso.com") -> Any:
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token(who)}"
     return client
+
+
+class Wire:
+    """Every SOAP exchange the simulator saw, so a test can validate or inspect them."""
+
+    def __init__(self) -> None:
+        self.exchanges: list[tuple[bytes, bytes, int]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, request: bytes, response: bytes, status: int) -> None:
+        with self._lock:
+            self.exchanges.append((request, response, status))
+
+    def responses(self, operation: str) -> list[etree._Element]:
+        """Parsed `s:Body` children of the answers to `operation`."""
+        out = []
+        for req, resp, _ in self.exchanges:
+            if _operation(req) == operation:
+                out.append(etree.fromstring(resp).find(f"{{{SOAP_NS}}}Body")[0])
+        return out
+
+    def validate(self, schema: Any) -> int:
+        """Validate every EWS element in headers and bodies, both ways; returns how many.
+
+        Requests that are not XML at all (tests of malformed input) are left out; every
+        response must parse."""
+        checked = 0
+        for req, resp, _ in self.exchanges:
+            roots = [etree.fromstring(resp)]
+            try:
+                roots.append(etree.fromstring(req))
+            except etree.XMLSyntaxError:
+                pass
+            for root in roots:
+                for part in ("Header", "Body"):
+                    parent = root.find(f"{{{SOAP_NS}}}{part}")
+                    for child in [] if parent is None else parent:
+                        if etree.QName(child).namespace in (M_NS, T_NS):
+                            schema.validate(etree.tostring(child))
+                            checked += 1
+        return checked
+
+
+def _operation(raw: bytes) -> str:
+    body = etree.fromstring(raw).find(f"{{{SOAP_NS}}}Body")
+    return etree.QName(body[0]).localname if body is not None and len(body) else ""

@@ -3,7 +3,6 @@ with a valid token, and every answer must be documented, match its schema, and n
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -59,7 +58,6 @@ def test_every_answer_is_documented_and_none_is_a_server_error(api_schema: Any,
     operations = [result.ok() for result in api_schema.get_all_operations()]
     # An administrator's token, so the admin view is exercised too, not only refused.
     headers = bearer("isaiah@contoso.com")
-    started = time.monotonic()
     for operation in operations:
 
         @given(case=operation.as_strategy(mode))
@@ -74,4 +72,3 @@ def test_every_answer_is_documented_and_none_is_a_server_error(api_schema: Any,
         except Unsatisfiable:
             # Nothing to negate (no parameters, no body): the positive run covers it.
             assert mode is GenerationMode.NEGATIVE, operation.label
-    assert time.monotonic() - started < 60, "the fuzz run must stay bounded"

@@ -95,13 +95,14 @@ def test_every_api_route_but_the_public_ones_needs_a_token(app):
                 assert answer.get_json()["error"]["code"] == "not_signed_in"
 
 
-@pytest.mark.parametrize("header", ["Basic bWVnYW46UGFzc3cwcmQh", "Bearer", "Bearer  ",
-                                    "token abc", "Bearer " + "a" * 20_000])
-def test_other_schemes_and_junk_are_401(app, header):
+@pytest.mark.parametrize(("header", "code"), [
+    ("Basic bWVnYW46UGFzc3cwcmQh", "not_signed_in"), ("Bearer", "not_signed_in"),
+    ("Bearer  ", "not_signed_in"), ("token abc", "not_signed_in"),
+    ("Bearer " + "a" * 20_000, "invalid_token")])
+def test_other_schemes_and_junk_are_401(app, header, code):
     answer = app.test_client().get("/api/me", headers={"Authorization": header})
-    assert answer.status_code in (401, 431)  # werkzeug may refuse a huge header itself
-    if answer.status_code == 401:
-        assert answer.get_json()["error"]["code"] in ("not_signed_in", "invalid_token")
+    assert answer.status_code == 401
+    assert answer.get_json()["error"]["code"] == code
 
 
 def test_without_an_identity_provider_the_api_is_closed_and_says_what_to_set(make_app):

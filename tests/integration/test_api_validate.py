@@ -40,7 +40,7 @@ def test_each_rule_fires_with_its_action_and_not_when_off(make, rule, entries, s
     assert verdict["action"] == action
     assert 0 < len(verdict["message"]) <= 500
     assert all(f["action"] in ("warn", "block") for f in verdict["findings"])
-    assert verdict["report"]["total"] >= 0 and "recipients" not in verdict["report"]
+    assert "recipients" not in verdict["report"]  # the addresses stay on the server
     quiet = validate(make(**{**settings, f"policy_{rule}": "off"}), *entries, expected=expected)
     assert rule not in rules(quiet)
 

@@ -12,6 +12,7 @@ from ews_simulator import Simulator, load
 from rollcall.app import count_service
 from rollcall.config import load_config
 from rollcall.core.model import Recipient
+from support import Wire
 
 
 @st.composite
@@ -58,9 +59,10 @@ def reachable(members, group, chosen, with_group):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(organisations())
-def test_total_is_the_distinct_deliverable_addresses_reachable(case):
+def test_total_is_the_distinct_deliverable_addresses_reachable(optional_ews_schema, case):
     doc, members, group, chosen, with_group = case
-    sim = Simulator(load(doc)).start()
+    wire = Wire()  # every exchange validated against the EWS schema, as elsewhere
+    sim = Simulator(load(doc), observer=wire).start()
     try:
         sender = doc["mailboxes"][0]["address"]
         svc = count_service(load_config(environ={}, ews_url=sim.url, ews_username=sender,
@@ -72,6 +74,8 @@ def test_total_is_the_distinct_deliverable_addresses_reachable(case):
         report = svc.count(recipients)
     finally:
         sim.stop()
+    if optional_ews_schema is not None:
+        wire.validate(optional_ews_schema)
     assert report["complete"] is True
     assert report["total"] == len(reachable(members, group, chosen, with_group))
     assert report["entries"] == report["total"] + report["duplicates"] + report["undeliverable"]

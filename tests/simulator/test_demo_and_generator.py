@@ -82,10 +82,6 @@ def a(local: str) -> str:
     return f"{local}@contoso.com"
 
 
-def test_demo_is_deterministic() -> None:
-    assert demo_document() == demo_document()
-
-
 def test_demo_size_and_users(demo: org.Organisation) -> None:
     assert 450 <= len(demo.mailboxes) <= 550
     assert demo.domain == "contoso.com"

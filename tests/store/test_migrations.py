@@ -117,6 +117,8 @@ def test_opening_twice_is_a_no_op_and_the_head_is_recorded(db_url: str, tmp_path
     try:
         tables = set(inspect(store.engine).get_table_names())
         assert {"contacts", "lists", "memberships", "audit_events", "snapshots"} <= tables
+        with store.engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == _head()
     finally:
         store.close()
 

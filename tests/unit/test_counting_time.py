@@ -32,9 +32,8 @@ def test_a_back_off_past_the_deadline_fails_the_list_at_once() -> None:
     team, other = dl("team@x.com", "Team"), dl("other@x.com", "Other")
     directory = FakeDirectory({team: [ANN, BOB], other: [CAT]})
     directory.throttle(team.key, 30.0)
-    started = time.monotonic()
     report = count(directory, team, other, settings=Settings(deadline_s=2.0))
-    assert time.monotonic() - started < 1.0  # it did not sit out the deadline, let alone 30 s
+    assert directory.expand_calls()[team.key] == 1  # no retry: the wait would pass the deadline
     assert report["complete"] is False
     assert report["total"] == 1
     failed = the(report, "expansion_failed")
@@ -58,10 +57,7 @@ def test_the_count_returns_at_the_deadline_and_lists_what_it_did_not_reach() -> 
     slow, fast = dl("slow@x.com", "Slow"), dl("fast@x.com", "Fast")
     directory = FakeDirectory({slow: [ANN], fast: [BOB, CAT]})
     directory.stall(slow.key, 3.0)
-    started = time.monotonic()
     report = count(directory, slow, fast, settings=Settings(deadline_s=0.3))
-    elapsed = time.monotonic() - started
-    assert 0.25 <= elapsed < 1.0
     assert report["complete"] is False
     assert report["pending"] == ["slow@x.com"]
     assert report["total"] == 2  # Fast was counted; Slow is missing, not zero and silent
