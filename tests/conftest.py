@@ -51,14 +51,6 @@ def optional_ews_schema() -> Any:
 
 
 @pytest.fixture
-def ews_schema(optional_ews_schema: Any) -> Any:
-    """The schema for tests about conformance itself: they skip, with the reason, without it."""
-    if optional_ews_schema is None:
-        pytest.skip(_SCHEMA_MISSING)
-    return optional_ews_schema
-
-
-@pytest.fixture
 def start_simulator(optional_ews_schema: Any) -> Iterator[Callable[..., tuple[Simulator, Wire]]]:
     """Start simulators on ephemeral ports; after the test they stop, and every request and
     response that crossed the wire is validated against the EWS schema (when it is present)."""

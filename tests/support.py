@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import tempfile
 import threading
 from pathlib import Path
@@ -84,6 +85,24 @@ def signed_in(app_or_config: Any, who: str = "megan@contoso.com") -> Any:
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token(who)}"
     return client
+
+
+def cli_environ(**variables: str) -> dict[str, str]:
+    """The environment for running `rollcall` in a subprocess: this one without the developer's
+    ROLLCALL_* settings, plus `variables` (full names, ROLLCALL_...)."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+    environ.update(variables)
+    return environ
+
+
+class Clock:
+    """A clock a test moves by hand (`clock.now += 60`), for code that takes one."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class Wire:

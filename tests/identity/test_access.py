@@ -45,7 +45,7 @@ def test_admin_group_membership_makes_an_admin(make_app):
     assert client.get("/api/admin/status", headers=other).status_code == 403
 
 
-def test_exchange_down_shows_in_the_status_without_failing_it(make_app, as_user):
+def test_exchange_down_shows_in_the_status_without_failing_it(make_app):
     from support import signed_in
 
     app = make_app(ews_url="http://127.0.0.1:9/EWS/Exchange.asmx", ews_timeout_s=1)

@@ -9,14 +9,7 @@ from minting import ISSUER, Signer
 
 from rollcall.identity import IdentityUnavailable, InvalidToken, KeySet
 from rollcall.identity.keys import http_fetch, metadata_url
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from support import Clock
 
 
 class Issuer:
@@ -47,7 +40,7 @@ def test_keys_are_found_through_openid_discovery_and_cached():
 
 
 def test_an_unknown_key_id_reads_the_set_again_at_most_once_a_minute():
-    issuer, clock = Issuer(Signer("one")), Clock()
+    issuer, clock = Issuer(Signer("one")), Clock(1000.0)
     keys = KeySet(ISSUER, "https://login.example.test/keys", fetch=issuer, clock=clock)
     keys.key("one")
     for _ in range(50):  # a flood of forged key ids
@@ -62,7 +55,7 @@ def test_an_unknown_key_id_reads_the_set_again_at_most_once_a_minute():
 
 
 def test_keys_held_are_kept_while_the_issuer_is_down():
-    issuer, clock = Issuer(Signer("one")), Clock()
+    issuer, clock = Issuer(Signer("one")), Clock(1000.0)
     keys = KeySet(ISSUER, "https://login.example.test/keys", fetch=issuer, clock=clock)
     keys.key("one")
     issuer.down = True

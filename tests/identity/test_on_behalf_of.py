@@ -17,18 +17,11 @@ from rollcall.identity.on_behalf_of import (
     ews_scope,
     msal_authority,
 )
+from support import Clock
 
 SETTINGS = OboSettings(issuer="https://login.example.test/t/v2.0", client_id="client",
                        client_secret="secret",
                        scope="https://outlook.office365.com/EWS.AccessAsUser.All")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class RecordingApp:
@@ -50,7 +43,7 @@ def _obo(app: Any, clock: Clock) -> OnBehalfOf:
 
 
 def test_one_exchange_per_person_reused_until_it_nears_expiry():
-    clock, app = Clock(), RecordingApp()
+    clock, app = Clock(1_000_000.0), RecordingApp()
     obo = _obo(app, clock)
     obo.remember("Megan@Contoso.com", "megan-1", clock.now + 3600)
     first = obo.token("megan@contoso.com")
@@ -65,7 +58,7 @@ def test_one_exchange_per_person_reused_until_it_nears_expiry():
 
 
 def test_each_person_is_exchanged_with_their_own_token_only():
-    clock, app = Clock(), RecordingApp()
+    clock, app = Clock(1_000_000.0), RecordingApp()
     obo = _obo(app, clock)
     obo.remember("megan@contoso.com", "megan", clock.now + 600)
     obo.remember("alex@contoso.com", "alex", clock.now + 600)
@@ -78,7 +71,7 @@ def test_each_person_is_exchanged_with_their_own_token_only():
 
 
 def test_an_expired_assertion_is_not_traded_and_is_let_go():
-    clock, app = Clock(), RecordingApp()
+    clock, app = Clock(1_000_000.0), RecordingApp()
     obo = _obo(app, clock)
     obo.remember("megan@contoso.com", "megan", clock.now + 10)
     clock.now += 11
@@ -93,7 +86,7 @@ def test_an_expired_assertion_is_not_traded_and_is_let_go():
 
 
 def test_a_refusal_names_the_providers_reason():
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     app = RecordingApp({"error": "invalid_grant",
                         "error_description": "AADSTS65001: consent required"})
     obo = _obo(app, clock)
@@ -106,7 +99,7 @@ def test_a_refusal_names_the_providers_reason():
 
 
 def test_an_unreachable_provider_is_tried_again_next_time():
-    clock, built = Clock(), []
+    clock, built = Clock(1_000_000.0), []
 
     def factory(settings: OboSettings) -> Any:
         built.append(settings)
@@ -147,7 +140,7 @@ def test_two_counts_at_once_for_one_person_trade_once():
     import threading
     import time
 
-    clock, entered, release = Clock(), threading.Event(), threading.Event()
+    clock, entered, release = Clock(1_000_000.0), threading.Event(), threading.Event()
 
     class SlowApp(RecordingApp):
         def acquire_token_on_behalf_of(self, assertion, scopes):

@@ -5,14 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rollcall.ratelimit import RateLimited, RateLimiter
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from support import Clock
 
 
 def test_a_burst_is_allowed_then_the_caller_waits():

@@ -29,17 +29,6 @@ def test_identity_settings_come_from_the_environment():
     config.require_oidc()
 
 
-@pytest.mark.parametrize(("variable", "value"), [
-    ("ROLLCALL_OIDC_JWKS_URL", "http://login.example.com/keys"),
-    ("ROLLCALL_OIDC_CLIENT_ID", "not-a-guid"),
-    ("ROLLCALL_PUBLIC_URL", "http://rollcall.example.com"),
-    ("ROLLCALL_RATE_LIMIT_BURST", "0"),
-])
-def test_a_bad_value_is_refused_naming_the_variable(variable, value):
-    with pytest.raises(ConfigError, match=variable):
-        load_config(environ={variable: value})
-
-
 def test_a_missing_issuer_or_audience_is_named():
     with pytest.raises(ConfigError, match="ROLLCALL_OIDC_ISSUER"):
         load_config(environ={}).require_oidc()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +11,13 @@ from typing import Any
 import pytest
 from validate_cases import IDS, RULES, as_outlook
 
-from support import DEMO_SERVICE_ACCOUNT, demo_config, signed_in
+from support import DEMO_SERVICE_ACCOUNT, cli_environ, demo_config, signed_in
 
 EXIT = {"allow": 0, "warn": 3, "block": 4}
 
 
 def check(sim: Any, instance: Path, *args: str, **settings: Any) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+    environ = cli_environ()
     environ.update(ROLLCALL_INSTANCE_PATH=str(instance), ROLLCALL_EWS_URL=sim.url,
                    ROLLCALL_EWS_USERNAME=DEMO_SERVICE_ACCOUNT[0],
                    ROLLCALL_EWS_PASSWORD=DEMO_SERVICE_ACCOUNT[1],
@@ -80,7 +79,7 @@ def test_bad_usage_exits_2_naming_the_problem(demo_simulator, tmp_path, args, se
 
 
 def test_without_exchange_settings_exits_2_naming_the_setting(tmp_path):
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+    environ = cli_environ()
     environ["ROLLCALL_INSTANCE_PATH"] = str(tmp_path)
     result = subprocess.run([sys.executable, "-m", "rollcall.cli", "check", "a@contoso.com"],
                             env=environ, capture_output=True, text=True, timeout=60)

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from ews_simulator import load
+from support import cli_environ
 
 ORG = Path(__file__).with_name("count_org.yaml")
 
 
 def run(sim, *args, **env):
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+    environ = cli_environ()
     environ["ROLLCALL_INSTANCE_PATH"] = tempfile.mkdtemp()
     if sim is not None:
         environ.update(ROLLCALL_EWS_URL=sim.url, ROLLCALL_EWS_USERNAME="svc@contoso.com",

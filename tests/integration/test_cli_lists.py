@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from support import cli_environ
+
 ROLLCALL = Path(sys.executable).with_name("rollcall")
 
 
 @pytest.fixture
 def rollcall(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+    env = cli_environ()
     env["ROLLCALL_INSTANCE_PATH"] = str(tmp_path / "instance")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:

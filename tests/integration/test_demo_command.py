@@ -3,7 +3,6 @@ the development issuer, and a count, acting in Exchange either way Rollcall can.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -12,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from support import cli_environ
 
 RECIPIENTS = [{"displayName": "", "emailAddress": "allstaff@contoso.com"},
               {"displayName": "Comms Champions", "emailAddress": ""}]
@@ -28,7 +29,7 @@ def _free_port() -> int:
 def test_the_demo_counts_for_a_signed_in_person(ews_auth, tmp_path):
     port = _free_port()
     rollcall = Path(sys.executable).with_name("rollcall")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+    env = cli_environ()
     demo = subprocess.Popen([str(rollcall), "demo", "--port", str(port), "--ews-auth", ews_auth],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)

@@ -8,11 +8,6 @@ from ews_simulator import load
 from support import demo_config, signed_in
 
 
-@pytest.fixture
-def client(demo_simulator, tmp_path):
-    return signed_in(demo_config(demo_simulator[0], instance_path=str(tmp_path)))
-
-
 def count(client, *addresses, **extra):
     answer = client.post("/api/count", json={
         "recipients": [{"displayName": a, "emailAddress": a} for a in addresses], **extra})
