@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from rollcall.store.csv_io import CsvRow, ParsedCsv, parse_csv
 from rollcall.store.errors import ImportRejected, ListNotFound
-from rollcall.store.members import create, new_contact, update_contact
+from rollcall.store.members import create, deleted_error, new_contact, update_contact
 from rollcall.store.models import Contact, Membership, RollcallList
 from rollcall.store.queries import find_list, record, utcnow
 from rollcall.store.records import ImportReport, LineProblem
@@ -74,8 +74,7 @@ def apply(
     for row in parsed.rows:
         contact = contacts.get(row.key)
         if contact is not None and contact.deleted_at is not None:
-            who = contact.deleted_by
-            message = f"{contact.email} was deleted from all lists by {who}; restore it first"
+            message = deleted_error(contact).message
             problems.append(LineProblem(row.line, row.email, "contact_deleted", message))
             continue
         if contact is None:

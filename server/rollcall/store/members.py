@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rollcall.store.errors import AlreadyExists, ContactDeleted, MemberNotFound
-from rollcall.store.models import Contact, RollcallList
+from rollcall.store.models import Contact, Membership, RollcallList
 from rollcall.store.queries import (
     active_membership,
     audit_info,
@@ -92,6 +92,11 @@ def remove_contact(s: Session, lst: RollcallList, key: str, actor: str) -> Audit
     membership = active_membership(s, lst.id, contact_id=contact.id) if contact else None
     if contact is None or membership is None:
         raise MemberNotFound(f"{key} is not a contact in list {lst.name!r}")
+    return _end_contact(s, lst, contact, membership, actor)
+
+
+def _end_contact(s: Session, lst: RollcallList, contact: Contact, membership: Membership,
+                 actor: str) -> AuditInfo:
     at = utcnow()
     event = record(s, actor, "contact.removed_from_list", at, [lst], contact)
     end([membership], actor, at, event)
@@ -104,8 +109,9 @@ def remove_member(s: Session, list_name: str, target: str, actor: str) -> AuditI
     if not target.casefold().startswith(LIST_PREFIX) and "@" in target:
         address, key = normalise_email(target)
         contact = find_contact(s, key)
-        if contact and active_membership(s, lst.id, contact_id=contact.id):
-            return remove_contact(s, lst, key, actor)
+        own = active_membership(s, lst.id, contact_id=contact.id) if contact else None
+        if contact is not None and own is not None:
+            return _end_contact(s, lst, contact, own, actor)
         membership = active_membership(s, lst.id, exchange_key=key)
         detail: dict[str, Any] = {"kind": "exchange", "address": address}
     else:
