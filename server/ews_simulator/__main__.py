@@ -7,8 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .oauth import EXCHANGE_AUDIENCES, BearerTrust, BearerVerifier, InvalidBearer
-from .org import OrgError, load
+from .oauth import EXCHANGE_AUDIENCES, BearerTrust, InvalidBearer
+from .org import OrgError, load, parse_build
 from .server import Simulator
 
 
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
             org = load(demo_document())
         if args.build:
-            org.build = _build(args.build)
+            org.build = parse_build(args.build, "--build")
     except (OrgError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -79,6 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"error: cannot listen on {args.host}:{args.port}: {e.strerror}", file=sys.stderr)
         return 2
+    if sim.bearer is not None:  # a wrong --oauth-jwks is said now, not at the first token
+        try:
+            if not sim.bearer.check_keys():
+                raise InvalidBearer(f"{args.oauth_jwks} holds no RS256 signing key")
+        except InvalidBearer as e:
+            print(f"error: --oauth-jwks: {e}", file=sys.stderr)
+            sim.close()
+            return 2
     changes = {
         k: v
         for k, v in vars(args).items()
@@ -117,23 +125,10 @@ def _bearer(args: argparse.Namespace) -> BearerTrust | None:
         )
     audiences = tuple(args.oauth_audience or EXCHANGE_AUDIENCES)
     trust = BearerTrust(args.oauth_issuer, args.oauth_jwks, audiences)
-    try:
-        if not BearerVerifier(trust).check_keys():
-            raise ValueError(f"--oauth-jwks: {args.oauth_jwks} holds no RS256 signing key")
-    except InvalidBearer as e:
-        raise ValueError(f"--oauth-jwks: {e}") from None
     if not args.tls:
         print("warning: bearer tokens over plain HTTP: OAuth clients (exchangelib's oauthlib) "
               "refuse to send them; add --tls", file=sys.stderr)
     return trust
-
-
-def _build(text: str) -> tuple[int, int, int, int]:
-    parts = text.split(".")
-    if len(parts) != 4 or not all(p.isdigit() for p in parts):
-        raise ValueError(f"--build: expected four numbers like 15.2.1118.7, got {text!r}")
-    a, b, c, d = (int(p) for p in parts)
-    return a, b, c, d
 
 
 if __name__ == "__main__":

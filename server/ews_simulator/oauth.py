@@ -115,21 +115,31 @@ class _KeySet:
         self._read_at: float | None = None
 
     def count(self) -> int:
+        """Read the keys now; how many there are (InvalidBearer if they cannot be read)."""
         with self._lock:
-            self._keys = self._read()
-            self._read_at = time.monotonic()
+            self._refresh(keep_old=False)
             return len(self._keys)
 
     def key(self, kid: str) -> PyJWK:
         with self._lock:
             old = self._read_at is None or time.monotonic() - self._read_at > KEYS_MAX_AGE_S
             if old or kid not in self._keys:
-                self._keys = self._read()  # on failure the keys held so far stay
-                self._read_at = time.monotonic()
+                self._refresh(keep_old=kid in self._keys)
             found = self._keys.get(kid)
         if found is None:
             raise InvalidBearer("the token is signed with a key the issuer does not publish")
         return found
+
+    def _refresh(self, keep_old: bool) -> None:
+        """Read the keys again; the attempt counts even when it fails, so an unreachable
+        issuer is asked once per KEYS_MAX_AGE_S (or unknown kid), not on every request. With
+        `keep_old`, a failed read leaves the keys held so far in use."""
+        self._read_at = time.monotonic()
+        try:
+            self._keys = self._read()
+        except InvalidBearer:
+            if not keep_old:
+                raise
 
     def _read(self) -> dict[str, PyJWK]:
         try:

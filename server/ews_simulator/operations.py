@@ -104,7 +104,7 @@ def resolve_names(call: Call) -> str:
 def _directory_hits(call: Call, query: str) -> tuple[list[DirectoryObject], bool]:
     q = query[5:] if query.lower().startswith("smtp:") else query
     if q.startswith("/"):  # an X.500 legacy DN
-        obj = call.org.by_legacy_dn.get(q.lower())
+        obj = call.org.find_dn(q)
         return ([obj] if obj and not obj.hidden else []), False
     if "@" in q:
         obj = call.org.find(q)
@@ -194,7 +194,7 @@ def _expansion(members: list[str], total: int, last: bool) -> str:
 def _public_dl(call: Call, target: etree._Element) -> DirectoryObject:
     address = (target.findtext(f"{T}EmailAddress") or "").strip()
     routing = (target.findtext(f"{T}RoutingType") or "SMTP").strip().upper()
-    obj = call.org.by_legacy_dn.get(address.lower()) if routing == "EX" else call.org.find(address)
+    obj = call.org.find_dn(address) if routing == "EX" else call.org.find(address)
     if obj is None or not obj.is_list or obj.hidden:
         raise ResponseError("ErrorNameResolutionNoResults", "No results were found.")
     return obj
@@ -231,7 +231,7 @@ def group_member_mailbox(call: Call, group: ContactGroup, i: int, expanding: boo
         c = mbx.contacts[m.contact_id]
         return soap.email_address(tag, c.name, c.address, "SMTP", CONTACT, c.item_id)
     if m.routing == "EX":
-        known = call.org.by_legacy_dn.get((m.address or "").lower())
+        known = call.org.find_dn(m.address or "")
         return soap.email_address(tag, m.name, m.address, "EX", known.kind if known else "Mailbox")
     obj = call.org.find(m.address or "")
     if obj is not None:

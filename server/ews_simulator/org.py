@@ -127,6 +127,10 @@ class Organisation:
         """The object with this primary or proxy address, case-insensitively."""
         return self.by_address.get(address.lower())
 
+    def find_dn(self, legacy_dn: str) -> DirectoryObject | None:
+        """The object with this legacy Exchange DN (X.500), case-insensitively."""
+        return self.by_legacy_dn.get(legacy_dn.lower())
+
     def dynamic_members(self, dl: DirectoryObject) -> list[DirectoryObject]:
         """Recipients whose attributes match every key of a dynamic list's filter."""
         assert dl.dynamic_filter is not None
@@ -225,17 +229,20 @@ def _seq(doc: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     return value
 
 
+def parse_build(text: str, where: str) -> tuple[int, int, int, int]:
+    """'15.1.2507.6' as four numbers; OrgError naming `where` otherwise."""
+    parts = text.split(".")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+        raise OrgError(f"{where}: expected four numbers like 15.1.2507.6, got {text!r}")
+    a, b, c, d = (int(p) for p in parts)
+    return a, b, c, d
+
+
 def _server(value: Any) -> tuple[tuple[int, int, int, int], str | None]:
     build_text = str(value.get("build", "15.1.2507.6")) if isinstance(value, Mapping) else ""
-    try:
-        parts = tuple(int(p) for p in build_text.split("."))
-    except ValueError:
-        parts = ()
-    if len(parts) != 4:
-        raise OrgError(f"server.build: expected four numbers like 15.1.2507.6, got {build_text!r}")
     # Exchange 2016 and 2019 answer Version="V2017_07_11"; null in the file leaves it out.
     version = value.get("version", "V2017_07_11") if isinstance(value, Mapping) else "V2017_07_11"
-    return (parts[0], parts[1], parts[2], parts[3]), (str(version) if version else None)
+    return parse_build(build_text, "server.build"), (str(version) if version else None)
 
 
 def _faults(value: Any, where: str) -> Faults:
@@ -375,7 +382,7 @@ class _Builder:
             return GroupMember(grp.name, None, status, group_id=str(m["group"]))
         if "legacy_dn" in m:  # Outlook stores directory members by X.500 DN
             dn = str(m["legacy_dn"])
-            obj = self.org.by_legacy_dn.get(dn.lower())
+            obj = self.org.find_dn(dn)
             name = str(m.get("name") or (obj.name if obj else dn))
             return GroupMember(name, dn, status, routing="EX")
         address = m.get("address")

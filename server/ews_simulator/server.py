@@ -106,6 +106,10 @@ class Simulator:
 
     def stop(self) -> None:
         self._httpd.shutdown()
+        self.close()
+
+    def close(self) -> None:
+        """Release the port (after `stop`, or instead of it when serving never began)."""
         self._httpd.server_close()
 
     def __enter__(self) -> Simulator:

@@ -314,3 +314,18 @@ def test_the_command_line_accepts_tokens_for_its_audiences(issuer, cert_dir):
         close_connections()
         proc.terminate()
         proc.wait(10)
+
+
+def test_an_issuer_gone_quiet_keeps_the_keys_already_held(issuer, monkeypatch):
+    """Keys past their age are read again; if that read fails, known keys stay in use and an
+    unknown one is refused with the reason, and the issuer is not asked on every request."""
+    import ews_simulator.oauth as oauth
+
+    verifier = oauth.BearerVerifier(BearerTrust(ISSUER, issuer.jwks.as_uri()))
+    assert verifier.mailbox(issuer.token()) == "alex@contoso.com"
+    issuer.jwks.unlink()
+    later = time.monotonic() + oauth.KEYS_MAX_AGE_S + 1
+    monkeypatch.setattr(oauth.time, "monotonic", lambda: later)
+    assert verifier.mailbox(issuer.token()) == "alex@contoso.com"
+    with pytest.raises(oauth.InvalidBearer, match="cannot read the issuer's keys"):
+        verifier.mailbox(issuer.token(kid="key-2"))
