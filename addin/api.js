@@ -68,10 +68,13 @@ async function call(path, { method = "GET", body, signal } = {}, looksRight, fre
     answer?.error?.message, retryAfter);
 }
 
-function kindForStatus(status) {
+// What an answer without a code we know means, from its status alone: a proxy's error page,
+// or a code the server added later. The pane's states use the same table (problemKey).
+export function kindForStatus(status) {
   if (status === 401) return "unauthorized";
   if (status === 403) return "forbidden";
+  if (status === 413) return "too_many_recipients";
   if (status === 429 || status === 503) return "throttled";
   if (status === 502 || status === 504) return "exchange_unreachable";
-  return status >= 500 ? "server_error" : "bad_request";
+  return status >= 500 || !status ? "server_error" : "bad_request";
 }

@@ -15,6 +15,7 @@ const EARLY_MS = 60_000; // ask again a minute before expiry: clocks differ, req
 let cached = null; // { token, expiresAt }
 let pending = null; // the sign-in under way: the pane's first calls share it
 let config = null;
+let naaApp = null; // the MSAL application, once nested app authentication is used
 
 export async function accessToken({ fresh = false } = {}) {
   if (!fresh && cached && cached.expiresAt - EARLY_MS > Date.now()) return cached.token;
@@ -68,8 +69,13 @@ async function authConfig() {
 }
 
 async function nestedAppAuth(settings, fresh) {
-  const app = await globalThis.msal.createNestablePublicClientApplication({
+  // One MSAL application per page: it keeps the account and its tokens between requests.
+  naaApp ??= globalThis.msal.createNestablePublicClientApplication({
     auth: { clientId: settings.client_id, authority: settings.authority || undefined },
+  });
+  const app = await naaApp.catch((e) => {
+    naaApp = null; // a failed start is tried again on the next sign-in
+    throw e;
   });
   const request = { scopes: [settings.scope] };
   try {

@@ -2,7 +2,7 @@
 // the count, and shows the number, the list tree, the findings and how the number adds up.
 
 import { showAdmin } from "./admin.js";
-import { ApiError, count } from "./api.js";
+import { ApiError, count, kindForStatus } from "./api.js";
 import { forgetToken } from "./auth.js";
 import { fromHistory, renderChart } from "./chart.js";
 import { $, el, plural, show } from "./dom.js";
@@ -222,9 +222,7 @@ function problem(kind, detail = "", status = 0, retryAfter = null) {
 function problemKey(kind, status) {
   if (PROBLEMS[kind]) return kind;
   if (BAD_REQUEST.has(kind)) return "bad_request";
-  const byStatus = { 401: "unauthorized", 403: "forbidden", 413: "too_many_recipients",
-    429: "throttled", 503: "throttled" };
-  return byStatus[status] || (status >= 400 && status < 500 ? "bad_request" : "server_error");
+  return kindForStatus(status);
 }
 
 function render(report) {
