@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 import requests
-from exchangelib import DELEGATE, Account, Configuration, Credentials
-from exchangelib.protocol import FailFast, close_connections
+from exchangelib.protocol import close_connections
 from exchangelib.util import to_xml
 from lxml import etree
 from requests.utils import iter_slices
@@ -25,6 +24,8 @@ from ews_simulator import Simulator, load
 from ews_simulator.generate import generate
 from rollcall.core.model import Entry, Kind
 from rollcall.directory.ews_parse import M, read_expansion
+
+from .baseline import baseline_account
 
 _ENVELOPE = (
     "<?xml version='1.0' encoding='utf-8'?>\n"
@@ -68,9 +69,7 @@ def server_answer_time(members: int = 2000, seed: int = 1) -> AnswerTime:
     sim = Simulator(load(doc), observer=lambda req, resp, status: wire.append(req)).start()
     try:
         close_connections()
-        config = Configuration(service_endpoint=sim.url, credentials=Credentials(user, password),
-                               retry_policy=FailFast())
-        account = Account(user, config=config, autodiscover=False, access_type=DELEGATE)
+        account = baseline_account(sim.url, user, password)
         got = account.protocol.expand_dl(root)
         assert len(got) == members, f"expected {members} members, exchangelib saw {len(got)}"
         close_connections()
