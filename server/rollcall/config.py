@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from .manifest import GUID, origin
 
 
 class ConfigError(ValueError):
@@ -100,20 +101,10 @@ def _readable_file(text: str) -> str:
     return str(path)
 
 
-def _https_origin(text: str) -> str:
-    parts = urlsplit(text.strip())
-    if parts.scheme != "https" or not parts.netloc or parts.path not in ("", "/"):
-        raise ValueError("must be an https origin like https://rollcall.example.com")
-    return f"https://{parts.netloc.lower()}"
-
-
 def _guid(text: str) -> str:
-    if not _GUID.match(text.strip()):
+    if not GUID.match(text.strip()):
         raise ValueError("must be the app registration's client id (a GUID)")
     return text.strip().lower()
-
-
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +218,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "oidc_client_id": (_guid, "the add-in's app registration (manifest, nested app auth)"),
     "oidc_client_secret": (str, "its secret, for oauth; or ROLLCALL_OIDC_CLIENT_SECRET_FILE"),
     "admin_group": (str, "object id of a group whose members are admins (groups claim)"),
-    "public_url": (_https_origin, "the origin the pane is served from; default the request's"),
+    "public_url": (origin, "the origin the pane is served from; default the request's"),
     "rate_limit_per_minute": (_int(0), "count and validate requests per caller a minute; 0 off"),
     "rate_limit_burst": (_int(1), "requests a caller may make at once before the limit"),
     "validate_deadline_s": (_under(SENDCHECK_TIMEOUT_S), "the send check's count answers by then"),

@@ -12,8 +12,8 @@ PLACEHOLDER_CLIENT_ID = "00000000-0000-0000-0000-000000000000"
 # Outlook keys add-ins by <Id>: deriving it from the origin lets a developer's localhost
 # manifest and the production one be installed side by side without replacing each other.
 _ID_NAMESPACE = uuid.UUID("6f1d3c2e-7a4b-4f0e-9b8a-52c0de11ca11")
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")  # a Host header's host[:port], nothing else
 
 
 def origin(url: str) -> str:
@@ -23,7 +23,7 @@ def origin(url: str) -> str:
         raise ValueError(f"{url!r}: Outlook loads add-ins only over https://")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise ValueError(f"{url!r}: give the origin only, like https://rollcall.example.com")
-    if not _HOST.match(parts.netloc):
+    if not HOST.match(parts.netloc):
         raise ValueError(f"{url!r}: not a host name")
     return f"https://{parts.netloc.lower()}"
 
@@ -36,7 +36,7 @@ def addin_id(base: str) -> str:
 def render(url: str = DEFAULT_URL, client_id: str = PLACEHOLDER_CLIENT_ID) -> str:
     """The manifest for `url`; ValueError for a URL that is not an https origin or a bad id."""
     base = origin(url)
-    if not _GUID.match(client_id):
+    if not GUID.match(client_id):
         raise ValueError(f"{client_id!r}: the client id is the app registration's GUID")
     return _TEMPLATE.substitute(
         base=base,

@@ -124,7 +124,7 @@ def is_own_origin(origin: str, public_url: str | None) -> bool:
     if given.path or given.query or given.scheme not in ("https", "http"):
         return False
     if public_url:
-        return f"{given.scheme}://{given.netloc}" == public_url.rstrip("/").lower()
+        return f"{given.scheme}://{given.netloc}" == public_url  # config made it an origin
     return given.netloc == request.host.lower()
 
 

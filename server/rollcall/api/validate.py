@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..errors import BadRequest
+from ..manifest import HOST
 from ..sendcheck import SendCheck
 from .auth import rate_limited
 from .count import parse_recipients
@@ -18,7 +18,6 @@ from .pane import addin_folder, security_headers
 bp = Blueprint("validate", __name__)
 
 PLACEHOLDER = '"__ROLLCALL_ORIGIN__"'  # in addin/sendcheck.js, quotes included
-_HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
 @bp.post("/api/validate")
@@ -77,7 +76,7 @@ def _service() -> SendCheck:
 
 def _origin() -> str | None:
     """This server's origin as the client reached it; None for a Host header that is no host."""
-    if not _HOST.match(request.host):
+    if not HOST.match(request.host):
         return None
     forwarded = request.headers.get("X-Forwarded-Proto", "").lower()
     scheme = "https" if forwarded == "https" else request.scheme
