@@ -27,10 +27,7 @@ def serve(config: Config, host: str, port: int, banner: str = "",
     else:
         config.require_oidc()  # an API that cannot tell who asks must not start at all
         config.require_ews()  # nor one that cannot reach Exchange
-    folder = Path(config.instance_path) / "certs"
-    cert, key, created = devcert.ensure(folder, (host, "localhost", "127.0.0.1"))
-    if created:
-        print(devcert.trust_instructions(folder / devcert.CA_NAME), flush=True)
+    cert, key = server_certificate(Path(config.instance_path) / "certs", host)
     app = create_app(config, dev_issuer=dev_issuer)
     try:  # bind first, so "listening" is only said once it is true
         server = make_server(host, port, app, threaded=True,
@@ -49,6 +46,15 @@ def serve(config: Config, host: str, port: int, banner: str = "",
     return 0
 
 
+def server_certificate(folder: Path, host: str) -> tuple[Path, Path]:
+    """The development certificate for `host` (made with its CA on first use, saying how to
+    trust that CA)."""
+    cert, key, created = devcert.ensure(folder, (host, "localhost", "127.0.0.1"))
+    if created:
+        print(devcert.trust_instructions(folder / devcert.CA_NAME), flush=True)
+    return cert, key
+
+
 def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic") -> int:
     """The EWS simulator's demo organisation in this process, and Rollcall counting against it:
     through the service account (basic), or with `ews_auth="oauth"` on behalf of each person."""
@@ -62,17 +68,16 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic") -> int:
         return 2
     org = load(demo_document())
     base = f"https://{_url_host(host)}:{port}"
-    instance = Path(load_config().instance_path)
+    settings = load_config(mailbox="megan@contoso.com", internal_domains=("contoso.com",))
+    instance = Path(settings.instance_path)
     issuer = demo_issuer(instance / "dev-issuer", base, people(org.mailboxes.values()))
     ca = instance / "certs" / devcert.CA_NAME
     sim, exchange = _demo_exchange(org, issuer, ews_port, instance / "certs", host,
                                    oauth=ews_auth == "oauth")
     print(f"EWS simulator (demo organisation) listening on {sim.url}", flush=True)
-    config = load_config(mailbox="megan@contoso.com", internal_domains=("contoso.com",),
-                         **exchange)
     # replace(), not overrides: a ROLLCALL_OIDC_* in the developer's environment must not mix a
     # real identity provider's settings into the demo's.
-    config = dataclasses.replace(config, **dev_identity(issuer, ca))
+    config = dataclasses.replace(settings, **exchange, **dev_identity(issuer, ca))
     if ews_auth == "oauth":
         config = dataclasses.replace(config, oidc_client_id=issuer.client_id,
                                      oidc_client_secret=issuer.client_secret)
@@ -118,9 +123,7 @@ def _demo_exchange(org: Any, issuer: DevIssuer, ews_port: int, certs: Path, host
         sim = Simulator(org, port=ews_port).start()
         return sim, {"ews_url": sim.url, "ews_username": "svc-rollcall@contoso.com",
                      "ews_password": DEMO_PASSWORD}
-    cert, key, created = devcert.ensure(certs, (host, "localhost", "127.0.0.1"))
-    if created:
-        print(devcert.trust_instructions(certs / devcert.CA_NAME), flush=True)
+    cert, key = server_certificate(certs, host)  # the same one Rollcall serves with
     sim = Simulator(org, port=ews_port, tls=(cert, key),
                     bearer=BearerTrust(issuer.issuer, issuer.jwks_url)).start()
     # The simulator plays Exchange Online: tokens for outlook.office365.com.
