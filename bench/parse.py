@@ -23,7 +23,7 @@ from requests.utils import iter_slices
 from ews_simulator import Simulator, load
 from ews_simulator.generate import generate
 from rollcall.core.model import Entry, Kind
-from rollcall.directory.ews_parse import M, read_expansion
+from rollcall.directory.ews.parse import M, read_expansion
 
 from .baseline import baseline_account
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from rollcall.core.model import CountRequest, Recipient
 from rollcall.counting import Counter, ExpansionCache, Settings
-from rollcall.directory.ews import EwsConnections, EwsSettings
+from rollcall.directory.ews.client import EwsConnections
+from rollcall.directory.ews.settings import EwsSettings
 
 
 @dataclass(slots=True)
@@ -27,7 +28,7 @@ class RollcallSession:
 
     def __init__(self, url: str, user: str, password: str, concurrency: int) -> None:
         connections = EwsConnections(
-            EwsSettings(url=url, username=user, password=password, connections=concurrency)
+            EwsSettings(url=url, username=user, password=password), connections=concurrency
         )
         # Built before timing: the version probe (ConvertId) is paid once per server process.
         self.directory = connections.directory(None)

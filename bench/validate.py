@@ -36,7 +36,7 @@ def _app(sim: RemoteSimulator, concurrency: int, instance: str) -> Any:
 
     from rollcall.app import create_app
     from rollcall.config import load_config
-    from rollcall.serve import demo_issuer, dev_identity
+    from rollcall.dev.demo import demo_issuer, dev_identity
 
     (service, password), (sender, _) = sim.users
     # The sender signs in as in `rollcall demo`: token validation is part of what is measured.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import tempfile
@@ -25,7 +24,7 @@ def dev_issuer() -> Any:
     keys live in a temporary folder for this test session."""
     from ews_simulator import load
     from ews_simulator.demo import demo_document
-    from rollcall.serve import demo_issuer, people
+    from rollcall.dev.demo import demo_issuer, people
 
     folder = Path(tempfile.mkdtemp(prefix="rollcall-dev-issuer-"))
     return demo_issuer(folder, DEMO_BASE, people(load(demo_document()).mailboxes.values()))
@@ -34,7 +33,7 @@ def dev_issuer() -> Any:
 def identity_settings() -> dict[str, Any]:
     """Settings that trust the development issuer through its JWKS file, as an air-gapped
     site trusts its identity provider: the production validation path, no HTTPS server needed."""
-    from rollcall.serve import dev_identity
+    from rollcall.dev.demo import dev_identity
 
     return dev_identity(dev_issuer(), jwks_file=True)
 
@@ -58,11 +57,11 @@ def demo_config(sim: Simulator, **overrides: Any) -> Any:
 def rollcall_app(config: Any) -> Any:
     """The app for `config`, serving the development issuer; identity settings are added to a
     configuration that has none, so every test reaches the API through token validation."""
-    from rollcall.app import create_app
+    from rollcall.dev.app import dev_app
 
-    if not config.oidc_issuer:
-        config = dataclasses.replace(config, **identity_settings())
-    return create_app(config, dev_issuer=dev_issuer())
+    if not config.identity.issuer:
+        config = config.with_settings(**identity_settings())
+    return dev_app(config, dev_issuer())
 
 
 def token(who: str = "megan@contoso.com", **claims: Any) -> str:

@@ -84,10 +84,13 @@ def _run(args: argparse.Namespace) -> int:
             return _manifest(args)
         if args.command in ("lists", "contacts"):
             return _lists(args)
-        from .serve import demo, serve
-
+        # The development server and the demo are the only commands that use rollcall.dev.
         if args.command == "serve":
+            from .dev.serve import serve
+
             return serve(load_config(), args.host, args.port)
+        from .dev.demo import demo
+
         return demo(args.host, args.port, args.ews_port, args.ews_auth)
     except ConfigError as e:
         print(f"rollcall: configuration: {e}", file=sys.stderr)
@@ -108,10 +111,10 @@ def _count_arg(text: str) -> int:
 
 
 def _count(args: argparse.Namespace) -> int:
-    from .app import count_service
+    from .bootstrap import bootstrap
     from .core.recipients import parse_recipient
 
-    service = count_service(_with_service_account(load_config()))
+    service = bootstrap(_with_service_account(load_config())).counts
     recipients = [parse_recipient(e) for e in args.entries]
     report = service.count(recipients, args.expected, args.mailbox, args.refresh)
     if args.json:
@@ -122,16 +125,16 @@ def _count(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .app import send_check
+    from .bootstrap import bootstrap
     from .core.recipients import parse_recipient
 
     config = _with_service_account(load_config())
     recipients = [parse_recipient(e) for e in args.entries]
     # A dry run with the count's own deadline: nothing waits here as Outlook does, and a
     # fresh process has no warm cache to answer from within the send check's.
-    result = send_check(config).validate(recipients, expected=args.expected,
-                                         mailbox=args.mailbox, record=False,
-                                         deadline_s=config.deadline_s)
+    result = bootstrap(config).send_check.validate(recipients, expected=args.expected,
+                                                   mailbox=args.mailbox, record=False,
+                                                   deadline_s=config.count.deadline_s)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -144,7 +147,7 @@ def _check(args: argparse.Namespace) -> int:
 def _with_service_account(config: Config) -> Config:
     """The configuration, unless it acts in Exchange with callers' tokens: a command line has
     no caller, so it needs the service account (ConfigError saying so)."""
-    if config.ews_auth == "oauth":
+    if config.ews.auth == "oauth":
         raise ConfigError("the command line has no signed-in person whose token ROLLCALL_EWS_AUTH="
                           "oauth could use: run it with ROLLCALL_EWS_AUTH=basic or ntlm and a "
                           "service account (ROLLCALL_EWS_USERNAME, ROLLCALL_EWS_PASSWORD)")
@@ -152,24 +155,21 @@ def _with_service_account(config: Config) -> Config:
 
 
 def _lists(args: argparse.Namespace) -> int:
-    from .app import count_service
-    from .lists import ListsService
+    from .bootstrap import bootstrap
 
     config = load_config()
     if getattr(args, "lists_command", None) == "snapshot":
         config = _with_service_account(config)  # the only lists command that asks Exchange
-    counts = count_service(config)
-    assert counts.store is not None
-    return cli_lists.run(args, ListsService(counts.store, counts))
+    return cli_lists.run(args, bootstrap(config).lists)
 
 
 def _manifest(args: argparse.Namespace) -> int:
     from .manifest import DEFAULT_URL, PLACEHOLDER_CLIENT_ID, render
 
     config = load_config()
-    client_id = args.client_id or config.oidc_client_id or PLACEHOLDER_CLIENT_ID
+    client_id = args.client_id or config.identity.client_id or PLACEHOLDER_CLIENT_ID
     try:
-        sys.stdout.write(render(args.url or config.public_url or DEFAULT_URL, client_id))
+        sys.stdout.write(render(args.url or config.server.public_url or DEFAULT_URL, client_id))
     except ValueError as e:
         print(f"rollcall: manifest: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RollcallError
+from .lists import ListsService
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -61,13 +62,13 @@ def add_parsers(sub: Any) -> None:
         p.add_argument("email")
 
 
-def run(args: argparse.Namespace, lists: Any) -> int:
+def run(args: argparse.Namespace, lists: ListsService) -> int:
     """Carry out one lists/contacts command; RollcallError becomes a message and exit 2."""
     actor = f"cli:{getpass.getuser()}"
     try:
         if args.command == "lists":
             return _lists(args, lists, actor)
-        return _contacts(args, lists.store, actor)
+        return _contacts(args, lists, actor)
     except RollcallError as e:
         print(f"rollcall: {e.message}", file=sys.stderr)
         report = getattr(e, "report", None)
@@ -76,8 +77,8 @@ def run(args: argparse.Namespace, lists: Any) -> int:
         return EXIT_USAGE if e.status < 500 else EXIT_FAILED
 
 
-def _lists(args: argparse.Namespace, lists: Any, actor: str) -> int:
-    store, cmd = lists.store, args.lists_command
+def _lists(args: argparse.Namespace, lists: ListsService, actor: str) -> int:
+    store, cmd = lists, args.lists_command
     if cmd == "create":
         info = store.create_list(args.name, actor, args.expected)
         print(f"created {info.name} ({info.address})")
@@ -117,7 +118,7 @@ def _lists(args: argparse.Namespace, lists: Any, actor: str) -> int:
     return EXIT_OK
 
 
-def _contacts(args: argparse.Namespace, store: Any, actor: str) -> int:
+def _contacts(args: argparse.Namespace, store: ListsService, actor: str) -> int:
     cmd = args.contacts_command
     if cmd == "delete":
         event = store.delete_contact(args.email, actor, all_lists=args.all,

@@ -1,7 +1,9 @@
 """Settings: defaults < a config file (ROLLCALL_CONFIG, TOML) < ROLLCALL_* environment variables.
 
-Every setting is in SETTINGS below, which README.md's configuration table mirrors. A bad value
-raises ConfigError naming the variable, so a startup error says what to fix.
+Every setting is in SETTINGS below, which README.md's configuration table mirrors, and lands in
+one section of Config (ews, count, policy, identity, store, server): the settings object of the
+component that uses it, where its default is written. A bad value raises ConfigError naming the
+variable, so a startup error says what to fix.
 """
 
 from __future__ import annotations
@@ -10,12 +12,18 @@ import difflib
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .api.settings import ServerSettings
+from .core.policy import Policy
+from .counting.settings import CountSettings
+from .directory.ews.settings import EwsSettings
+from .identity.settings import IdentitySettings
 from .manifest import GUID, origin
+from .store.settings import StoreSettings
 
 
 class ConfigError(ValueError):
@@ -109,63 +117,35 @@ def _guid(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    ews_url: str | None = None
-    ews_username: str | None = None
-    ews_password: str | None = None
-    ews_auth: str = "basic"
-    ews_build: str | None = None
-    ews_timeout_s: float = 30.0
-    ews_oauth_scope: str | None = None
-    ews_ca_file: str | None = None
-    mailbox: str | None = None
-    max_nesting: int = 3
-    internal_domains: tuple[str, ...] = ()
-    concurrency: int = 8
-    deadline_s: float = 20.0
-    cache_ttl_s: float = 900.0
-    max_entries: int = 2000
-    instance_path: str = "instance"
-    database_url: str | None = None
-    list_domain: str | None = None
-    frame_ancestors: tuple[str, ...] = ()
-    addin_dir: str | None = None
-    # Identity (rollcall.identity): who may call the API, and as whom Rollcall acts.
-    oidc_issuer: str | None = None
-    oidc_audience: tuple[str, ...] = ()
-    oidc_jwks_url: str | None = None
-    oidc_ca_file: str | None = None
-    oidc_client_id: str | None = None
-    oidc_client_secret: str | None = None
-    admin_group: str | None = None
-    public_url: str | None = None
-    rate_limit_per_minute: int = 60
-    rate_limit_burst: int = 20
-    # The send check's policy (core/policy.py); README.md explains each default.
-    validate_deadline_s: float = 2.5
-    policy_unresolved: str = "block"
-    policy_per_message: str = "block"
-    policy_per_message_max: int = 1000
-    policy_per_hour: str = "block"
-    policy_per_hour_max: int = 3000
-    policy_mismatch: str = "warn"
-    policy_mismatch_percent: float = 5.0
-    policy_mismatch_absolute: int = 0
-    policy_incomplete: str = "warn"
-    policy_deleted: str = "warn"
-    policy_cycle: str = "warn"
-    policy_external: str = "warn"
-    policy_external_max: int = 10
-    policy_large_audience: str = "warn"
-    policy_large_audience_max: int = 25
-    policy_invalid_members: str = "off"
-    policy_too_deep: str = "off"
+    """The effective settings, one section per component; each section is the settings object
+    that component takes, so every default is written once, beside the code that uses it."""
+
+    ews: EwsSettings = field(default_factory=EwsSettings)
+    count: CountSettings = field(default_factory=CountSettings)
+    policy: Policy = field(default_factory=Policy)
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    # Room for the wings to come: `graph` (Microsoft Graph) and `sending` (tracked send).
+
+    def with_settings(self, **settings: Any) -> Config:
+        """This configuration with some settings replaced, named as in SETTINGS (values already
+        typed, as the demo and the tests give them)."""
+        changes: dict[str, dict[str, Any]] = {}
+        for name, value in settings.items():
+            if name not in SETTINGS:
+                raise ConfigError(f"ROLLCALL_{name.upper()} is not a Rollcall setting")
+            section, key = SETTINGS[name].section, SETTINGS[name].field
+            changes.setdefault(section, {})[key] = value
+        return replace(self, **{section: replace(getattr(self, section), **values)
+                                for section, values in changes.items()})
 
     def require_oidc(self) -> None:
         """Raise ConfigError naming the identity setting the API needs but does not have."""
-        if not self.oidc_issuer:
+        if not self.identity.issuer:
             raise ConfigError("ROLLCALL_OIDC_ISSUER is not set: Rollcall answers the API only "
                               "for callers its identity provider signed in (see README.md)")
-        if not self.oidc_audience:
+        if not self.identity.audience:
             raise ConfigError("ROLLCALL_OIDC_AUDIENCE is not set: name Rollcall's API as the "
                               "tokens carry it (client id or api://HOST/CLIENT-ID)")
 
@@ -175,7 +155,7 @@ class Config:
         if missing:
             raise ConfigError(f"ROLLCALL_{missing[0].upper()} is not set: Rollcall needs it to "
                               "reach Exchange (see the configuration table in README.md)")
-        if self.ews_auth == "oauth" and not (self.ews_url or "").lower().startswith("https://"):
+        if self.ews.auth == "oauth" and not (self.ews.url or "").lower().startswith("https://"):
             raise ConfigError("ROLLCALL_EWS_URL must be https:// with ROLLCALL_EWS_AUTH=oauth: "
                               "bearer tokens never travel over plain HTTP")
 
@@ -183,62 +163,103 @@ class Config:
         """The settings Exchange needs and lacks: a service account's, or with OAuth the
         confidential client that trades callers' tokens for Exchange ones."""
         needed = ["ews_url", "ews_username", "ews_password"]
-        if self.ews_auth == "oauth":
+        if self.ews.auth == "oauth":
             needed = ["ews_url", "oidc_issuer", "oidc_client_id", "oidc_client_secret"]
-        return [name for name in needed if not getattr(self, name)]
+        return [name for name in needed if not self.get(name)]
+
+    def get(self, name: str) -> Any:
+        """One setting's value by its name in SETTINGS (`ews_url`, `policy_cycle`, ...)."""
+        return getattr(getattr(self, SETTINGS[name].section), SETTINGS[name].field)
 
 
-# name -> (parser, description); the README's table lists the same.
-SETTINGS: dict[str, tuple[Callable[[str], Any], str]] = {
-    "ews_url": (_url, "full EWS endpoint URL, https://mail.example.com/EWS/Exchange.asmx"),
-    "ews_username": (str, "service account (UPN or SMTP) that impersonates senders"),
-    "ews_password": (str, "its password; or ROLLCALL_EWS_PASSWORD_FILE naming a file"),
-    "ews_auth": (_choice("basic", "ntlm", "oauth"),
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """Where one ROLLCALL_* variable lands (section and field), how it is read, what it means."""
+
+    section: str
+    field: str
+    parse: Callable[[str], Any]
+    help: str
+
+
+def _settings(section: str, prefix: str,
+              rows: dict[str, tuple[Callable[[str], Any], str]]) -> dict[str, Setting]:
+    """A section's settings; the variable is ROLLCALL_ + PREFIX + FIELD, upper-cased."""
+    return {prefix + name: Setting(section, name, parse, text)
+            for name, (parse, text) in rows.items()}
+
+
+_RULE_HELP = {
+    "unresolved": "a To/Cc/Bcc entry nobody matches, or several people match",
+    "per_message": "more people in one message than POLICY_PER_MESSAGE_MAX",
+    "per_hour": "a sender's people in the last hour pass POLICY_PER_HOUR_MAX",
+    "mismatch": "the count differs from the expected or the last count",
+    "incomplete": "some lists could not be expanded",
+    "deleted": "contacts whose cards were deleted still get it",
+    "cycle": "lists contain each other in a loop",
+    "external": "more external recipients than POLICY_EXTERNAL_MAX",
+    "large_audience": "more people than POLICY_LARGE_AUDIENCE_MAX",
+    "invalid_members": "list members with no usable address",
+    "too_deep": "lists nested deeper than ROLLCALL_MAX_NESTING",
+}
+
+# name -> Setting; the README's table lists the same variables.
+SETTINGS: dict[str, Setting] = {
+    **_settings("ews", "ews_", {
+        "url": (_url, "full EWS endpoint URL, https://mail.example.com/EWS/Exchange.asmx"),
+        "username": (str, "service account (UPN or SMTP) that impersonates senders"),
+        "password": (str, "its password; or ROLLCALL_EWS_PASSWORD_FILE naming a file"),
+        "auth": (_choice("basic", "ntlm", "oauth"),
                  "basic or ntlm (a service account), or oauth (each caller's own token)"),
-    "ews_build": (str, "Exchange build, e.g. 15.1.2507.6: skips the version probe"),
-    "ews_timeout_s": (_positive_float, "seconds one EWS request may take"),
-    "ews_oauth_scope": (str, "what oauth asks for; default ORIGIN/EWS.AccessAsUser.All of the URL"),
-    "ews_ca_file": (_readable_file, "CA bundle for Exchange's HTTPS; default the system's"),
-    "mailbox": (str, "mailbox a count acts as when the caller names none"),
-    "max_nesting": (_int(1), "lists nested deeper get a nested_too_deep finding"),
-    "internal_domains": (_domains, "comma-separated; recipients elsewhere are external"),
-    "concurrency": (_int(1), "EWS requests in flight per count"),
-    "deadline_s": (_positive_float, "a count answers by then, complete or not"),
-    "cache_ttl_s": (float, "how long list expansions are reused (seconds)"),
-    "max_entries": (_int(1), "most recipients one count request may carry"),
-    "instance_path": (str, "folder for Rollcall's own files"),
-    "database_url": (str, "SQLAlchemy URL; default a SQLite file in the instance folder"),
-    "list_domain": (str, "alias domain: NAME@domain means the Rollcall list NAME"),
-    "frame_ancestors": (_words, "hosts allowed to frame the pane; default Outlook's own"),
-    "addin_dir": (str, "folder of the pane's files; default addin/ in the checkout"),
-    "oidc_issuer": (str, "the identity provider's issuer; its tokens are the only ones taken"),
-    "oidc_audience": (_words, "accepted token audiences: the client id, api://HOST/CLIENT-ID"),
-    "oidc_jwks_url": (_key_url, "signing keys (https:// or file://); default from discovery"),
-    "oidc_ca_file": (_readable_file, "CA bundle for the issuer's HTTPS; default the system's"),
-    "oidc_client_id": (_guid, "the add-in's app registration (manifest, nested app auth)"),
-    "oidc_client_secret": (str, "its secret, for oauth; or ROLLCALL_OIDC_CLIENT_SECRET_FILE"),
-    "admin_group": (str, "object id of a group whose members are admins (groups claim)"),
-    "public_url": (origin, "the origin the pane is served from; default the request's"),
-    "rate_limit_per_minute": (_int(0), "count and validate requests per caller a minute; 0 off"),
-    "rate_limit_burst": (_int(1), "requests a caller may make at once before the limit"),
-    "validate_deadline_s": (_under(SENDCHECK_TIMEOUT_S), "the send check's count answers by then"),
-    "policy_unresolved": (_action, "a To/Cc/Bcc entry nobody matches, or several people match"),
-    "policy_per_message": (_action, "more people in one message than POLICY_PER_MESSAGE_MAX"),
-    "policy_per_message_max": (_int(1), "the most people one message may reach"),
-    "policy_per_hour": (_action, "a sender's people in the last hour pass POLICY_PER_HOUR_MAX"),
-    "policy_per_hour_max": (_int(1), "the most people a sender may reach in an hour"),
-    "policy_mismatch": (_action, "the count differs from the expected or the last count"),
-    "policy_mismatch_percent": (_percent, "a difference within this share of expected is fine"),
-    "policy_mismatch_absolute": (_int(0), "... or within this many people, if larger"),
-    "policy_incomplete": (_action, "some lists could not be expanded"),
-    "policy_deleted": (_action, "contacts whose cards were deleted still get it"),
-    "policy_cycle": (_action, "lists contain each other in a loop"),
-    "policy_external": (_action, "more external recipients than POLICY_EXTERNAL_MAX"),
-    "policy_external_max": (_int(0), "external recipients allowed before the rule applies"),
-    "policy_large_audience": (_action, "more people than POLICY_LARGE_AUDIENCE_MAX"),
-    "policy_large_audience_max": (_int(1), "people in a large audience (MailTips' 25)"),
-    "policy_invalid_members": (_action, "list members with no usable address"),
-    "policy_too_deep": (_action, "lists nested deeper than ROLLCALL_MAX_NESTING"),
+        "build": (str, "Exchange build, e.g. 15.1.2507.6: skips the version probe"),
+        "timeout_s": (_positive_float, "seconds one EWS request may take"),
+        "oauth_scope": (str, "what oauth asks for; default ORIGIN/EWS.AccessAsUser.All of the URL"),
+        "ca_file": (_readable_file, "CA bundle for Exchange's HTTPS; default the system's"),
+    }),
+    **_settings("count", "", {
+        "mailbox": (str, "mailbox a count acts as when the caller names none"),
+        "max_nesting": (_int(1), "lists nested deeper get a nested_too_deep finding"),
+        "internal_domains": (_domains, "comma-separated; recipients elsewhere are external"),
+        "concurrency": (_int(1), "EWS requests in flight per count"),
+        "deadline_s": (_positive_float, "a count answers by then, complete or not"),
+        "cache_ttl_s": (float, "how long list expansions are reused (seconds)"),
+        "max_entries": (_int(1), "most recipients one count request may carry"),
+    }),
+    **_settings("store", "", {
+        "instance_path": (str, "folder for Rollcall's own files"),
+        "database_url": (str, "SQLAlchemy URL; default a SQLite file in the instance folder"),
+        "list_domain": (str, "alias domain: NAME@domain means the Rollcall list NAME"),
+    }),
+    **_settings("server", "", {
+        "frame_ancestors": (_words, "hosts allowed to frame the pane; default Outlook's own"),
+        "addin_dir": (str, "folder of the pane's files; default addin/ in the checkout"),
+        "public_url": (origin, "the origin the pane is served from; default the request's"),
+        "rate_limit_per_minute": (_int(0), "count and validate requests per caller a minute; "
+                                  "0 off"),
+        "rate_limit_burst": (_int(1), "requests a caller may make at once before the limit"),
+    }),
+    **_settings("identity", "oidc_", {
+        "issuer": (str, "the identity provider's issuer; its tokens are the only ones taken"),
+        "audience": (_words, "accepted token audiences: the client id, api://HOST/CLIENT-ID"),
+        "jwks_url": (_key_url, "signing keys (https:// or file://); default from discovery"),
+        "ca_file": (_readable_file, "CA bundle for the issuer's HTTPS; default the system's"),
+        "client_id": (_guid, "the add-in's app registration (manifest, nested app auth)"),
+        "client_secret": (str, "its secret, for oauth; or ROLLCALL_OIDC_CLIENT_SECRET_FILE"),
+    }),
+    **_settings("identity", "", {
+        "admin_group": (str, "object id of a group whose members are admins (groups claim)"),
+    }),
+    "validate_deadline_s": Setting("policy", "deadline_s", _under(SENDCHECK_TIMEOUT_S),
+                                   "the send check's count answers by then"),
+    **_settings("policy", "policy_", {rule: (_action, text) for rule, text in _RULE_HELP.items()}),
+    **_settings("policy", "policy_", {
+        "per_message_max": (_int(1), "the most people one message may reach"),
+        "per_hour_max": (_int(1), "the most people a sender may reach in an hour"),
+        "mismatch_percent": (_percent, "a difference within this share of expected is fine"),
+        "mismatch_absolute": (_int(0), "... or within this many people, if larger"),
+        "external_max": (_int(0), "external recipients allowed before the rule applies"),
+        "large_audience_max": (_int(1), "people in a large audience (MailTips' 25)"),
+    }),
 }
 
 
@@ -259,7 +280,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
     for name, value in raw.items():
         values[name] = _parse(name, value)
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return Config(**values)
+    return Config().with_settings(**values)
 
 
 # ROLLCALL_* variables that are not settings: where the settings come from, and test tools'.
@@ -296,7 +317,7 @@ def _no_unknown_variables(env: Mapping[str, str]) -> None:
 
 
 def _parse(name: str, value: Any) -> Any:
-    parser, _ = SETTINGS[name]
+    parser = SETTINGS[name].parse
     if isinstance(value, list) and parser in (_domains, _words):
         value = ",".join(value)
     try:

@@ -37,8 +37,9 @@ class NotConfigured(RollcallError):
     status = 503
 
 
-class ExchangeUnavailable(RollcallError):
-    """Exchange could not be asked at all (unreachable, credentials refused)."""
+class DirectoryUnavailable(RollcallError):
+    """The organisation's directory could not be asked at all (unreachable, credentials
+    refused). The codes keep saying "exchange": Exchange is behind every directory adapter."""
 
     code = "exchange_unreachable"
     status = 502

@@ -78,9 +78,9 @@ def test_the_api_is_still_reached(client):
 
 
 def test_frame_ancestors_come_from_the_configuration(client, monkeypatch):
-    config = client.application.config["ROLLCALL"]
-    monkeypatch.setitem(client.application.config, "ROLLCALL",
-                        _With(config, frame_ancestors=("'self'", "https://mail.example.com")))
+    services = client.application.extensions["rollcall"]
+    monkeypatch.setattr(services, "config", services.config.with_settings(
+        frame_ancestors=("'self'", "https://mail.example.com")))
     csp = _csp(client.get("/"))
     assert csp["frame-ancestors"] == ["'self'", "https://mail.example.com"]
 
@@ -92,13 +92,3 @@ def test_the_addin_folder_can_be_moved_for_packaging(tmp_path):
     (tmp_path / "taskpane.html").write_text("<!doctype html><title>moved</title>")
     config = load_config(environ={"ROLLCALL_ADDIN_DIR": str(tmp_path)})
     assert b"moved" in create_app(config).test_client().get("/").data
-
-
-class _With:
-    """A configuration with some attributes replaced (Config is frozen)."""
-
-    def __init__(self, base: Any, **changes: Any) -> None:
-        self._base, self._changes = base, changes
-
-    def __getattr__(self, name: str) -> Any:
-        return self._changes[name] if name in self._changes else getattr(self._base, name)

@@ -173,7 +173,7 @@ def test_an_unexpected_error_answers_500_without_internals(app, as_user, monkeyp
     def explode(*args, **kwargs):
         raise RuntimeError("db password is hunter2")
 
-    monkeypatch.setattr(app.extensions["rollcall.count"], "count", explode)
+    monkeypatch.setattr(app.extensions["rollcall"].counts, "count", explode)
     answer = count(as_user("megan@contoso.com"), {"displayName": "x", "emailAddress": "a@b.c"})
     assert answer.status_code == 500
     body = answer.get_data(as_text=True)

@@ -12,10 +12,11 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from rollcall import devcert
 from rollcall.app import create_app
 from rollcall.cli import main
-from rollcall.serve import demo_issuer, dev_identity, people
+from rollcall.dev import certs as devcert
+from rollcall.dev.app import dev_app
+from rollcall.dev.demo import demo_issuer, dev_identity, people
 from support import demo_config
 
 
@@ -31,8 +32,8 @@ def https_demo(demo_simulator: Any, tmp_path: Path) -> Iterator[tuple[str, Path]
     ca = tmp_path / "certs" / devcert.CA_NAME
     issuer = demo_issuer(tmp_path / "dev-issuer", base, people(sim.org.mailboxes.values()))
     config = demo_config(sim, instance_path=str(tmp_path), **dev_identity(issuer, ca))
-    assert config.oidc_jwks_url is None  # keys found by OpenID discovery, as from Entra ID
-    holder["app"] = create_app(config, dev_issuer=issuer)
+    assert config.identity.jwks_url is None  # keys found by OpenID discovery, as from Entra ID
+    holder["app"] = dev_app(config, issuer)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield base, ca

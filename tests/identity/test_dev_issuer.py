@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from rollcall.dev.issuer import DevIssuer, NotLoopback, is_loopback, require_loopback
 from rollcall.identity import KeySet, OidcSettings, TokenValidator
-from rollcall.identity.dev_issuer import DevIssuer, NotLoopback, is_loopback, require_loopback
 from rollcall.identity.keys import http_fetch
 
 PEOPLE = {"megan@contoso.com": "Megan Bowen", "isaiah@contoso.com": "Isaiah Langer"}
@@ -104,7 +104,7 @@ def test_default_scope_is_the_consented_ews_permission(tmp_path):
      "invalid_scope"),
 ])
 def test_on_behalf_of_refusals_use_oauths_error_codes(tmp_path, change, error):
-    from rollcall.identity.dev_issuer import OAuthError
+    from rollcall.dev.issuer import OAuthError
 
     issuer = _issuer(tmp_path)
     with pytest.raises(OAuthError) as refused:
@@ -118,7 +118,7 @@ def test_on_behalf_of_refusals_use_oauths_error_codes(tmp_path, change, error):
     {"scp": "User.Read"},
 ])
 def test_only_a_live_token_for_rollcalls_api_is_traded(tmp_path, claims):
-    from rollcall.identity.dev_issuer import OAuthError
+    from rollcall.dev.issuer import OAuthError
 
     issuer = _issuer(tmp_path)
     with pytest.raises(OAuthError) as refused:
@@ -127,7 +127,7 @@ def test_only_a_live_token_for_rollcalls_api_is_traded(tmp_path, claims):
 
 
 def test_a_token_signed_by_another_key_is_not_traded(tmp_path):
-    from rollcall.identity.dev_issuer import OAuthError
+    from rollcall.dev.issuer import OAuthError
 
     issuer, other = _issuer(tmp_path / "a"), _issuer(tmp_path / "b")
     with pytest.raises(OAuthError, match="not valid"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rollcall.ratelimit import RateLimited, RateLimiter
+from rollcall.api.ratelimit import RateLimited, RateLimiter
 from support import Clock
 
 

@@ -22,10 +22,10 @@ def test_identity_settings_come_from_the_environment():
         "ROLLCALL_PUBLIC_URL": "https://Rollcall.example.com/",
         "ROLLCALL_RATE_LIMIT_PER_MINUTE": "0",
     })
-    assert config.oidc_audience == (CLIENT, f"api://rollcall.example.com/{CLIENT}")
-    assert config.oidc_client_id == CLIENT
-    assert config.public_url == "https://rollcall.example.com"
-    assert config.rate_limit_per_minute == 0 and config.rate_limit_burst == 20
+    assert config.identity.audience == (CLIENT, f"api://rollcall.example.com/{CLIENT}")
+    assert config.identity.client_id == CLIENT
+    assert config.server.public_url == "https://rollcall.example.com"
+    assert config.server.rate_limit_per_minute == 0 and config.server.rate_limit_burst == 20
     config.require_oidc()
 
 

@@ -106,12 +106,10 @@ def test_other_schemes_and_junk_are_401(app, header, code):
 
 
 def test_without_an_identity_provider_the_api_is_closed_and_says_what_to_set(make_app):
-    import dataclasses
-
     from rollcall.app import create_app
 
-    config = make_app().config["ROLLCALL"]
-    bare = create_app(dataclasses.replace(config, oidc_issuer=None, oidc_audience=()))
+    config = make_app().extensions["rollcall"].config
+    bare = create_app(config.with_settings(oidc_issuer=None, oidc_audience=()))
     answer = bare.test_client().get("/api/me", headers={"Authorization": "Bearer x.y.z"})
     assert answer.status_code == 503
     assert "ROLLCALL_OIDC_ISSUER" in answer.get_json()["error"]["message"]

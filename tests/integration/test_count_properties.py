@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ews_simulator import Simulator, load
-from rollcall.app import count_service
+from rollcall.bootstrap import bootstrap
 from rollcall.config import load_config
 from rollcall.core.model import Recipient
 from support import Wire
@@ -65,9 +65,9 @@ def test_total_is_the_distinct_deliverable_addresses_reachable(optional_ews_sche
     sim = Simulator(load(doc), observer=wire).start()
     try:
         sender = doc["mailboxes"][0]["address"]
-        svc = count_service(load_config(environ={}, ews_url=sim.url, ews_username=sender,
+        svc = bootstrap(load_config(environ={}, ews_url=sim.url, ews_username=sender,
                                         ews_password="pw", mailbox=sender,
-                                        instance_path=tempfile.mkdtemp()))
+                                        instance_path=tempfile.mkdtemp())).counts
         recipients = [Recipient(a, a) for a in chosen]
         if with_group:
             recipients.append(Recipient("Random Group", None))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ews_simulator import load
-from rollcall.app import count_service
+from rollcall.bootstrap import bootstrap
 from rollcall.config import load_config
 from rollcall.core.model import Recipient
 
@@ -26,7 +26,7 @@ def service(sim, **overrides):
     settings = {"ews_url": sim.url, "ews_username": "svc@contoso.com", "ews_password": "svc-pw",
                 "mailbox": "megan@contoso.com", "internal_domains": ("contoso.com",)}
     settings.update(overrides)
-    return count_service(load_config(environ={}, **settings))
+    return bootstrap(load_config(environ={}, **settings)).counts
 
 
 def count(sim, *recipients, expected=None, mailbox=None, svc=None, refresh=False):

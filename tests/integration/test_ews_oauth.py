@@ -19,14 +19,15 @@ from werkzeug.serving import make_server
 from ews_simulator import BearerTrust, load
 from ews_simulator.demo import demo_document
 from ews_simulator.tls import self_signed
-from rollcall import devcert
-from rollcall.app import create_app
 from rollcall.core.model import DirectoryError, Recipient
 from rollcall.counting import Settings
-from rollcall.directory.ews import EwsConnections, EwsSettings
+from rollcall.counting.service import CountService
+from rollcall.dev import certs as devcert
+from rollcall.dev.app import dev_app
+from rollcall.dev.demo import demo_issuer, dev_identity, people
+from rollcall.directory.ews.client import EwsConnections
+from rollcall.directory.ews.settings import EwsSettings
 from rollcall.identity.on_behalf_of import AccessToken
-from rollcall.serve import demo_issuer, dev_identity, people
-from rollcall.service import CountService
 from support import demo_config, rollcall_app, signed_in
 
 EWS_SCOPE = "https://outlook.office365.com/EWS.AccessAsUser.All"
@@ -67,7 +68,7 @@ def _private_ca_forgotten() -> Iterator[None]:
     test's bundles, so a later test's simulator on a reused port is not held to this one's."""
     from exchangelib.protocol import BaseProtocol
 
-    from rollcall.directory.ews_auth import PrivateCA
+    from rollcall.directory.ews.auth import PrivateCA
 
     adapter, bundles = BaseProtocol.HTTP_ADAPTER_CLS, dict(PrivateCA.bundles)
     yield
@@ -113,8 +114,8 @@ def oauth(start_simulator: Any, tmp_path: Path,
                          ews_oauth_scope=EWS_SCOPE, oidc_client_id=issuer.client_id,
                          oidc_client_secret=issuer.client_secret, **dev_identity(issuer, ca))
     # No service account at all: every request to Exchange carries a caller's own token.
-    config = dataclasses.replace(config, ews_username=None, ews_password=None)
-    holder["app"] = create_app(config, dev_issuer=issuer)
+    config = config.with_settings(ews_username=None, ews_password=None)
+    holder["app"] = dev_app(config, issuer)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield OAuthRollcall(base, ca, sim, wire, holder["app"], exchanges)
@@ -166,7 +167,7 @@ def test_admin_status_probes_exchange_as_the_admin(oauth):
 def test_a_refused_exchange_says_why(oauth):
     """A wrong client secret: the provider refuses, and the count (502, Exchange could not be
     asked) names the provider's reason."""
-    obo = oauth.app.extensions["rollcall.obo"]
+    obo = oauth.app.extensions["rollcall"].on_behalf_of
     obo.settings = dataclasses.replace(obo.settings, client_secret="not-the-secret")
     answer = oauth.post("/api/count", "megan@contoso.com", {"recipients": [CHAMPIONS]})
     assert answer.status_code == 502
@@ -177,7 +178,7 @@ def test_a_refused_exchange_says_why(oauth):
 def test_a_refused_token_names_its_reason_and_the_setting(oauth):
     """A scope for the wrong resource: the issuer obliges, Exchange refuses the audience, and the
     count says so and which setting to look at."""
-    obo = oauth.app.extensions["rollcall.obo"]
+    obo = oauth.app.extensions["rollcall"].on_behalf_of
     obo.settings = dataclasses.replace(obo.settings,
                                        scope="https://mail.elsewhere.example/EWS.AccessAsUser.All")
     answer = oauth.post("/api/count", "megan@contoso.com", {"recipients": [CHAMPIONS]})
@@ -205,9 +206,19 @@ def test_the_command_line_has_no_caller_token_and_says_so(oauth, capsys, monkeyp
         assert "no signed-in person" in err and "ROLLCALL_EWS_AUTH=basic" in err, err
 
 
-def test_an_expired_exchange_token_is_replaced_mid_way(start_simulator, tmp_path):
+def test_an_expired_exchange_token_is_replaced_mid_way(start_simulator, tmp_path, monkeypatch):
     """exchangelib holds each token in its sessions; once one expires, the next count's
-    newest token takes over after one retried call."""
+    newest token takes over after one retried call. oauthlib is what sees a token expire (it
+    sends none past its expires_at), so its clock is the test's: no waiting in real time."""
+    from types import SimpleNamespace
+
+    import oauthlib.oauth2.rfc6749.clients.base as oauth_client
+    from exchangelib.protocol import BaseProtocol
+
+    from support import Clock
+
+    clock = Clock(time.time())
+    monkeypatch.setattr(oauth_client, "time", SimpleNamespace(time=clock))
     org = load(demo_document())
     issuer = demo_issuer(tmp_path / "dev-issuer", "https://localhost:3000",
                          people(org.mailboxes.values()))
@@ -215,23 +226,41 @@ def test_an_expired_exchange_token_is_replaced_mid_way(start_simulator, tmp_path
     minted: list[AccessToken] = []
 
     def tokens(mailbox: str) -> AccessToken:
-        if not minted or minted[-1].expires_at <= time.time():
-            exp = time.time() + (2 if not minted else 3600)
+        if not minted or minted[-1].expires_at <= clock():
+            exp = clock() + 3600
             value = issuer.mint(mailbox, aud="https://outlook.office365.com",
                                 scp="EWS.AccessAsUser.All", upn=mailbox, exp=int(exp))
             minted.append(AccessToken(value, exp))
         return minted[-1]
 
+    sent: list[str] = []  # the token on each request the simulator received
+    renewed: list[str] = []  # the token each session held when exchangelib saw it expire
+    verify, refresh = sim.bearer.mailbox, BaseProtocol.refresh_credentials
+
+    def verify_and_note(token: str) -> str:
+        sent.append(token)
+        return verify(token)
+
+    def refresh_and_note(protocol: Any, session: Any) -> Any:
+        renewed.append(session.token["access_token"])
+        return refresh(protocol, session)
+
+    monkeypatch.setattr(sim.bearer, "mailbox", verify_and_note)
+    monkeypatch.setattr(BaseProtocol, "refresh_credentials", refresh_and_note)
     connections = EwsConnections(EwsSettings(url=sim.url, auth="oauth", ca_file=str(ews_ca)),
                                  tokens=tokens)
     service = CountService(lambda mailbox, _: connections.directory(mailbox),
-                           Settings(concurrency=2, deadline_s=20.0, cache_ttl_s=0.0),
-                           max_entries=100)
+                           Settings(concurrency=2, deadline_s=20.0, cache_ttl_s=0.0,
+                                    max_entries=100))
     champions = [Recipient("Comms Champions", None)]
     first = service.count(champions, mailbox="megan@contoso.com")
-    time.sleep(max(0.0, minted[0].expires_at - time.time()) + 0.2)
+    assert set(sent) == {minted[0].value} and renewed == []
+    clock.now = minted[0].expires_at + 1  # the first token has expired
+    sent.clear()
     second = service.count(champions, mailbox="megan@contoso.com", refresh=True)
     assert len(minted) == 2 and second["complete"] and second["total"] == first["total"] > 0
+    assert renewed and set(renewed) == {minted[0].value}  # sessions held the expired token
+    assert set(sent) == {minted[1].value}  # and every call went with the newest instead
     with pytest.raises(DirectoryError, match="no service account"):
         connections.directory(None)
 
@@ -242,7 +271,7 @@ def test_only_the_most_recent_senders_keep_connections_open(start_simulator, tmp
     recently used is closed and forgotten, and comes back when that sender counts again."""
     import exchangelib.protocol
 
-    import rollcall.directory.ews as ews
+    import rollcall.directory.ews.client as ews
 
     monkeypatch.setattr(ews, "MAX_OAUTH_ACCOUNTS", 2)
     org = load(demo_document())

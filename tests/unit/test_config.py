@@ -28,7 +28,7 @@ def test_a_malformed_value_is_named(variable, value):
 
 def test_tool_variables_are_not_settings_but_allowed():
     config = load_config(environ={"ROLLCALL_TEST_DATABASE_URL": "x", "ROLLCALL_MAX_NESTING": "5"})
-    assert config.max_nesting == 5
+    assert config.count.max_nesting == 5
 
 
 def test_every_setting_is_in_the_readmes_table():
@@ -58,7 +58,7 @@ def test_oauth_needs_a_confidential_client_instead_of_a_service_account(tmp_path
         "ROLLCALL_EWS_AUTH": "oauth", "ROLLCALL_OIDC_ISSUER": "https://login.example/t/v2.0",
         "ROLLCALL_OIDC_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
         "ROLLCALL_OIDC_CLIENT_SECRET_FILE": str(secret)})
-    assert config.ews_missing() == [] and config.oidc_client_secret == "s3cret"
+    assert config.ews_missing() == [] and config.identity.client_secret == "s3cret"
     config.require_ews()
     with pytest.raises(ConfigError, match="ROLLCALL_OIDC_CLIENT_SECRET_FILE: cannot read"):
         load_config(environ={"ROLLCALL_OIDC_CLIENT_SECRET_FILE": str(tmp_path / "nope")})

@@ -20,7 +20,6 @@ from rollcall.core.policy import (
     Policy,
     evaluate,
 )
-from rollcall.sendcheck import policy_from
 
 
 def report(total: int = 10, complete: bool = True, expected: int | None = None,
@@ -46,7 +45,7 @@ def only(rule: str, action: str = WARN, **numbers: Any) -> Policy:
     """A policy where just `rule` acts."""
     actions = dict.fromkeys(DEFAULT_ACTIONS, OFF)
     actions[rule] = action
-    return Policy(actions=actions, **numbers)
+    return Policy(**actions, **numbers)
 
 
 def rules(verdict: Any) -> list[str]:
@@ -54,7 +53,7 @@ def rules(verdict: Any) -> list[str]:
 
 
 def test_the_configured_defaults_are_the_policy_defaults():
-    assert policy_from(load_config(environ={})) == Policy()
+    assert load_config(environ={}).policy == Policy()
 
 
 def test_a_clean_message_is_allowed_and_says_how_many():
@@ -82,7 +81,7 @@ def test_unresolved_members_inside_lists_are_not_the_senders_entries():
 def test_a_rule_set_off_never_fires_and_block_outranks_warn():
     found = (f.unresolved_top("Nobody"), f.cycle(["A", "B", "A"], ["a@x.com"], ["A"]))
     assert evaluate(report(5, found=found), Policy()).action == BLOCK
-    off = Policy(actions={**DEFAULT_ACTIONS, "unresolved": OFF})
+    off = Policy(unresolved=OFF)
     verdict = evaluate(report(5, found=found), off)
     assert verdict.action == WARN and rules(verdict) == ["cycle"]
     assert verdict.message.startswith("Lists contain each other in a loop: A → B → A")

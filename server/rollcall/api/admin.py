@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
 from .auth import admin_only, caller
+from .context import services
 
 bp = Blueprint("admin", __name__, url_prefix="/api/admin")
 
@@ -14,4 +15,4 @@ bp = Blueprint("admin", __name__, url_prefix="/api/admin")
 @bp.get("/status")
 @admin_only
 def status() -> Any:
-    return jsonify(current_app.extensions["rollcall.status"](caller().mailbox))
+    return jsonify(services().server_info.report(caller().mailbox))

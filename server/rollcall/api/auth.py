@@ -11,23 +11,20 @@ import functools
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
-from flask import Response, current_app, g, request
+from flask import current_app, g, request
 
 from ..errors import BadRequest, NotConfigured
 from ..identity import Caller, Forbidden, NotSignedIn, TokenValidator
 from ..identity.errors import AuthError
-from ..ratelimit import RateLimiter
+from .context import services
+from .ratelimit import RateLimiter
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger(__name__)
 
 # Routes anyone may read: the API's description and what the pane needs before it has a token.
 PUBLIC = frozenset({"/api/openapi.json", "/api/auth/config"})
-HSTS = "max-age=31536000"  # a year, as browsers' preload lists expect; no includeSubDomains
-CORS_METHODS = "GET, POST, DELETE, OPTIONS"
-CORS_HEADERS = "Authorization, Content-Type, Accept"
 
 
 def authenticate() -> None:
@@ -35,7 +32,7 @@ def authenticate() -> None:
     path = request.path
     if not path.startswith("/api/") or path in PUBLIC or request.method == "OPTIONS":
         return  # preflights carry no credentials by design (Fetch standard)
-    validator: TokenValidator | None = current_app.extensions.get("rollcall.identity")
+    validator: TokenValidator | None = services().identity
     if validator is None:
         raise NotConfigured("ROLLCALL_OIDC_ISSUER and ROLLCALL_OIDC_AUDIENCE are not set: Rollcall "
                             "does not answer the API before it can tell who is asking")
@@ -47,7 +44,7 @@ def authenticate() -> None:
         # or a misconfigured audience in the log.
         log.info("refused %s %s: %s (%s)", request.method, path, e.code, e.message)
         raise
-    obo = current_app.extensions.get("rollcall.obo")
+    obo = services().on_behalf_of
     if obo is not None and token:
         # Exchange over OAuth acts with this person's token, traded when a count needs it.
         obo.remember(g.rollcall_caller.mailbox, token, g.rollcall_caller.expires_at)
@@ -101,8 +98,7 @@ def rate_limited(what: str) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            limiters: dict[str, RateLimiter] = current_app.extensions.get(
-                "rollcall.ratelimits", {})
+            limiters: dict[str, RateLimiter] = current_app.extensions["rollcall.ratelimits"]
             limiter = limiters.get(what)
             if limiter is not None:
                 limiter.check(caller().mailbox, what)
@@ -111,37 +107,3 @@ def rate_limited(what: str) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorate
-
-
-def is_own_origin(origin: str, public_url: str | None) -> bool:
-    """Whether an Origin header is the pane's own: ROLLCALL_PUBLIC_URL, else this request's host.
-
-    Without a public URL only the host is compared: behind a TLS-terminating proxy the request
-    arrives as http while the pane's origin is https.
-    """
-    # Outlook's classic runtime has been seen sending the origin with a trailing slash.
-    given = urlsplit(origin.strip().rstrip("/").lower())
-    if given.path or given.query or given.scheme not in ("https", "http"):
-        return False
-    if public_url:
-        return f"{given.scheme}://{given.netloc}" == public_url  # config made it an origin
-    return given.netloc == request.host.lower()
-
-
-def security_headers(response: Response, public_url: str | None = None) -> Response:
-    """after_request: CORS for the pane's own origin only, HSTS over TLS, no caching of answers."""
-    origin = request.headers.get("Origin")
-    if origin and request.path.startswith("/api/"):
-        if is_own_origin(origin, public_url):
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
-            response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
-            response.headers["Access-Control-Max-Age"] = "600"
-        response.vary.add("Origin")
-    if request.is_secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https":
-        response.headers["Strict-Transport-Security"] = HSTS
-    if request.path.startswith("/api/"):
-        # Answers name people and lists: no shared cache or back/forward cache may keep them.
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-    return response

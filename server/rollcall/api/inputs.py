@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import request
 
+from ..core.model import Recipient
 from ..errors import BadRequest
 from .auth import acting_mailbox
 
@@ -33,3 +34,23 @@ def mailbox(body: dict[str, Any]) -> str:
     """The caller's mailbox from the token; 'mailbox' may only name them (else 403) or be
     left out (absent, null or empty)."""
     return acting_mailbox(body.get("mailbox") or None)
+
+
+def parse_recipients(value: Any) -> list[Recipient]:
+    """Office.js EmailAddressDetails (displayName, emailAddress) as Recipients; BadRequest else."""
+    if not isinstance(value, list) or not value:
+        raise BadRequest("'recipients' must be a non-empty list of "
+                         '{"displayName": ..., "emailAddress": ...}', code="no_recipients")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise BadRequest(f"recipients[{i}] must be an object", code="bad_recipient")
+        name, address = item.get("displayName") or "", item.get("emailAddress") or ""
+        if not isinstance(name, str) or not isinstance(address, str):
+            raise BadRequest(f"recipients[{i}]: displayName and emailAddress must be text",
+                             code="bad_recipient")
+        if not name.strip() and not address.strip():
+            raise BadRequest(f"recipients[{i}] has neither a name nor an address",
+                             code="bad_recipient")
+        out.append(Recipient(name=name.strip(), address=address.strip() or None))
+    return out

@@ -6,18 +6,19 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from ..errors import BadRequest
 from ..lists import ListsService
 from .auth import acting_mailbox
+from .context import services
 from .inputs import expected_count, json_object
 
 bp = Blueprint("lists", __name__, url_prefix="/api")
 
 
 def lists() -> ListsService:
-    return current_app.extensions["rollcall.lists"]
+    return services().lists
 
 
 def actor() -> str:
@@ -54,54 +55,54 @@ def flag(name: str) -> bool:
 
 @bp.get("/lists")
 def all_lists() -> Any:
-    return jsonify(as_json(lists().store.all_lists()))
+    return jsonify(as_json(lists().all_lists()))
 
 
 @bp.post("/lists")
 def create_list() -> Any:
     data = json_object()
-    info = lists().store.create_list(text(data, "name") or "", actor(), expected_count(data))
+    info = lists().create_list(text(data, "name") or "", actor(), expected_count(data))
     return jsonify(as_json(info)), 201
 
 
 @bp.get("/lists/<name>")
 def show_list(name: str) -> Any:
-    return jsonify(as_json(lists().store.members(name)))
+    return jsonify(as_json(lists().members(name)))
 
 
 @bp.post("/lists/<name>/members")
 def add_member(name: str) -> Any:
     data = json_object()
-    store = lists().store
+    service = lists()
     if "exchange" in data:
-        member = store.add_exchange(name, text(data, "exchange") or "", actor())
+        member = service.add_exchange(name, text(data, "exchange") or "", actor())
     elif "list" in data:
-        member = store.add_sublist(name, text(data, "list") or "", actor())
+        member = service.add_sublist(name, text(data, "list") or "", actor())
     else:
         attributes = data.get("attributes")
         if attributes is not None and not (isinstance(attributes, dict) and all(
                 isinstance(k, str) and isinstance(v, str) for k, v in attributes.items())):
             raise BadRequest("'attributes' must map text to text", code="bad_attributes")
-        member = store.add_contact(name, text(data, "email") or "", actor(),
+        member = service.add_contact(name, text(data, "email") or "", actor(),
                                    text(data, "name", required=False), attributes)
     return jsonify(as_json(member)), 201
 
 
 @bp.delete("/lists/<name>/members/<path:member>")
 def remove_member(name: str, member: str) -> Any:
-    return jsonify(as_json(lists().store.remove(name, member, actor())))
+    return jsonify(as_json(lists().remove(name, member, actor())))
 
 
 @bp.post("/lists/<name>/import")
 def import_csv(name: str) -> Any:
-    report = lists().store.import_csv(name, request.get_data(), actor(),
+    report = lists().import_csv(name, request.get_data(), actor(),
                                       skip_invalid=flag("skip_invalid"))
     return jsonify(as_json(report))
 
 
 @bp.get("/lists/<name>/export")
 def export_csv(name: str) -> Any:
-    data = lists().store.export_csv(name)
+    data = lists().export_csv(name)
     return Response(data, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
@@ -126,7 +127,7 @@ def delete_contact(email: str) -> Any:
     list_name = request.args.get("list")
     if list_name is None and not flag("all"):
         raise BadRequest("Say where to delete from: ?list=NAME or ?all=true", code="bad_scope")
-    event = lists().store.delete_contact(email, actor(), all_lists=list_name is None,
+    event = lists().delete_contact(email, actor(), all_lists=list_name is None,
                                          list_name=list_name,
                                          purge_tracking=flag("purge_tracking"))
     return jsonify(as_json(event))
@@ -134,7 +135,7 @@ def delete_contact(email: str) -> Any:
 
 @bp.post("/contacts/<email>/restore")
 def restore_contact(email: str) -> Any:
-    return jsonify(as_json(lists().store.restore_contact(email, actor())))
+    return jsonify(as_json(lists().restore_contact(email, actor())))
 
 
 @bp.post("/contacts/<email>/opt-out")
@@ -142,11 +143,11 @@ def opt_out(email: str) -> Any:
     value = json_object().get("opted_out")
     if not isinstance(value, bool):
         raise BadRequest("'opted_out' must be true or false", code="bad_opted_out")
-    return jsonify(as_json(lists().store.set_opt_out(email, value, actor())))
+    return jsonify(as_json(lists().set_opt_out(email, value, actor())))
 
 
 @bp.get("/audit")
 def audit() -> Any:
-    events = lists().store.audit(email=request.args.get("email"),
+    events = lists().audit(email=request.args.get("email"),
                                  list_name=request.args.get("list"))
     return jsonify(as_json(events))

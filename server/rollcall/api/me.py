@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
 from .auth import caller
+from .context import services
 
 bp = Blueprint("me", __name__, url_prefix="/api")
 
@@ -19,4 +20,4 @@ def me() -> Any:
 @bp.get("/auth/config")
 def auth_config() -> Any:
     """Public: the app registration's client id and scope for MSAL, and the dev issuer if on."""
-    return jsonify(current_app.extensions["rollcall.pane_auth"])
+    return jsonify(services().pane_auth.to_json())

@@ -6,8 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, send_from_directory
+from flask import Blueprint, send_from_directory
 from werkzeug.exceptions import NotFound
+
+from .context import services
+from .settings import ServerSettings
 
 bp = Blueprint("pane", __name__)
 
@@ -25,7 +28,7 @@ DEFAULT_FRAME_ANCESTORS = (
 _SERVED = {".html", ".js", ".css", ".png", ".svg", ".ico"}
 
 
-def addin_folder(config: Any) -> Path:
+def addin_folder(config: ServerSettings) -> Path:
     """addin/ beside server/ in a checkout; ROLLCALL_ADDIN_DIR where a package moves it."""
     configured = config.addin_dir
     if configured:
@@ -48,15 +51,16 @@ def content_security_policy(frame_ancestors: Sequence[str]) -> str:
     ])
 
 
-def _frame_ancestors() -> Sequence[str]:
-    configured = current_app.config["ROLLCALL"].frame_ancestors
+def frame_ancestors() -> Sequence[str]:
+    """Who may frame the pane: ROLLCALL_FRAME_ANCESTORS, else Outlook's own hosts."""
+    configured = services().config.server.frame_ancestors
     return tuple(configured) if configured else DEFAULT_FRAME_ANCESTORS
 
 
 def _send(name: str) -> Any:
     if Path(name).suffix.lower() not in _SERVED:
         raise NotFound()
-    response = send_from_directory(addin_folder(current_app.config.get("ROLLCALL")), name)
+    response = send_from_directory(addin_folder(services().config.server), name)
     # Every deploy replaces these files; revalidating keeps Outlook from running a stale pane.
     response.headers["Cache-Control"] = "no-cache"
     return response
@@ -75,11 +79,3 @@ def top_level(name: str) -> Any:
 @bp.get("/assets/<path:name>")
 def asset(name: str) -> Any:
     return _send(f"assets/{name}")
-
-
-@bp.after_request
-def security_headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = content_security_policy(_frame_ancestors())
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response

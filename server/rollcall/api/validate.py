@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from ..errors import BadRequest
 from ..manifest import HOST
 from ..sendcheck import SendCheck
 from .auth import rate_limited
-from .count import parse_recipients
-from .inputs import expected_count, json_object, mailbox
-from .pane import addin_folder, security_headers
+from .context import services
+from .inputs import expected_count, json_object, mailbox, parse_recipients
+from .pane import addin_folder
 
 bp = Blueprint("validate", __name__)
 
@@ -50,14 +50,14 @@ def warmup() -> Any:
 def sendcheck_js() -> Any:
     """addin/sendcheck.js with this server's origin written in, for URLs without a page."""
     # The JavaScript-only runtime has no page address that relative URLs could follow.
-    source = (addin_folder(current_app.config["ROLLCALL"]) / "sendcheck.js").read_text("utf-8")
+    source = (addin_folder(services().config.server) / "sendcheck.js").read_text("utf-8")
     origin = _origin()
     if origin is not None:
         source = source.replace(PLACEHOLDER, json.dumps(origin))
     response = Response(source, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"  # as every add-in file: deploys replace it
     response.headers["Vary"] = "Host, X-Forwarded-Proto"
-    return security_headers(response)  # this route shadows the pane's, so add the pane's headers
+    return response  # api/headers.py gives it the pane's headers: it shadows the pane's route
 
 
 @bp.get("/.well-known/microsoft-officeaddins-allowed.json")
@@ -70,8 +70,7 @@ def officeaddins_allowed() -> Any:
 
 
 def _service() -> SendCheck:
-    service: SendCheck = current_app.extensions["rollcall.sendcheck"]
-    return service
+    return services().send_check
 
 
 def _origin() -> str | None:

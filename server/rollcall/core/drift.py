@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from .model import Recipient
+from .model import Recipient, resolved_by_name
 
 SHOWN = 500  # addresses listed per side; the counts are always exact
 
@@ -20,7 +20,7 @@ def count_key(recipients: Sequence[Recipient], mailbox: str | None) -> str:
     another's drift and expected count, whatever text the other puts in the address field.
     """
     parts = sorted(entries(recipients))
-    needs_mailbox = any(_by_name(r) for r in recipients)
+    needs_mailbox = any(resolved_by_name(r.name, r.address) for r in recipients)
     prefix = f"{(mailbox or '').lower()}|" if needs_mailbox else ""
     return prefix + "\n".join(parts)
 
@@ -28,14 +28,6 @@ def count_key(recipients: Sequence[Recipient], mailbox: str | None) -> str:
 def entries(recipients: Iterable[Recipient]) -> frozenset[str]:
     """What a count is of: each entry's address, else its name, in any order and case."""
     return frozenset((r.address or r.name).strip().lower() for r in recipients)
-
-
-def _by_name(r: Recipient) -> bool:
-    """Whether resolving `r` looks it up by name, as the EWS adapter does (see ews.resolve)."""
-    address = (r.address or "").strip()
-    if "@" in address or address.startswith("/"):
-        return False
-    return not (address or r.name).strip().lower().startswith("list:")
 
 
 def drift(previous_at: datetime, previous_total: int, previous: Collection[str],

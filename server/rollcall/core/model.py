@@ -121,8 +121,29 @@ class Throttled(DirectoryError):
         super().__init__("throttled", message, back_off)
 
 
+LIST_PREFIX = "list:"  # a Rollcall list typed into To/Cc/Bcc: list:NAME
+
+
+def resolved_by_name(name: str, address: str | None) -> bool:
+    """Whether a directory resolves this entry by its name, as the acting mailbox sees it.
+
+    The rule of the Directory port, which every adapter follows: an entry with an SMTP address
+    (an `@`), an X.500 legacy DN (a leading `/`) or a Rollcall list (`list:NAME`) means the same
+    for every sender; anything else is looked up by name, the sender's own contacts and contact
+    groups included, so its meaning depends on who sends.
+    """
+    text = (address or "").strip()
+    if "@" in text or text.startswith("/"):
+        return False
+    return not (text or name).strip().lower().startswith(LIST_PREFIX)
+
+
 class Directory(Protocol):
-    """The port every directory adapter implements; calls may run on several threads at once."""
+    """The port every directory adapter implements; calls may run on several threads at once.
+
+    Adapters return these small types, never their protocol's objects, and follow
+    `resolved_by_name`: what is found by name is found as the acting mailbox sees it.
+    """
 
     def resolve(self, name: str, address: str | None) -> Resolution:
         """Resolve one recipient as Outlook handed it over (name, maybe an address)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .findings import ERROR, WARNING, Finding, finding, plural, some
@@ -21,11 +21,6 @@ MAX_MESSAGE = 500  # Outlook's limit for a Smart Alerts errorMessage
 # Every rule, in the order its sentence appears within one action.
 RULES = ("unresolved", "per_message", "per_hour", "mismatch", "incomplete", "deleted", "cycle",
          "external", "large_audience", "invalid_members", "too_deep")
-DEFAULT_ACTIONS: Mapping[str, str] = {
-    "unresolved": BLOCK, "per_message": BLOCK, "per_hour": BLOCK, "mismatch": WARN,
-    "incomplete": WARN, "deleted": WARN, "cycle": WARN, "external": WARN, "large_audience": WARN,
-    "invalid_members": OFF, "too_deep": OFF,
-}
 _CLOSING = {
     BLOCK: "Change the recipients and send again, or ask your IT team if it must go as it is.",
     WARN: "Send anyway if this is what you meant; if not, don't send and check the recipients "
@@ -35,18 +30,39 @@ _CLOSING = {
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """What each rule does (block, warn or off) and the numbers the rules compare against."""
+    """What each rule does (block, warn or off) and the numbers the rules compare against: the
+    configuration's `policy` section (ROLLCALL_POLICY_*). README.md explains each default."""
 
-    actions: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ACTIONS))
+    unresolved: str = BLOCK
+    per_message: str = BLOCK
+    per_hour: str = BLOCK
+    mismatch: str = WARN
+    incomplete: str = WARN
+    deleted: str = WARN
+    cycle: str = WARN
+    external: str = WARN
+    large_audience: str = WARN
+    invalid_members: str = OFF
+    too_deep: str = OFF
     mismatch_percent: float = 5.0  # a difference within this share of the expected count is fine
     mismatch_absolute: int = 0  # ... or within this many people, whichever is larger
     external_max: int = 10
     per_message_max: int = 1000
     per_hour_max: int = 3000
     large_audience_max: int = 25  # Exchange's MailTips large-audience threshold
+    deadline_s: float = 2.5  # the send check's count answers by then (the add-in waits 3.5 s)
 
     def action(self, rule: str) -> str:
-        return self.actions.get(rule, DEFAULT_ACTIONS[rule])
+        action: str = getattr(self, rule)
+        return action
+
+    @property
+    def actions(self) -> Mapping[str, str]:
+        """Each rule's action, in RULES order."""
+        return {rule: self.action(rule) for rule in RULES}
+
+
+DEFAULT_ACTIONS: Mapping[str, str] = Policy().actions
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,32 +33,12 @@ from rollcall.core.report import build_report
 from rollcall.core.tree import Outcome
 
 from .cache import ExpansionCache
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # tries per call, the first included
 DEFAULT_BACK_OFF_S = 0.5  # first wait when a throttled reply names none; doubles per try
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """How one count behaves; the defaults suit an Exchange server under ordinary load."""
-
-    concurrency: int = 8  # directory calls in flight at once
-    deadline_s: float = 20.0  # a count answers by then, complete or not
-    cache_ttl_s: float = 900.0  # how long an expansion may be served from the cache
-    max_nesting: int = 3  # lists deeper than this get a `nested_too_deep` finding
-    internal_domains: tuple[str, ...] = ()  # empty: no `external` finding
-
-    def __post_init__(self) -> None:
-        if self.concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, not {self.concurrency}")
-        if self.deadline_s <= 0:
-            raise ValueError(f"deadline_s must be positive, not {self.deadline_s}")
-        if self.cache_ttl_s < 0:
-            raise ValueError(f"cache_ttl_s must not be negative, not {self.cache_ttl_s}")
-        if self.max_nesting < 1:
-            raise ValueError(f"max_nesting must be at least 1, not {self.max_nesting}")
 
 
 def retry_delay(error: DirectoryError, attempt: int, now: float, deadline: float) -> float | None:

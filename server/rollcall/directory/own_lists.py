@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import SQLAlchemyError
 
 from rollcall.core.model import (
+    LIST_PREFIX,
     DirectoryError,
     Entry,
     Expansion,
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from rollcall.store.records import MemberInfo, RemovalInfo
     from rollcall.store.repository import ListStore
 
-PREFIX = "list:"
+PREFIX = LIST_PREFIX
 
 
 class OwnLists:

@@ -6,7 +6,7 @@ from lxml import etree
 
 from rollcall.core.model import Entry, Expansion, Kind, MemberStatus
 
-from .ews_errors import response_error
+from .errors import response_error
 
 M_NS = "http://schemas.microsoft.com/exchange/services/2006/messages"
 T_NS = "http://schemas.microsoft.com/exchange/services/2006/types"

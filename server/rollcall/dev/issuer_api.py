@@ -9,9 +9,10 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..errors import BadRequest
-from ..identity import Forbidden
-from ..identity.dev_issuer import LIFETIME_S, PATH, DevIssuer, OAuthError, is_loopback
+from rollcall.errors import BadRequest
+from rollcall.identity import Forbidden
+
+from .issuer import LIFETIME_S, PATH, DevIssuer, OAuthError, is_loopback
 
 bp = Blueprint("dev_issuer", __name__, url_prefix=PATH)
 

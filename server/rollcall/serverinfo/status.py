@@ -1,5 +1,6 @@
-"""What the admin "Server Information" view shows: Rollcall's version, Exchange (version and
-whether it answers now), the database and the expansion cache. Each part fails on its own."""
+"""What the admin "Server Information" view shows: Rollcall's version, the organisation's
+directory (its version and whether it answers now), the database and the expansion cache. Each
+part fails on its own."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import __version__
+from rollcall import __version__
 
-PROBE_TIMEOUT_S = 5.0  # an admin page that hangs for EWS's 30 s timeout helps nobody
+PROBE_TIMEOUT_S = 5.0  # an admin page that hangs for a directory's 30 s timeout helps nobody
 
 
 def server_status(exchange: Callable[[], dict[str, Any]],
@@ -29,10 +30,10 @@ def server_status(exchange: Callable[[], dict[str, Any]],
     return status
 
 
-def exchange_status(missing: list[str], probe: Callable[[], str | None],
-                    timeout_s: float = PROBE_TIMEOUT_S, auth: str = "basic") -> dict[str, Any]:
-    """One EWS request now: {"configured", "auth", "reachable", "version", "elapsed_ms",
-    "error"}; `missing` names the settings Exchange needs and lacks."""
+def directory_status(missing: list[str], probe: Callable[[], str | None],
+                     timeout_s: float = PROBE_TIMEOUT_S, auth: str = "basic") -> dict[str, Any]:
+    """One directory request now: {"configured", "auth", "reachable", "version", "elapsed_ms",
+    "error"}; `missing` names the settings the directory needs and lacks."""
     out: dict[str, Any] = {"configured": not missing, "auth": auth, "reachable": False,
                            "version": None, "elapsed_ms": None, "error": None}
     if missing:

@@ -11,30 +11,16 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .config import Config
-from .core.drift import count_key, entries
-from .core.model import Recipient
-from .core.policy import BLOCK, OFF, RULES, HourlyUsage, Policy, SendVerdict, evaluate
-from .service import CountService
+from rollcall.core.drift import count_key, entries
+from rollcall.core.model import Recipient
+from rollcall.core.policy import BLOCK, OFF, HourlyUsage, Policy, SendVerdict, evaluate
+from rollcall.counting.service import CountService
 
 log = logging.getLogger(__name__)
 
 WINDOW_S = 3600.0  # the per-sender limit is per hour, sliding
 _WARMING_MAX = 16  # warm-ups under way or queued at once: keystrokes must not queue Exchange work
 _MARGIN_S = 0.5  # what a validate keeps for its own count after waiting for a warm-up
-
-
-def policy_from(config: Config) -> Policy:
-    """The policy the configuration describes (ROLLCALL_POLICY_*)."""
-    return Policy(
-        actions={rule: getattr(config, f"policy_{rule}") for rule in RULES},
-        mismatch_percent=config.policy_mismatch_percent,
-        mismatch_absolute=config.policy_mismatch_absolute,
-        external_max=config.policy_external_max,
-        per_message_max=config.policy_per_message_max,
-        per_hour_max=config.policy_per_hour_max,
-        large_audience_max=config.policy_large_audience_max,
-    )
 
 
 def usage(earlier: tuple[Any, ...], now: datetime, window_s: float = WINDOW_S) -> HourlyUsage:
@@ -47,11 +33,11 @@ def usage(earlier: tuple[Any, ...], now: datetime, window_s: float = WINDOW_S) -
 class SendCheck:
     """Verdicts for messages about to be sent, and background warm-ups that make them fast."""
 
-    def __init__(self, counts: CountService, policy: Policy, deadline_s: float,
+    def __init__(self, counts: CountService, policy: Policy,
                  store: Callable[[], Any] | None = None, warm_workers: int = 2) -> None:
         self.counts = counts
         self.policy = policy
-        self.deadline_s = deadline_s
+        self.deadline_s = policy.deadline_s
         self.store = store
         self._pool = ThreadPoolExecutor(warm_workers, "rollcall-warmup")
         self._lock = threading.Lock()
@@ -76,7 +62,7 @@ class SendCheck:
                  expected: int | None = None, mailbox: str | None = None,
                  message_id: str | None = None, record: bool = True,
                  deadline_s: float | None = None) -> dict[str, Any]:
-        """The verdict and its report; raises TooLarge or ExchangeUnavailable like a count."""
+        """The verdict and its report; raises TooLarge or DirectoryUnavailable like a count."""
         # record=False is a dry run (the CLI): the window is read, nothing is written.
         started = time.monotonic()
         deadline = deadline_s or self.deadline_s
@@ -126,7 +112,7 @@ class SendCheck:
 
     def _send_log(self) -> Any:
         if self._sends is None:
-            from .store.sends import SendLog
+            from .window import SendLog
 
             assert self.store is not None
             self._sends = SendLog(self.store().engine)

@@ -15,8 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 import requests
 from exchangelib import (
@@ -39,28 +38,14 @@ from lxml import etree
 from rollcall.core.entries import clean_domains, is_internal
 from rollcall.core.model import DirectoryError, Entry, Expansion, Kind, NotFound, Resolution
 
-from .ews_auth import AccessToken, BearerCredentials, PrivateCA, forget
-from .ews_errors import RECONNECT_AFTER_S, FailFastWithRetryAfter, mapped, response_error
-from .ews_parse import M, T, entry_from_fields, mailbox_entry, read_expansion
+from .auth import AccessToken, BearerCredentials, PrivateCA, forget
+from .errors import RECONNECT_AFTER_S, FailFastWithRetryAfter, mapped, response_error
+from .parse import M, T, entry_from_fields, mailbox_entry, read_expansion
+from .settings import EwsSettings
 
 log = logging.getLogger(__name__)
 
 MAX_OAUTH_ACCOUNTS = 256  # senders whose connections stay open (each has its own token)
-
-
-@dataclass(frozen=True, slots=True)
-class EwsSettings:
-    """How to reach Exchange: a service account impersonating senders, or OAuth as each."""
-
-    url: str  # the full endpoint, https://mail.example.com/EWS/Exchange.asmx
-    username: str = ""  # the service account (basic, ntlm)
-    password: str = ""
-    auth: str = "basic"  # or "ntlm", or "oauth" (each sender's own token, no service account)
-    connections: int = 8  # HTTP connections per service account: requests in flight
-    timeout_s: float = 30.0  # per HTTP request; the count's own deadline is usually shorter
-    build: str | None = None  # e.g. "15.1.2507.6" skips the version probe
-    internal_domains: tuple[str, ...] = ()
-    ca_file: str | None = None  # Exchange's certificate comes from a private CA
 
 
 class EwsConnections:
@@ -72,11 +57,16 @@ class EwsConnections:
     """
 
     def __init__(self, settings: EwsSettings,
-                 tokens: Callable[[str], AccessToken] | None = None) -> None:
+                 tokens: Callable[[str], AccessToken] | None = None, *, connections: int = 8,
+                 internal_domains: Sequence[str] = ()) -> None:
         if settings.auth == "oauth" and tokens is None:
             raise ValueError("OAuth to EWS needs a source of the senders' tokens")
+        if not settings.url:
+            raise ValueError("EWS needs its endpoint URL")
         self.settings = settings
         self.tokens = tokens
+        self.connections = connections  # HTTP connections per account: requests in flight
+        self.internal_domains = tuple(internal_domains)
         if settings.ca_file:
             PrivateCA.trust(settings.url, settings.ca_file)
         self._accounts: OrderedDict[str, Account] = OrderedDict()
@@ -92,7 +82,8 @@ class EwsConnections:
         if mailbox is None and self.oauth:
             raise DirectoryError("not_signed_in", "With ROLLCALL_EWS_AUTH=oauth there is no "
                                  "service account: a count acts as a signed-in person")
-        return EwsDirectory(self.account(mailbox or self.settings.username), self.settings)
+        account = self.account(mailbox or self.settings.username or "")
+        return EwsDirectory(account, self.settings, self.internal_domains)
 
     def account(self, mailbox: str) -> Account:
         """The Account acting as `mailbox`, its server version known; raises DirectoryError."""
@@ -125,18 +116,18 @@ class EwsConnections:
             credentials: object = BearerCredentials(mailbox, token)
             auth_type = OAUTH2
         else:
-            credentials = Credentials(s.username, s.password)
+            credentials = Credentials(s.username or "", s.password or "")
             auth_type = NTLM if s.auth == "ntlm" else BASIC
         config = Configuration(
-            service_endpoint=s.url,
+            service_endpoint=s.url or "",
             credentials=credentials,
             auth_type=auth_type,
             retry_policy=FailFastWithRetryAfter(),
-            max_connections=s.connections,
+            max_connections=self.connections,
             version=version,
         )
         # Over OAuth the token is the sender's own; impersonation is a service account's.
-        own = token is not None or mailbox == s.username.lower()
+        own = token is not None or mailbox == (s.username or "").lower()
         account = Account(mailbox, config=config, autodiscover=False,
                           access_type=DELEGATE if own else IMPERSONATION)
         account.protocol.TIMEOUT = s.timeout_s  # exchangelib's default waits 120 s
@@ -164,10 +155,11 @@ class EwsConnections:
 class EwsDirectory:
     """The Directory port over EWS for one acting mailbox; safe to call from several threads."""
 
-    def __init__(self, account: Account, settings: EwsSettings) -> None:
+    def __init__(self, account: Account, settings: EwsSettings,
+                 internal_domains: Sequence[str] = ()) -> None:
         self.account = account
         self.settings = settings
-        self._internal = clean_domains(settings.internal_domains)
+        self._internal = clean_domains(internal_domains)
 
     # -- the port ----------------------------------------------------------------------------
 

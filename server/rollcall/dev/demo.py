@@ -1,58 +1,21 @@
-"""`rollcall serve` and `rollcall demo`: the development HTTPS server (production: gunicorn)."""
+"""`rollcall demo`: the EWS simulator's demo organisation in this process, the development
+issuer signing in its people, and `rollcall serve` counting against it."""
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import make_server
+from rollcall.config import load_config
+from rollcall.manifest import PLACEHOLDER_CLIENT_ID
 
-from . import devcert
-from .app import create_app
-from .config import Config, load_config
-from .identity.dev_issuer import PATH, DevIssuer, NotLoopback, require_loopback
-from .manifest import PLACEHOLDER_CLIENT_ID
+from . import certs as devcert
+from .issuer import PATH, DevIssuer, NotLoopback, require_loopback
+from .serve import serve, server_certificate
 
 DEMO_ADMINS = frozenset({"isaiah@contoso.com"})  # the demo organisation's Exchange administrator
-
-
-def serve(config: Config, host: str, port: int, banner: str = "",
-          dev_issuer: DevIssuer | None = None) -> int:
-    """Serve the pane, the add-in files and the API on https://host:port until Ctrl-C."""
-    if dev_issuer is not None:
-        require_loopback(host)  # anyone reaching the dev issuer could sign in as anybody
-    else:
-        config.require_oidc()  # an API that cannot tell who asks must not start at all
-        config.require_ews()  # nor one that cannot reach Exchange
-    cert, key = server_certificate(Path(config.instance_path) / "certs", host)
-    app = create_app(config, dev_issuer=dev_issuer)
-    try:  # bind first, so "listening" is only said once it is true
-        server = make_server(host, port, app, threaded=True,
-                             ssl_context=(str(cert), str(key)))
-    except (OSError, SystemExit) as e:
-        why = e.strerror if isinstance(e, OSError) else "the address is in use"
-        print(f"rollcall: cannot listen on {host}:{port}: {why} (try --port)", file=sys.stderr)
-        return 2
-    print(f"Rollcall listening on https://{host}:{port}/", flush=True)
-    if banner:
-        print(banner, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
-
-
-def server_certificate(folder: Path, host: str) -> tuple[Path, Path]:
-    """The development certificate for `host` (made with its CA on first use, saying how to
-    trust that CA)."""
-    cert, key, created = devcert.ensure(folder, (host, "localhost", "127.0.0.1"))
-    if created:
-        print(devcert.trust_instructions(folder / devcert.CA_NAME), flush=True)
-    return cert, key
 
 
 def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic") -> int:
@@ -69,18 +32,18 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic") -> int:
     org = load(demo_document())
     base = f"https://{_url_host(host)}:{port}"
     settings = load_config(mailbox="megan@contoso.com", internal_domains=("contoso.com",))
-    instance = Path(settings.instance_path)
+    instance = Path(settings.store.instance_path)
     issuer = demo_issuer(instance / "dev-issuer", base, people(org.mailboxes.values()))
     ca = instance / "certs" / devcert.CA_NAME
     sim, exchange = _demo_exchange(org, issuer, ews_port, instance / "certs", host,
                                    oauth=ews_auth == "oauth")
     print(f"EWS simulator (demo organisation) listening on {sim.url}", flush=True)
-    # replace(), not overrides: a ROLLCALL_OIDC_* in the developer's environment must not mix a
-    # real identity provider's settings into the demo's.
-    config = dataclasses.replace(settings, **exchange, **dev_identity(issuer, ca))
+    # with_settings(), not overrides: a ROLLCALL_OIDC_* in the developer's environment must not
+    # mix a real identity provider's settings into the demo's.
+    config = settings.with_settings(**exchange, **dev_identity(issuer, ca))
     if ews_auth == "oauth":
-        config = dataclasses.replace(config, oidc_client_id=issuer.client_id,
-                                     oidc_client_secret=issuer.client_secret)
+        config = config.with_settings(oidc_client_id=issuer.client_id,
+                                      oidc_client_secret=issuer.client_secret)
     ca_line = f"ROLLCALL_EWS_CA_FILE={ca} " if ews_auth == "oauth" else ""
     acting = ("on behalf of each person: their token is traded at the\n"
               "development issuer for an Exchange one (ROLLCALL_EWS_AUTH=oauth)"

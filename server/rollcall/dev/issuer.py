@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from .tokens import ADMIN_ROLE, ALGORITHM, REQUIRED_SCOPE
+from rollcall.identity.tokens import ADMIN_ROLE, ALGORITHM, REQUIRED_SCOPE
 
 PATH = "/dev-issuer"  # where the HTTPS server serves it, beside the pane
 LIFETIME_S = 3600

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import RollcallError
+from rollcall.errors import RollcallError
 
 
 class RateLimited(RollcallError):

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from .core.drift import count_key, drift, explain_with_drift
-from .core.model import CountRequest, Directory, DirectoryError, Recipient
-from .counting import Counter, ExpansionCache, Settings
-from .errors import ExchangeUnavailable, TooLarge
+from rollcall.core.drift import count_key, drift, explain_with_drift
+from rollcall.core.model import CountRequest, Directory, DirectoryError, Recipient
+from rollcall.errors import DirectoryUnavailable, TooLarge
+
+from .cache import ExpansionCache
+from .engine import Counter, Settings
 
 log = logging.getLogger(__name__)
 
@@ -19,14 +21,15 @@ class CountService:
     """Counts as a mailbox; expansions are cached for the TTL, every complete count remembered."""
 
     def __init__(self, directory_for: Callable[[str | None, list[Recipient]], Directory],
-                 settings: Settings, max_entries: int, default_mailbox: str | None = None,
+                 settings: Settings,
                  server_version: Callable[[], str | None] = lambda: None,
                  store: Callable[[], Any] | None = None,
                  list_expected: Callable[[Recipient], int | None] | None = None) -> None:
+        # directory_for(mailbox, recipients): the directory one count walks (directory.routing)
         self.directory_for = directory_for
         self.settings = settings
-        self.max_entries = max_entries
-        self.default_mailbox = default_mailbox
+        self.max_entries = settings.max_entries
+        self.default_mailbox = settings.mailbox
         self.server_version = server_version
         self.store = store
         self.list_expected = list_expected  # the owner's number for a Rollcall list entry
@@ -36,7 +39,8 @@ class CountService:
               mailbox: str | None = None, refresh: bool = False,
               with_recipients: bool = False, remember: bool = True,
               deadline_s: float | None = None) -> dict[str, Any]:
-        """The report; raises TooLarge, or ExchangeUnavailable when Exchange cannot be asked."""
+        """The report; raises TooLarge, or DirectoryUnavailable when the directory cannot be
+        asked."""
         # remember=False leaves the history alone (a warm-up, a dry run); deadline_s replaces
         # the configured deadline for this count (the send check's must be shorter).
         self.check_size(recipients)
@@ -44,7 +48,7 @@ class CountService:
         try:
             directory = self.directory_for(acting, recipients)
         except DirectoryError as e:
-            raise ExchangeUnavailable(e.message,
+            raise DirectoryUnavailable(e.message,
                                       code="exchange_unauthorized" if e.code == "unauthorized"
                                       else "exchange_unreachable") from None
         key = count_key(recipients, acting)

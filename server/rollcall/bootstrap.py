@@ -1,0 +1,163 @@
+"""The one place that builds Rollcall: `bootstrap(config)` -> Services.
+
+The Flask app, the command line, the benchmarks and (next) the send worker all start here, so
+the wiring is written once. Only this module picks adapters: the organisation's directory (EWS
+today; Graph will be chosen here by its setting), the list store, the identity provider. Tests
+swap a part by passing it in (`bootstrap(config, organisation=..., store=...)`), as
+cosmicpython's bootstrap does. Nothing connects here: each part connects on first use. Flask is
+not imported, so counting from the command line does not load it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .config import Config, ConfigError, load_config
+from .counting.service import CountService
+from .directory.organisation import Organisation
+from .directory.own_lists import OwnLists
+from .directory.routing import Router
+from .lists import ListsService
+from .sendcheck import SendCheck
+from .serverinfo import ServerInfo
+
+if TYPE_CHECKING:
+    from .identity import TokenValidator
+    from .identity.on_behalf_of import OnBehalfOf
+    from .store.repository import ListStore
+
+
+@dataclass(frozen=True, slots=True)
+class PaneAuth:
+    """What GET /api/auth/config tells the pane: MSAL's client id, scope and authority, and the
+    development issuer's token URL where one is served (the demo, the tests)."""
+
+    client_id: str | None
+    scope: str | None
+    authority: str | None
+    dev_token_url: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"client_id": self.client_id, "scope": self.scope, "authority": self.authority,
+                "dev_token_url": self.dev_token_url}
+
+
+@dataclass(slots=True)
+class Services:
+    """Rollcall, built: what the API routes, the command line and workers call."""
+
+    config: Config
+    store: Callable[[], ListStore]  # opened (created, migrated) on first use
+    organisation: Organisation  # the organisation's directory
+    counts: CountService
+    send_check: SendCheck
+    lists: ListsService
+    server_info: ServerInfo
+    identity: TokenValidator | None  # None: no issuer configured, the API answers 503
+    on_behalf_of: OnBehalfOf | None  # with ROLLCALL_EWS_AUTH=oauth: callers' tokens traded
+    pane_auth: PaneAuth
+
+
+def bootstrap(config: Config | None = None, *, organisation: Organisation | None = None,
+              store: Callable[[], ListStore] | None = None, **overrides: Any) -> Services:
+    """Services for `config` (else the environment's, with `overrides`); `organisation` and
+    `store` replace the configured adapters (tests)."""
+    config = config or load_config(**overrides)
+    obo = on_behalf_of(config)
+    organisation = organisation or ews_organisation(config, obo)
+    store = store or lazy_store(config)
+    own = OwnLists(store, config.store.list_domain)
+    counts = CountService(Router(own, organisation).for_count, config.count,
+                          organisation.version, store, own.expected)
+    validator = token_validator(config)
+    return Services(
+        config=config,
+        store=store,
+        organisation=organisation,
+        counts=counts,
+        send_check=SendCheck(counts, config.policy, store),
+        lists=ListsService(store, counts),
+        server_info=ServerInfo(organisation, lambda: _database_health(store), counts.cache,
+                               config.count.cache_ttl_s, validator, config.identity.issuer),
+        identity=validator,
+        on_behalf_of=obo,
+        pane_auth=pane_auth(config),
+    )
+
+
+def ews_organisation(config: Config, obo: OnBehalfOf | None = None) -> Organisation:
+    """Exchange over EWS as the organisation's directory; what it lacks is said on first use."""
+    from .directory.ews.organisation import EwsOrganisation
+
+    try:
+        config.require_ews()
+        problem = None
+    except ConfigError as e:
+        problem = str(e)
+    return EwsOrganisation(config.ews, missing=config.ews_missing(), problem=problem,
+                           connections=config.count.concurrency,
+                           internal_domains=config.count.internal_domains,
+                           tokens=obo.token if obo is not None else None)
+
+
+def token_validator(config: Config) -> TokenValidator | None:
+    """The validator for the configured issuer; None (the API answers 503) without one."""
+    oidc = config.identity.oidc()
+    if oidc is None:
+        return None
+    from .identity import KeySet, TokenValidator
+    from .identity.keys import http_fetch
+
+    keys = KeySet(oidc.issuer, oidc.jwks_url, fetch=http_fetch(config.identity.ca_file))
+    return TokenValidator(oidc, keys)
+
+
+def on_behalf_of(config: Config) -> OnBehalfOf | None:
+    """With ROLLCALL_EWS_AUTH=oauth: the exchange of callers' tokens for Exchange ones."""
+    if config.ews.auth != "oauth" or config.ews_missing():
+        return None  # a count then says which setting is missing (EwsOrganisation)
+    from .identity.on_behalf_of import OboSettings, OnBehalfOf, ews_scope
+
+    identity = config.identity
+    assert config.ews.url and identity.issuer and identity.client_id and identity.client_secret
+    return OnBehalfOf(OboSettings(
+        issuer=identity.issuer, client_id=identity.client_id,
+        client_secret=identity.client_secret,
+        scope=config.ews.oauth_scope or ews_scope(config.ews.url),
+        ca_file=identity.ca_file))
+
+
+def pane_auth(config: Config) -> PaneAuth:
+    """MSAL's settings for the pane, from the identity settings."""
+    from .identity.on_behalf_of import msal_authority
+
+    api = next((a for a in config.identity.audience if a.startswith("api://")), None)
+    tenant, entra = msal_authority(config.identity.issuer or "")
+    return PaneAuth(client_id=config.identity.client_id,
+                    scope=f"{api}/access_as_user" if api else None,
+                    authority=tenant if entra else None)
+
+
+def lazy_store(config: Config) -> Callable[[], ListStore]:
+    """Opens (and on first use creates and migrates) the list store when first asked."""
+    opened: list[ListStore] = []
+    lock = threading.Lock()  # the send check's warm-ups may ask first, from their own threads
+
+    def get() -> ListStore:
+        with lock:
+            if not opened:
+                from .store.db import open_store
+
+                opened.append(open_store(config.store.database_url, config.store.instance_path))
+        return opened[0]
+
+    return get
+
+
+def _database_health(store: Callable[[], ListStore]) -> dict[str, Any]:
+    from .store.health import health
+
+    return health(store().engine)

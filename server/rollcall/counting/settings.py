@@ -1,0 +1,32 @@
+"""How counts behave: the configuration's `count` section."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How counts behave (the configuration's `count` section, ROLLCALL_CONCURRENCY and the
+    rest); the defaults suit an Exchange server under ordinary load."""
+
+    mailbox: str | None = None  # whom a count acts as when the caller names nobody
+    max_entries: int = 2000  # most To/Cc/Bcc entries one count may carry
+    concurrency: int = 8  # directory calls in flight at once
+    deadline_s: float = 20.0  # a count answers by then, complete or not
+    cache_ttl_s: float = 900.0  # how long an expansion may be served from the cache
+    max_nesting: int = 3  # lists deeper than this get a `nested_too_deep` finding
+    internal_domains: tuple[str, ...] = ()  # empty: no `external` finding
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {self.concurrency}")
+        if self.deadline_s <= 0:
+            raise ValueError(f"deadline_s must be positive, not {self.deadline_s}")
+        if self.cache_ttl_s < 0:
+            raise ValueError(f"cache_ttl_s must not be negative, not {self.cache_ttl_s}")
+        if self.max_nesting < 1:
+            raise ValueError(f"max_nesting must be at least 1, not {self.max_nesting}")
+
+
+CountSettings = Settings  # its name as a configuration section

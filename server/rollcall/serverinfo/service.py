@@ -1,0 +1,44 @@
+"""GET /api/admin/status's document for the admin asking, each part gathered when asked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from rollcall.counting.cache import ExpansionCache
+from rollcall.directory.organisation import Organisation
+
+from .status import directory_status, server_status
+
+if TYPE_CHECKING:
+    from rollcall.identity import TokenValidator
+
+
+class ServerInfo:
+    """Rollcall's version, the organisation's directory (probed now: over OAuth with the admin's
+    own token), the database, the expansion cache and the sign-in keys."""
+
+    def __init__(self, organisation: Organisation, database: Callable[[], dict[str, Any]],
+                 cache: ExpansionCache, cache_ttl_s: float,
+                 validator: TokenValidator | None, issuer: str | None) -> None:
+        self.organisation = organisation
+        self.database = database
+        self.cache = cache
+        self.cache_ttl_s = cache_ttl_s
+        self.validator = validator
+        self.issuer = issuer or ""
+
+    def report(self, mailbox: str) -> dict[str, Any]:
+        """The status document as `mailbox`, an administrator, sees it."""
+        org = self.organisation
+        return server_status(
+            exchange=lambda: directory_status(org.missing(), lambda: org.probe(mailbox),
+                                              auth=org.auth),
+            database=self.database,
+            cache=lambda: {"entries": len(self.cache), "ttl_s": self.cache_ttl_s},
+            identity=self._identity)
+
+    def _identity(self) -> dict[str, Any]:
+        keys = (self.validator.keys.status() if self.validator
+                else {"keys": 0, "age_s": None, "source": ""})
+        return {"issuer": self.issuer, **keys}
