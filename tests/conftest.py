@@ -16,10 +16,35 @@ from support import Wire
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _schema_dir() -> Path | None:
+def _find_schema() -> tuple[Path | None, str]:
+    """(the folder holding Microsoft's EWS schema, or None; where it is, or why it is absent).
+    ROLLCALL_EWS_SCHEMA_DIR, when set, is the only place looked at."""
     configured = os.environ.get("ROLLCALL_EWS_SCHEMA_DIR")
-    folder = Path(configured) if configured else REPO.parent / "shared" / "ews-schema"
-    return folder if (folder / "messages.xsd").exists() else None
+    folder = Path(configured).resolve() if configured else REPO.parent / "shared" / "ews-schema"
+    named = f"ROLLCALL_EWS_SCHEMA_DIR={configured}" if configured else str(folder)
+    if (folder / "messages.xsd").is_file():
+        return folder, f"{folder}" + (" (ROLLCALL_EWS_SCHEMA_DIR)" if configured else "")
+    why = "holds no messages.xsd" if folder.is_dir() else "does not exist"
+    return None, (
+        f"not found ({named} {why}): EWS exchanges will not be schema-validated. Put Microsoft's "
+        "EWS schema at ../shared/ews-schema beside the checkout, or set ROLLCALL_EWS_SCHEMA_DIR "
+        "to its folder"
+    )
+
+
+# Once, before `_out_of_the_checkout` changes folder (a relative ROLLCALL_EWS_SCHEMA_DIR).
+SCHEMA_DIR, SCHEMA_SAID = _find_schema()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if SCHEMA_DIR is None:
+        return f"EWS schema: {SCHEMA_SAID}"
+    return f"EWS schema: {SCHEMA_SAID}; the EWS exchanges in tests are validated against it"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if SCHEMA_DIR is None:  # said again at the end, where it is seen
+        terminalreporter.write_line(f"EWS schema: {SCHEMA_SAID}", yellow=True, bold=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -32,22 +57,16 @@ def _out_of_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     os.chdir(here)
 
 
-_SCHEMA_MISSING = (
-    "Microsoft's EWS schema was not found at ../shared/ews-schema (or $ROLLCALL_EWS_SCHEMA_DIR)"
-)
-
-
 @pytest.fixture(scope="session")
 def optional_ews_schema() -> Any:
     """Microsoft's EWS schema loaded once, or None where it is absent (never under CI)."""
-    folder = _schema_dir()
-    if folder is None:
+    if SCHEMA_DIR is None:
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(_SCHEMA_MISSING + "; CI must validate against it")
+            pytest.fail(f"Microsoft's EWS schema was {SCHEMA_SAID}; CI must validate against it")
         return None
     import xmlschema
 
-    return xmlschema.XMLSchema10(str(folder / "messages.xsd"))
+    return xmlschema.XMLSchema10(str(SCHEMA_DIR / "messages.xsd"))
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from .soap import SOAP_NS, SoapFault
 
 EWS_PATH = "/EWS/Exchange.asmx"
 COUNTERS_PATH = "/_simulator/counters"
+POLL_INTERVAL_S = 0.05  # how soon serving notices `stop`
 
 HANDLERS: dict[str, Handler] = {
     "ConvertId": operations.convert_id,
@@ -96,13 +97,15 @@ class Simulator:
 
     def start(self) -> Simulator:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="ews-simulator", daemon=True
+            target=self.serve_forever, name="ews-simulator", daemon=True
         )
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
-        self._httpd.serve_forever()
+        # socketserver looks for shutdown() every poll_interval (0.5 s by default): `stop`
+        # would wait that long each time.
+        self._httpd.serve_forever(poll_interval=POLL_INTERVAL_S)
 
     def stop(self) -> None:
         self._httpd.shutdown()

@@ -116,7 +116,8 @@ def _count(args: argparse.Namespace) -> int:
 
     service = bootstrap(_with_service_account(load_config())).counts
     recipients = [parse_recipient(e) for e in args.entries]
-    report = service.count(recipients, args.expected, args.mailbox, args.refresh)
+    counted = service.count(recipients, args.expected, args.mailbox, args.refresh)
+    report = counted.to_json()
     if args.json:
         print(json.dumps(report, indent=2))
     else:

@@ -137,28 +137,52 @@ def test_the_ews_scope_is_the_endpoints_origin(url, scope):
 
 
 def test_two_counts_at_once_for_one_person_trade_once():
+    """The first trade is held until the second caller has demonstrably arrived: either found
+    the person's trade lock taken (it waits, then reuses the token) or, with no lock, reached
+    the provider itself (a second trade)."""
     import threading
-    import time
 
-    clock, entered, release = Clock(1_000_000.0), threading.Event(), threading.Event()
+    clock, arrived = Clock(1_000_000.0), threading.Event()
 
-    class SlowApp(RecordingApp):
+    class ArrivalLock:
+        """The person's trade lock, saying when a caller finds it taken."""
+
+        def __init__(self) -> None:
+            self._lock = threading.Lock()
+
+        def __enter__(self) -> None:
+            if not self._lock.acquire(blocking=False):
+                arrived.set()  # taken: this caller waits for the trade in progress
+                self._lock.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            self._lock.release()
+
+    class HeldApp(RecordingApp):
+        """Holds the first trade until the second caller has arrived."""
+
+        guard = threading.Lock()
+
         def acquire_token_on_behalf_of(self, assertion, scopes):
-            entered.set()
-            release.wait(5)
-            return super().acquire_token_on_behalf_of(assertion, scopes)
+            with self.guard:
+                first = not self.calls
+                answer = super().acquire_token_on_behalf_of(assertion, scopes)
+            if first:
+                arrived.wait(5)
+            else:
+                arrived.set()  # no lock kept this caller out: a second trade
+            return answer
 
-    app = SlowApp()
+    app = HeldApp()
     obo = _obo(app, clock)
+    obo._trading["megan@contoso.com"] = ArrivalLock()
     obo.remember("megan@contoso.com", "megan", clock.now + 600)
     got: list[str] = []
     threads = [threading.Thread(target=lambda: got.append(obo.token("megan@contoso.com").value))
                for _ in range(2)]
-    threads[0].start()
-    assert entered.wait(5)
-    threads[1].start()
-    time.sleep(0.2)  # time for the second to reach the trade (without the lock it would)
-    release.set()
+    for t in threads:
+        t.start()
     for t in threads:
         t.join(5)
-    assert got == ["ews-for-megan", "ews-for-megan"] and len(app.calls) == 1
+    assert arrived.is_set() and got == ["ews-for-megan", "ews-for-megan"]
+    assert len(app.calls) == 1

@@ -71,7 +71,7 @@ def test_total_is_the_distinct_deliverable_addresses_reachable(optional_ews_sche
         recipients = [Recipient(a, a) for a in chosen]
         if with_group:
             recipients.append(Recipient("Random Group", None))
-        report = svc.count(recipients)
+        report = svc.count(recipients).to_json()
     finally:
         sim.stop()
     if optional_ews_schema is not None:

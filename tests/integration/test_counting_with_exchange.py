@@ -33,7 +33,7 @@ def count(sim, *recipients, expected=None, mailbox=None, svc=None, refresh=False
     svc = svc or service(sim)
     entries = [r if isinstance(r, Recipient)
                else Recipient(r, r if "@" in r or r[0] == "/" else None) for r in recipients]
-    return svc.count(entries, expected, mailbox, refresh)
+    return svc.count(entries, expected, mailbox, refresh).to_json()
 
 
 def codes(report):

@@ -258,7 +258,7 @@ def test_an_expired_exchange_token_is_replaced_mid_way(start_simulator, tmp_path
     clock.now = minted[0].expires_at + 1  # the first token has expired
     sent.clear()
     second = service.count(champions, mailbox="megan@contoso.com", refresh=True)
-    assert len(minted) == 2 and second["complete"] and second["total"] == first["total"] > 0
+    assert len(minted) == 2 and second.complete and second.total == first.total > 0
     assert renewed and set(renewed) == {minted[0].value}  # sessions held the expired token
     assert set(sent) == {minted[1].value}  # and every call went with the newest instead
     with pytest.raises(DirectoryError, match="no service account"):

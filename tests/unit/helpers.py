@@ -26,7 +26,7 @@ def count(
 ) -> dict[str, Any]:
     counter = Counter(directory, settings or Settings(), cache)
     request = CountRequest([recipient(r) for r in recipients], expected=expected, refresh=refresh)
-    return counter.count(request)
+    return counter.count(request).to_json()  # the report as the contract spells it
 
 
 def codes(report: dict[str, Any]) -> list[str]:

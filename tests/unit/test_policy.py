@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -20,24 +21,33 @@ from rollcall.core.policy import (
     Policy,
     evaluate,
 )
+from rollcall.core.report_types import (
+    CountReport,
+    ExpectedSource,
+    Finding,
+    NodeStatus,
+    TreeNode,
+)
 
 
 def report(total: int = 10, complete: bool = True, expected: int | None = None,
-           source: str | None = None, found: tuple[dict[str, Any], ...] = (),
-           tree: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
-    return {
-        "total": total, "complete": complete, "expected": expected,
-        "difference": None if expected is None else total - expected,
-        "expected_source": source, "findings": list(found), "tree": list(tree),
-    }
+           source: str | None = None, found: tuple[Finding, ...] = (),
+           tree: tuple[TreeNode, ...] = ()) -> CountReport:
+    return CountReport(
+        total=total, complete=complete, expected=expected,
+        difference=None if expected is None else total - expected, entries=total,
+        duplicates=0, undeliverable=0, lists=len(tree), max_depth=1 if tree else 0,
+        requests=0, elapsed_ms=0, pending=(), tree=tree, findings=found,
+        expected_source=None if source is None else ExpectedSource(source))
 
 
 def mismatch(total: int, expected: int, source: str = "sender",
-             complete: bool = True) -> dict[str, Any]:
+             complete: bool = True) -> CountReport:
     breakdown = dict.fromkeys(("duplicates", "undeliverable", "deleted_contacts",
                                "incomplete_lists", "external"), 0)
     found = (f.count_mismatch(expected, total, breakdown, complete),)
-    tree = ({"name": "Newsletter", "address": "list:Newsletter", "unique_members": total},)
+    tree = (TreeNode("list:Newsletter", "Newsletter", "rollcall_list", 1, total, total,
+                     NodeStatus.EXPANDED, False),)
     return report(total, complete, expected, source, found, tree)
 
 
@@ -49,7 +59,7 @@ def only(rule: str, action: str = WARN, **numbers: Any) -> Policy:
 
 
 def rules(verdict: Any) -> list[str]:
-    return sorted({x["rule"] for x in verdict.findings})
+    return sorted({x.rule or "" for x in verdict.findings})
 
 
 def test_the_configured_defaults_are_the_policy_defaults():
@@ -112,8 +122,8 @@ def test_fewer_than_expected_in_an_incomplete_count_is_the_incomplete_rule_only(
     verdict = evaluate(mismatch(400, 512, "previous_count", complete=False), Policy())
     assert rules(verdict) == ["large_audience"]
     found = (f.truncated("Big", 100, 300, "big@x.com", ["Big"]),)
-    incomplete = {**mismatch(400, 512, complete=False)}
-    incomplete["findings"] = incomplete["findings"] + list(found)
+    base = mismatch(400, 512, complete=False)
+    incomplete = replace(base, findings=base.findings + found)
     verdict = evaluate(incomplete, Policy())
     assert "incomplete" in rules(verdict) and "mismatch" not in rules(verdict)
     assert "could not expand every list (Big), so it may reach more than 400" in verdict.message
@@ -186,6 +196,6 @@ def test_the_message_fits_outlooks_500_characters_and_counts_what_it_left_out():
 
 def test_findings_say_which_rule_and_action_they_triggered():
     verdict = evaluate(report(30, found=(f.unresolved_top("Nobody"),)), Policy())
-    assert [(x["rule"], x["action"], x["code"]) for x in verdict.findings] == [
+    assert [(x.rule, x.action, x.code) for x in verdict.findings] == [
         ("unresolved", BLOCK, "unresolved"), ("large_audience", WARN, "large_audience")]
     assert verdict.to_json()["action"] == BLOCK

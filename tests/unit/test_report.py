@@ -33,7 +33,7 @@ def test_a_list_without_an_outcome_is_pending_and_the_count_incomplete() -> None
         [Resolution("Team", TEAM)],
         {TEAM.key: Outcome(Expansion((ANN, SUB)))},
         {},
-    )
+    ).to_json()
     assert report["pending"] == ["sub@x.com"]
     assert report["complete"] is False
     assert report["total"] == 1
@@ -43,14 +43,14 @@ def test_a_list_without_an_outcome_is_pending_and_the_count_incomplete() -> None
 
 
 def test_a_recipient_not_resolved_in_time_is_undeliverable_and_the_count_incomplete() -> None:
-    report = build_report(request("Ann", "Bob"), [Resolution("Ann", ANN), None], {}, {})
+    report = build_report(request("Ann", "Bob"), [Resolution("Ann", ANN), None], {}, {}).to_json()
     assert (report["total"], report["undeliverable"], report["complete"]) == (1, 1, False)
     assert "before the time limit" in the(report, "expansion_failed")["message"]
     assert_identity(report)
 
 
 def test_a_throttled_resolution_says_so() -> None:
-    report = build_report(request("Ann"), [Throttled("busy", back_off=40)], {}, {})
+    report = build_report(request("Ann"), [Throttled("busy", back_off=40)], {}, {}).to_json()
     finding = the(report, "expansion_failed")
     assert finding["throttled"] is True and "40 s" in finding["message"]
 
@@ -58,11 +58,11 @@ def test_a_throttled_resolution_says_so() -> None:
 def test_an_x500_member_not_looked_up_is_unresolved_and_the_count_incomplete() -> None:
     dn = "/o=X/cn=ann"
     outcomes = {TEAM.key: Outcome(Expansion((ex(dn), BOB)))}
-    missing = build_report(request("Team"), [Resolution("Team", TEAM)], outcomes, {})
+    missing = build_report(request("Team"), [Resolution("Team", TEAM)], outcomes, {}).to_json()
     assert missing["complete"] is False and missing["total"] == 1
     assert the(missing, "unresolved")["severity"] == "error"
     mapped = build_report(request("Team"), [Resolution("Team", TEAM)], outcomes,
-                          {dn_key(dn): "ANN@x.com"})
+                          {dn_key(dn): "ANN@x.com"}).to_json()
     assert mapped["complete"] is True and mapped["total"] == 2
 
 
@@ -71,7 +71,7 @@ def test_unique_members_counts_each_person_once_within_a_node() -> None:
         TEAM.key: Outcome(Expansion((ANN, BOB, SUB)), cached=True),
         SUB.key: Outcome(Expansion((ANN, person("cat@x.com")))),
     }
-    report = build_report(request("Team"), [Resolution("Team", TEAM)], outcomes, {})
+    report = build_report(request("Team"), [Resolution("Team", TEAM)], outcomes, {}).to_json()
     team = node(report, "Team")
     assert (team["direct_members"], team["unique_members"]) == (3, 3)
     assert team["status"] == "cached" and team["cached"] is True
@@ -86,7 +86,7 @@ def test_the_report_is_deterministic_and_json() -> None:
 
     def build() -> dict[str, Any]:
         return build_report(request("Team", "Nobody", expected=7), resolutions, outcomes, {},
-                            requests=3, elapsed_ms=12)
+                            requests=3, elapsed_ms=12).to_json()
 
     first = build()
     assert json.dumps(first) == json.dumps(build())
@@ -100,6 +100,6 @@ def test_the_report_is_deterministic_and_json() -> None:
 
 def test_a_top_level_list_without_address_or_item_is_an_invalid_entry() -> None:
     nameless = dl("", "Nameless")
-    report = build_report(request("Nameless"), [Resolution("Nameless", nameless)], {}, {})
+    report = build_report(request("Nameless"), [Resolution("Nameless", nameless)], {}, {}).to_json()
     assert report["tree"] == [] and report["undeliverable"] == 1
     assert the(report, "invalid_member")["path"] == ["Nameless"]

@@ -23,4 +23,4 @@ def count() -> Any:
     if not isinstance(refresh, bool):
         raise BadRequest("'refresh' must be true or false", code="bad_refresh")
     report = services().counts.count(recipients, expected_count(body), mailbox(body), refresh)
-    return jsonify(report)
+    return jsonify(report.to_json())

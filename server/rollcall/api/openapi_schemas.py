@@ -6,7 +6,10 @@ field added later is not a breaking change; the fuzz test checks every answer ag
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
+
+from ..core.report_types import ExpectedSource, FindingCode, NodeStatus, Severity
 
 
 def ref(name: str) -> dict[str, str]:
@@ -25,6 +28,11 @@ def array(items: dict[str, Any]) -> dict[str, Any]:
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "nullable": True}
+
+
+def enum(values: type[StrEnum]) -> dict[str, Any]:
+    """A string that is one of the enum's values."""
+    return {"type": "string", "enum": [v.value for v in values]}
 
 
 STR = {"type": "string"}
@@ -54,16 +62,24 @@ SCHEMAS: dict[str, Any] = {
                         "is accepted; any other answers 403."},
         },
     },
-    "Finding": obj({"code": STR, "severity": {"type": "string",
-                                              "enum": ["error", "warning", "info"]},
-                    "message": STR, "addresses": array(nullable(STR)), "path": array(STR)}),
+    # The report's schemas follow core/report_types.py; tests/unit/test_report_schema.py holds
+    # them to it field by field, enums included.
+    "Finding": obj({
+        "code": enum(FindingCode), "severity": enum(Severity), "message": STR,
+        "addresses": array(nullable(STR)), "path": array(STR),
+    }, {
+        "top": BOOL, "throttled": BOOL, "counted": BOOL,
+        "removals": array({"type": "object"}), "loop": array(STR), "depth": INT, "limit": INT,
+        "count": COUNT, "sent": COUNT,
+        "breakdown": {"type": "object", "additionalProperties": COUNT},
+        "difference": INT, "source": enum(ExpectedSource),
+        "rule": STR, "action": {"type": "string", "enum": ["block", "warn"]},
+    }),
     "TreeNode": obj({
         "address": nullable(STR), "name": STR, "kind": STR, "depth": INT,
-        "direct_members": COUNT, "unique_members": COUNT,
-        "status": {"type": "string",
-                   "enum": ["expanded", "truncated", "failed", "cycle", "cached", "pending"]},
-        "children": array(ref("TreeNode")),
-    }, {"cached": BOOL}),
+        "direct_members": COUNT, "unique_members": COUNT, "status": enum(NodeStatus),
+        "cached": BOOL, "children": array(ref("TreeNode")),
+    }, {"repeat_of": array(STR)}),
     "Drift": obj({"previous_at": STR, "previous_total": COUNT, "joined_count": COUNT,
                   "left_count": COUNT, "joined": array(STR), "left": array(STR)}),
     "Report": obj({
@@ -73,7 +89,7 @@ SCHEMAS: dict[str, Any] = {
         "elapsed_ms": COUNT, "pending": array(STR), "tree": array(ref("TreeNode")),
         "findings": array(ref("Finding")), "mailbox": nullable(STR),
         "exchange_version": nullable(STR),
-        "expected_source": nullable({"type": "string", "enum": ["sender", "previous_count"]}),
+        "expected_source": nullable(enum(ExpectedSource)),
         "drift": nullable(ref("Drift")),
     }),
     "ValidateRequest": {

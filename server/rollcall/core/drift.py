@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from .model import Recipient, resolved_by_name
+from .report_types import Drift, ExpectedSource, Finding, FindingCode
 
 SHOWN = 500  # addresses listed per side; the counts are always exact
 
@@ -31,37 +32,39 @@ def entries(recipients: Iterable[Recipient]) -> frozenset[str]:
 
 
 def drift(previous_at: datetime, previous_total: int, previous: Collection[str],
-          current: Iterable[str]) -> dict[str, Any]:
+          current: Iterable[str]) -> Drift:
     """The difference between two address sets, newest count second."""
     now = set(current)
     joined = sorted(now.difference(previous))
     left = sorted(set(previous).difference(now))
-    return {
-        "previous_at": previous_at.isoformat(),
-        "previous_total": previous_total,
-        "joined_count": len(joined),
-        "left_count": len(left),
-        "joined": joined[:SHOWN],
-        "left": left[:SHOWN],
-    }
+    return Drift(previous_at=previous_at.isoformat(), previous_total=previous_total,
+                 joined_count=len(joined), left_count=len(left),
+                 joined=tuple(joined[:SHOWN]), left=tuple(left[:SHOWN]))
 
 
 NAMED = 3  # people named per side in a finding's sentence
 MARKED = 50  # addresses a finding carries for the pane to highlight
 
 
-def explain_with_drift(findings: list[dict[str, Any]], moved: dict[str, Any]) -> None:
-    """Say who joined and who left in the finding about a number that moved since last time."""
+def explain_with_drift(findings: Sequence[Finding], moved: Drift) -> tuple[Finding, ...]:
+    """The findings, with who joined and who left said in the one about a number that moved
+    since last time."""
+    out = []
     for finding in findings:
-        if finding["code"] == "count_mismatch" and finding.get("source") == "previous_count":
+        if (finding.code is FindingCode.COUNT_MISMATCH
+                and finding.source is ExpectedSource.PREVIOUS_COUNT):
             parts = []
-            for side in ("joined", "left"):
-                n = moved[f"{side}_count"]
+            for side, n, names in (("joined", moved.joined_count, moved.joined),
+                                   ("left", moved.left_count, moved.left)):
                 if n:
-                    shown = ", ".join(moved[side][:NAMED])
+                    shown = ", ".join(names[:NAMED])
                     shown += f" and {n - NAMED} more" if n > NAMED else ""
                     parts.append(f"{n} {side} ({shown})")
             if parts:
-                since = moved["previous_at"][:10]
-                finding["message"] += f" Since {since}: " + "; ".join(parts) + "."
-                finding["addresses"] = (moved["joined"] + moved["left"])[:MARKED]
+                since = moved.previous_at[:10]
+                finding = replace(finding,
+                                  message=finding.message + f" Since {since}: "
+                                  + "; ".join(parts) + ".",
+                                  addresses=(moved.joined + moved.left)[:MARKED])
+        out.append(finding)
+    return tuple(out)

@@ -6,30 +6,29 @@ from collections.abc import Sequence
 from typing import Any
 
 from .model import DirectoryError, Entry, Resolution
+from .report_types import ExpectedSource, Finding, FindingCode, Severity
 
-Finding = dict[str, Any]
-
-INFO, WARNING, ERROR = "info", "warning", "error"
+INFO, WARNING, ERROR = Severity.INFO, Severity.WARNING, Severity.ERROR
 _SHOWN = 3  # names quoted in a message before "and N more"; the full list is in `addresses`
 
 
 def finding(
     code: str,
-    severity: str,
+    severity: Severity,
     message: str,
     addresses: Sequence[str] = (),
     path: Sequence[str] = (),
     **extra: Any,
 ) -> Finding:
-    """A finding as the report contract spells it; extra keys are additions, never renames."""
-    return {
-        "code": code,
-        "severity": severity,
-        "message": message,
-        "addresses": list(addresses),
-        "path": list(path),
-        **extra,
-    }
+    """A Finding; `extra` sets its optional facts (Finding's fields)."""
+    for name in ("loop",):
+        if name in extra:
+            extra[name] = tuple(extra[name])
+    if "removals" in extra:
+        extra["removals"] = tuple(extra["removals"])
+    if "source" in extra:
+        extra["source"] = ExpectedSource(extra["source"])
+    return Finding(FindingCode(code), severity, message, tuple(addresses), tuple(path), **extra)
 
 
 def some(items: Sequence[str]) -> str:

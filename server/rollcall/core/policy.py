@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .findings import ERROR, WARNING, Finding, finding, plural, some
+from .findings import ERROR, WARNING, finding, plural, some
+from .report_types import CountReport, ExpectedSource, Finding, FindingCode
 
 ALLOW, WARN, BLOCK, OFF = "allow", "warn", "block", "off"
 _RANK = {ALLOW: 0, WARN: 1, BLOCK: 2}
@@ -82,7 +83,8 @@ class SendVerdict:
     findings: tuple[Finding, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"action": self.action, "message": self.message, "findings": list(self.findings)}
+        return {"action": self.action, "message": self.message,
+                "findings": [f.to_json() for f in self.findings]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,7 @@ class _Hit:
     findings: tuple[Finding, ...]
 
 
-def evaluate(report: Mapping[str, Any], policy: Policy,
+def evaluate(report: CountReport, policy: Policy,
              usage: HourlyUsage | None = None) -> SendVerdict:
     """The verdict for one message's count report; `usage` None leaves the hourly rule out."""
     hits: list[tuple[str, str, _Hit]] = []
@@ -106,9 +108,9 @@ def evaluate(report: Mapping[str, Any], policy: Policy,
         # The same fact twice: a message over the limit is a large audience too.
         hits = [h for h in hits if h[0] != "large_audience"]
     action = max((a for _, a, _ in hits), key=_RANK.__getitem__, default=ALLOW)
-    found = tuple({**f, "rule": rule, "action": a} for rule, a, hit in hits for f in hit.findings)
+    found = tuple(replace(f, rule=rule, action=a) for rule, a, hit in hits for f in hit.findings)
     if action == ALLOW:
-        return SendVerdict(ALLOW, f"{_people(report['total'])} will receive it.", found)
+        return SendVerdict(ALLOW, f"{_people(report.total)} will receive it.", found)
     ordered = sorted(hits, key=lambda h: -_RANK[h[1]])  # stable: rule order within an action
     return SendVerdict(action, _message([h.sentence for _, _, h in ordered], action), found)
 
@@ -136,29 +138,25 @@ def _people(n: int) -> str:
     return f"{n:,} {'person' if n == 1 else 'people'}"
 
 
-def _named(report: Mapping[str, Any]) -> str:
+def _named(report: CountReport) -> str:
     """'Newsletter' when one list is the whole audience, else 'This message'."""
-    tree = report.get("tree") or []
-    if len(tree) == 1 and tree[0].get("unique_members") == report["total"]:
-        return str(tree[0].get("name") or tree[0].get("address") or "This message")
+    tree = report.tree
+    if len(tree) == 1 and tree[0].unique_members == report.total:
+        return tree[0].name or tree[0].address or "This message"
     return "This message"
 
 
-def _of(report: Mapping[str, Any], *codes: str) -> list[Finding]:
-    return [f for f in report.get("findings", ()) if f["code"] in codes]
-
-
 def _where(f: Finding) -> str:
-    return str(f["path"][-1]) if f.get("path") else "a list"
+    return str(f.path[-1]) if f.path else "a list"
 
 
-def _unresolved(report: Mapping[str, Any], policy: Policy,
+def _unresolved(report: CountReport, policy: Policy,
                 usage: HourlyUsage | None) -> _Hit | None:
-    found = [f for f in _of(report, "unresolved", "ambiguous") if f.get("top")]
+    found = [f for f in report.of(FindingCode.UNRESOLVED, FindingCode.AMBIGUOUS) if f.top]
     if not found:
         return None
-    nobody = [f'"{_where(f)}"' for f in found if f["code"] == "unresolved"]
-    several = [f'"{_where(f)}"' for f in found if f["code"] == "ambiguous"]
+    nobody = [f'"{_where(f)}"' for f in found if f.code is FindingCode.UNRESOLVED]
+    several = [f'"{_where(f)}"' for f in found if f.code is FindingCode.AMBIGUOUS]
     parts = []
     if nobody:
         parts.append(f"Nobody in the directory matches {some(nobody)}")
@@ -169,19 +167,19 @@ def _unresolved(report: Mapping[str, Any], policy: Policy,
     return _Hit("; ".join(parts) + f": correct or remove {them}.", tuple(found))
 
 
-def _per_message(report: Mapping[str, Any], policy: Policy,
+def _per_message(report: CountReport, policy: Policy,
                  usage: HourlyUsage | None) -> _Hit | None:
-    total, limit = report["total"], policy.per_message_max
+    total, limit = report.total, policy.per_message_max
     if total <= limit:
         return None
     text = f"It goes to {_people(total)}, more than the {limit:,} allowed in one message."
     return _Hit(text, (finding("per_message_limit", ERROR, text, count=total, limit=limit),))
 
 
-def _per_hour(report: Mapping[str, Any], policy: Policy, usage: HourlyUsage | None) -> _Hit | None:
+def _per_hour(report: CountReport, policy: Policy, usage: HourlyUsage | None) -> _Hit | None:
     if usage is None:
         return None
-    total, used, limit = report["total"], usage.recipients, policy.per_hour_max
+    total, used, limit = report.total, usage.recipients, policy.per_hour_max
     if used + total <= limit:
         return None
     if total > limit:
@@ -200,43 +198,43 @@ def _per_hour(report: Mapping[str, Any], policy: Policy, usage: HourlyUsage | No
                                limit=limit),))
 
 
-def _mismatch(report: Mapping[str, Any], policy: Policy, usage: HourlyUsage | None) -> _Hit | None:
-    found = _of(report, "count_mismatch")
-    expected, difference = report.get("expected"), report.get("difference")
+def _mismatch(report: CountReport, policy: Policy, usage: HourlyUsage | None) -> _Hit | None:
+    found = report.of(FindingCode.COUNT_MISMATCH)
+    expected, difference = report.expected, report.difference
     if not found or expected is None or not difference:
         return None
-    if not report["complete"] and difference < 0:
+    if not report.complete and difference < 0:
         return None  # fewer only because lists were not reached: the incomplete rule says so
     tolerance = max(policy.mismatch_absolute, expected * policy.mismatch_percent / 100)
     if abs(difference) <= tolerance:
         return None
     gap = f"{abs(difference):,} {'fewer' if difference < 0 else 'more'}"
-    total = report["total"]
-    if report.get("expected_source") == "previous_count":
+    total = report.total
+    if report.expected_source is ExpectedSource.PREVIOUS_COUNT:
         text = f"{_named(report)} reaches {_people(total)}; last time {expected:,} ({gap})."
     else:
         text = f"You expected {expected:,}; it reaches {_people(total)} ({gap})."
     return _Hit(text, tuple(found))
 
 
-def _incomplete(report: Mapping[str, Any], policy: Policy,
+def _incomplete(report: CountReport, policy: Policy,
                 usage: HourlyUsage | None) -> _Hit | None:
-    if report["complete"]:
+    if report.complete:
         return None
-    found = [f for f in report.get("findings", ()) if f["severity"] == ERROR
-             and f["code"] in ("truncated", "expansion_failed", "unresolved")]
+    found = [f for f in report.of(FindingCode.TRUNCATED, FindingCode.EXPANSION_FAILED,
+                                  FindingCode.UNRESOLVED) if f.severity == ERROR]
     lists = sorted({_where(f) for f in found})
     which = f" ({some(lists)})" if lists else ""
     text = (f"Rollcall could not expand every list{which}, so it may reach more than "
-            f"{_people(report['total'])}.")
+            f"{_people(report.total)}.")
     return _Hit(text, tuple(found))
 
 
-def _deleted(report: Mapping[str, Any], policy: Policy, usage: HourlyUsage | None) -> _Hit | None:
+def _deleted(report: CountReport, policy: Policy, usage: HourlyUsage | None) -> _Hit | None:
     # Members deleted from Rollcall lists (counted=False) get nothing: only still-mailed
     # addresses of deleted contact cards are a risk.
-    found = [f for f in _of(report, "deleted_contact") if f.get("counted", True)]
-    addresses = sorted({a for f in found for a in f["addresses"]})
+    found = [f for f in report.of(FindingCode.DELETED_CONTACT) if f.counted is not False]
+    addresses = sorted({a for f in found for a in f.addresses})
     if not found:
         return None
     n = len(addresses)
@@ -246,42 +244,42 @@ def _deleted(report: Mapping[str, Any], policy: Policy, usage: HourlyUsage | Non
     return _Hit(text, tuple(found))
 
 
-def _cycle(report: Mapping[str, Any], policy: Policy, usage: HourlyUsage | None) -> _Hit | None:
-    found = _of(report, "cycle")
+def _cycle(report: CountReport, policy: Policy, usage: HourlyUsage | None) -> _Hit | None:
+    found = report.of(FindingCode.CYCLE)
     if not found:
         return None
-    loop = found[0].get("loop") or found[0]["path"]
+    loop = found[0].loop or found[0].path
     more = f" (and {plural(len(found) - 1, 'more loop')})" if len(found) > 1 else ""
     text = (f"Lists contain each other in a loop: {' → '.join(map(str, loop))}{more}; check it "
             "reaches only whom you mean.")
     return _Hit(text, tuple(found))
 
 
-def _external(report: Mapping[str, Any], policy: Policy, usage: HourlyUsage | None) -> _Hit | None:
-    found = [f for f in _of(report, "external") if f.get("count", 0) > policy.external_max]
+def _external(report: CountReport, policy: Policy, usage: HourlyUsage | None) -> _Hit | None:
+    found = [f for f in report.of(FindingCode.EXTERNAL) if (f.count or 0) > policy.external_max]
     if not found:
         return None
-    addresses = found[0]["addresses"]
+    addresses = found[0].addresses
     domains = sorted({a.rpartition("@")[2] for a in addresses})
-    n = found[0]["count"]
+    n = found[0].count or 0
     text = (f"{plural(n, 'recipient')} {'is' if n == 1 else 'are'} outside your organisation "
             f"({some(domains)}).")
     return _Hit(text, tuple(found))
 
 
-def _large_audience(report: Mapping[str, Any], policy: Policy,
+def _large_audience(report: CountReport, policy: Policy,
                     usage: HourlyUsage | None) -> _Hit | None:
-    total, limit = report["total"], policy.large_audience_max
+    total, limit = report.total, policy.large_audience_max
     if total <= limit:
         return None
-    text = f"It goes to {'' if report['complete'] else 'at least '}{_people(total)}."
+    text = f"It goes to {'' if report.complete else 'at least '}{_people(total)}."
     return _Hit(text, (finding("large_audience", WARNING, text, count=total, limit=limit),))
 
 
-def _invalid_members(report: Mapping[str, Any], policy: Policy,
+def _invalid_members(report: CountReport, policy: Policy,
                      usage: HourlyUsage | None) -> _Hit | None:
-    found = [f for f in _of(report, "invalid_member", "unresolved")
-             if not f.get("top") and f["severity"] == WARNING]
+    found = [f for f in report.of(FindingCode.INVALID_MEMBER, FindingCode.UNRESOLVED)
+             if not f.top and f.severity == WARNING]
     if not found:
         return None
     lists = sorted({_where(f) for f in found})
@@ -289,16 +287,16 @@ def _invalid_members(report: Mapping[str, Any], policy: Policy,
     return _Hit(text, tuple(found))
 
 
-def _too_deep(report: Mapping[str, Any], policy: Policy, usage: HourlyUsage | None) -> _Hit | None:
-    found = _of(report, "nested_too_deep")
+def _too_deep(report: CountReport, policy: Policy, usage: HourlyUsage | None) -> _Hit | None:
+    found = report.of(FindingCode.NESTED_TOO_DEEP)
     if not found:
         return None
     f = found[0]
-    root = f["path"][0] if f.get("path") else "A list"
-    return _Hit(f"{root} nests lists {f.get('depth')} levels deep.", tuple(found))
+    root = f.path[0] if f.path else "A list"
+    return _Hit(f"{root} nests lists {f.depth} levels deep.", tuple(found))
 
 
-_Check = Callable[[Mapping[str, Any], Policy, HourlyUsage | None], _Hit | None]
+_Check = Callable[[CountReport, Policy, HourlyUsage | None], _Hit | None]
 _CHECKS: dict[str, _Check] = {
     "unresolved": _unresolved, "per_message": _per_message, "per_hour": _per_hour,
     "mismatch": _mismatch, "incomplete": _incomplete, "deleted": _deleted, "cycle": _cycle,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from . import findings as f
 from .entries import Verdict, classify, clean_domains, expandable, is_internal, label
 from .model import LIST_KINDS, CountRequest, DirectoryError, Entry, MemberStatus, Resolution
+from .report_types import CountReport, ExpectedSource, NodeStatus, TreeNode
 from .tree import Node, Outcome, Tree, loop_through, members_of, reach, walk
 
 TOP = "The To/Cc/Bcc line"
@@ -53,8 +53,8 @@ def build_report(
     internal_domains: Sequence[str] = (),
     requests: int = 0,
     elapsed_ms: int = 0,
-) -> dict[str, Any]:
-    """The JSON-able report; `resolutions[i]` is None (or missing) when not resolved in time.
+) -> CountReport:
+    """The report; `resolutions[i]` is None (or missing) when not resolved in time.
 
     `outcomes` maps list keys to what expanding them gave (a missing key: not reached in time),
     `smtp_by_dn` maps `entries.dn_key(legacy DN)` to its SMTP address (None: nobody has it).
@@ -92,23 +92,24 @@ def build_report(
         found.append(f.count_mismatch(expected, total, breakdown, tally.complete,
                                       request.expected_source))
 
-    return {
-        "total": total,
-        "complete": tally.complete,
-        "expected": expected,
-        "difference": difference,
-        "entries": tally.entries,
-        "duplicates": tally.duplicates,
-        "undeliverable": tally.undeliverable,
-        "lists": len(tree.placed),
-        "max_depth": max((node.depth for node in tree.placed.values()), default=0),
-        "requests": requests,
-        "elapsed_ms": elapsed_ms,
-        "pending": [node.entry.address or label(node.entry) for node in pending],
-        "tree": _tree_dicts(tree, reached),
-        "findings": found,
-        "recipients": sorted(tally.seen),  # the service keeps or drops it (drift, size)
-    }
+    return CountReport(
+        total=total,
+        complete=tally.complete,
+        expected=expected,
+        difference=difference,
+        entries=tally.entries,
+        duplicates=tally.duplicates,
+        undeliverable=tally.undeliverable,
+        lists=len(tree.placed),
+        max_depth=max((node.depth for node in tree.placed.values()), default=0),
+        requests=requests,
+        elapsed_ms=elapsed_ms,
+        pending=tuple(node.entry.address or label(node.entry) for node in pending),
+        tree=_tree_nodes(tree, reached),
+        findings=tuple(found),
+        expected_source=None if expected is None else ExpectedSource(request.expected_source),
+        recipients=tuple(sorted(tally.seen)),  # the service keeps or drops it (drift, size)
+    )
 
 
 def _top_level(
@@ -308,23 +309,21 @@ def _not_reached(pending: list[Node]) -> list[f.Finding]:
     return result
 
 
-def _tree_dicts(tree: Tree, reached: Mapping[str, frozenset[str]]) -> list[dict[str, Any]]:
-    """The tree as nested dicts; built bottom-up so very deep nesting needs no recursion."""
-    built: dict[int, dict[str, Any]] = {}
+def _tree_nodes(tree: Tree, reached: Mapping[str, frozenset[str]]) -> tuple[TreeNode, ...]:
+    """The tree as TreeNodes; built bottom-up so very deep nesting needs no recursion."""
+    built: dict[int, TreeNode] = {}
     for node in reversed(tree.all_nodes):
         origin = node.first or node
-        item: dict[str, Any] = {
-            "address": node.entry.address,
-            "name": node.entry.name,
-            "kind": node.entry.kind.value,
-            "depth": node.depth,
-            "direct_members": len(members_of(origin.outcome)),
-            "unique_members": len(reached.get(node.key, ())),
-            "status": node.status,
-            "cached": bool(origin.outcome and origin.outcome.cached),
-            "children": [built.pop(id(child)) for child in node.children],
-        }
-        if node.first is not None:
-            item["repeat_of"] = list(node.first.path)
-        built[id(node)] = item
-    return [built[id(root)] for root in tree.roots]
+        built[id(node)] = TreeNode(
+            address=node.entry.address,
+            name=node.entry.name,
+            kind=node.entry.kind.value,
+            depth=node.depth,
+            direct_members=len(members_of(origin.outcome)),
+            unique_members=len(reached.get(node.key, ())),
+            status=NodeStatus(node.status),
+            cached=bool(origin.outcome and origin.outcome.cached),
+            children=tuple(built.pop(id(child)) for child in node.children),
+            repeat_of=None if node.first is None else tuple(node.first.path),
+        )
+    return tuple(built[id(root)] for root in tree.roots)

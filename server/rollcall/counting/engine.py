@@ -30,6 +30,7 @@ from rollcall.core.model import (
     Throttled,
 )
 from rollcall.core.report import build_report
+from rollcall.core.report_types import CountReport
 from rollcall.core.tree import Outcome
 
 from .cache import ExpansionCache
@@ -78,7 +79,7 @@ class Counter:
         self.cache = cache if cache is not None else ExpansionCache()
         self.clock = clock
 
-    def count(self, request: CountRequest) -> dict[str, Any]:
+    def count(self, request: CountRequest) -> CountReport:
         """The report for `request`; returned by the deadline, with complete=false if cut short."""
         return _Run(self, request).execute()
 
@@ -117,7 +118,7 @@ class _Run:
         self.pool = ThreadPoolExecutor(self.settings.concurrency, "rollcall-count")
         self.finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
 
-    def execute(self) -> dict[str, Any]:
+    def execute(self) -> CountReport:
         try:
             for index in range(len(self.request.recipients)):
                 self.submit(_Call("resolve", index))
@@ -141,8 +142,8 @@ class _Run:
         )
         log.info(
             "count done recipients=%d lists=%d total=%d complete=%s requests=%d elapsed_ms=%d",
-            len(self.request.recipients), report["lists"], report["total"],
-            report["complete"], requests, elapsed_ms,
+            len(self.request.recipients), report.lists, report.total,
+            report.complete, requests, elapsed_ms,
         )
         return report
 

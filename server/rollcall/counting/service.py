@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from rollcall.core.drift import count_key, drift, explain_with_drift
 from rollcall.core.model import CountRequest, Directory, DirectoryError, Recipient
+from rollcall.core.report_types import CountReport, ExpectedSource
 from rollcall.errors import DirectoryUnavailable, TooLarge
 
 from .cache import ExpansionCache
@@ -37,8 +38,8 @@ class CountService:
 
     def count(self, recipients: list[Recipient], expected: int | None = None,
               mailbox: str | None = None, refresh: bool = False,
-              with_recipients: bool = False, remember: bool = True,
-              deadline_s: float | None = None) -> dict[str, Any]:
+              remember: bool = True,
+              deadline_s: float | None = None) -> CountReport:
         """The report; raises TooLarge, or DirectoryUnavailable when the directory cannot be
         asked."""
         # remember=False leaves the history alone (a warm-up, a dry run); deadline_s replaces
@@ -65,19 +66,18 @@ class CountService:
         settings = self.settings if deadline_s is None else replace(
             self.settings, deadline_s=deadline_s)
         report = Counter(directory, settings, self.cache).count(request)
-        addresses = report.pop("recipients")
-        report["mailbox"] = acting
-        report["exchange_version"] = self.server_version()  # for support reports
-        report["expected_source"] = source
-        report["drift"] = None if previous is None else drift(
-            previous.at, previous.total, previous.addresses, addresses)
-        if report["drift"] is not None:
-            explain_with_drift(report["findings"], report["drift"])
-        if report["complete"] and remember:
+        moved = None if previous is None else drift(
+            previous.at, previous.total, previous.addresses, report.recipients)
+        report = replace(
+            report, mailbox=acting,
+            exchange_version=self.server_version(),  # for support reports
+            expected_source=None if source is None else ExpectedSource(source),
+            drift=moved,
+            findings=report.findings if moved is None else explain_with_drift(report.findings,
+                                                                               moved))
+        if report.complete and remember:
             # An incomplete count would make people seem to leave who were only not reached.
-            self._remember(key, report["total"], addresses)
-        if with_recipients:
-            report["recipients"] = addresses
+            self._remember(key, report.total, report.recipients)
         return report
 
     def check_size(self, recipients: list[Recipient]) -> None:
@@ -90,11 +90,11 @@ class CountService:
         """The mailbox a count acts as: the one named, else the configured default."""
         return mailbox or self.default_mailbox
 
-    def remember(self, recipients: list[Recipient], report: dict[str, Any],
-                 addresses: list[str]) -> None:
+    def remember(self, recipients: list[Recipient], report: CountReport) -> None:
         """Keep a complete count made with remember=False as the next count's baseline."""
-        if report["complete"]:
-            self._remember(count_key(recipients, report["mailbox"]), report["total"], addresses)
+        if report.complete:
+            self._remember(count_key(recipients, report.mailbox), report.total,
+                           report.recipients)
 
     def _list_expectation(self, recipients: list[Recipient]) -> int | None:
         """The expected count a Rollcall list's owner set, when that list is all that is sent."""
@@ -114,7 +114,7 @@ class CountService:
             log.exception("count history unavailable")
             return None
 
-    def _remember(self, key: str, total: int, addresses: list[str]) -> None:
+    def _remember(self, key: str, total: int, addresses: Sequence[str]) -> None:
         if self.store is None:
             return
         try:

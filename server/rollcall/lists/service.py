@@ -100,19 +100,18 @@ class ListsService:
 
         The copy is taken only from a complete count: a partial one would silently drop people.
         """
-        report = self.counts.count([Recipient(dl_address, dl_address)], mailbox=mailbox,
-                                   with_recipients=True)
-        if not any(node["kind"] != "rollcall_list" for node in report["tree"]):
+        report = self.counts.count([Recipient(dl_address, dl_address)], mailbox=mailbox)
+        if not any(node.kind != "rollcall_list" for node in report.tree):
             raise BadRequest(f"{dl_address} is not an Exchange list Rollcall can expand, so no "
                              "copy was made", code="not_a_list")
-        if not report["complete"]:
-            why = "; ".join(f["message"] for f in report["findings"] if f["severity"] == "error")
+        if not report.complete:
+            why = "; ".join(f.message for f in report.findings if f.severity == "error")
             raise BadRequest(f"{dl_address} could not be fully expanded, so no copy was made: "
                              f"{why}", code="count_incomplete")
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["email"])
-        writer.writerows([a] for a in report["recipients"])
+        writer.writerows([a] for a in report.recipients)
         imported: ImportReport = self.store.import_csv(
             name, out.getvalue().encode(), actor, skip_invalid=skip_invalid, create=True)
-        return {"import": imported, "total": report["total"], "source": dl_address}
+        return {"import": imported, "total": report.total, "source": dl_address}

@@ -14,6 +14,7 @@ from typing import Any
 from rollcall.core.drift import count_key, entries
 from rollcall.core.model import Recipient
 from rollcall.core.policy import BLOCK, OFF, HourlyUsage, Policy, SendVerdict, evaluate
+from rollcall.core.report_types import CountReport
 from rollcall.counting.service import CountService
 
 log = logging.getLogger(__name__)
@@ -69,10 +70,8 @@ class SendCheck:
         acting = self.counts.acting(mailbox)
         self._await_warm_up(acting, entries(recipients), deadline - _MARGIN_S)
         left = max(min(_MARGIN_S, deadline), deadline - (time.monotonic() - started))
-        report = self.counts.count(recipients, expected, acting, with_recipients=True,
-                                   remember=False, deadline_s=left)
-        addresses = report.pop("recipients")
-        if record and not report["complete"]:
+        report = self.counts.count(recipients, expected, acting, remember=False, deadline_s=left)
+        if record and not report.complete:
             # Finish the lists in the background: a second Send then finds them cached.
             self.warm_up(recipients, acting)
         # Without the add-in's per-message id, the same subject to the same entries is the same
@@ -83,13 +82,13 @@ class SendCheck:
         if record and verdict.action != BLOCK:
             # "Last time" moves on only when the message may go: a blocked one keeps being
             # compared with what was really sent.
-            self.counts.remember(recipients, report, addresses)
+            self.counts.remember(recipients, report)
         log.info("send check action=%s rules=%s total=%d complete=%s elapsed_ms=%d",
-                 verdict.action, ",".join(sorted({f["rule"] for f in verdict.findings})),
-                 report["total"], report["complete"], (time.monotonic() - started) * 1000)
-        return {**verdict.to_json(), "report": report}
+                 verdict.action, ",".join(sorted({f.rule or "" for f in verdict.findings})),
+                 report.total, report.complete, (time.monotonic() - started) * 1000)
+        return {**verdict.to_json(), "report": report.to_json()}
 
-    def _decide(self, report: dict[str, Any], sender: str | None, key: str,
+    def _decide(self, report: CountReport, sender: str | None, key: str,
                 record: bool) -> SendVerdict:
         """The verdict, with the sender's hourly window when there is a sender and a store."""
         if sender is None or self.store is None or self.policy.action("per_hour") == OFF:
@@ -97,7 +96,7 @@ class SendCheck:
 
         def decide(earlier: tuple[Any, ...], now: datetime) -> tuple[SendVerdict, int | None]:
             verdict = evaluate(report, self.policy, usage(earlier, now))
-            return verdict, None if verdict.action == BLOCK else report["total"]
+            return verdict, None if verdict.action == BLOCK else report.total
 
         try:
             sends = self._send_log()

@@ -1,0 +1,212 @@
+"""The count report's types: what the pane, the send check, the command line and outside checks
+read. Written once here; `to_json()` is the one place their JSON is spelt, and the OpenAPI
+schema (api/openapi_schemas.py) is tested field by field against these classes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+
+class FindingCode(StrEnum):
+    """What a finding is about; the pane and the policy switch on it."""
+
+    UNRESOLVED = "unresolved"
+    AMBIGUOUS = "ambiguous"
+    DELETED_CONTACT = "deleted_contact"
+    INVALID_MEMBER = "invalid_member"
+    OPTED_OUT = "opted_out"
+    CYCLE = "cycle"
+    NESTED_TOO_DEEP = "nested_too_deep"
+    TRUNCATED = "truncated"
+    EXPANSION_FAILED = "expansion_failed"
+    EXTERNAL = "external"
+    COUNT_MISMATCH = "count_mismatch"
+    # The send check's own, from the policy rather than the count:
+    PER_MESSAGE_LIMIT = "per_message_limit"
+    PER_HOUR_LIMIT = "per_hour_limit"
+    LARGE_AUDIENCE = "large_audience"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class NodeStatus(StrEnum):
+    """How far one list in the tree was expanded."""
+
+    EXPANDED = "expanded"
+    TRUNCATED = "truncated"  # the directory cut its answer
+    FAILED = "failed"  # the directory refused or did not answer in time
+    CYCLE = "cycle"  # it contains a list on its own path; not expanded again
+    CACHED = "cached"
+
+
+class ExpectedSource(StrEnum):
+    """Where `expected` came from."""
+
+    SENDER = "sender"  # typed by the sender
+    LIST = "list"  # the Rollcall list's owner's number
+    PREVIOUS_COUNT = "previous_count"  # the last complete count of the same entries
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One plain-language explanation, aggregated per list; optional facts are None when they
+    do not apply to its code, and are left out of its JSON then."""
+
+    code: FindingCode
+    severity: Severity
+    message: str
+    addresses: tuple[str, ...] = ()
+    path: tuple[str, ...] = ()
+    top: bool | None = None  # an entry typed into To/Cc/Bcc: the sender can fix it
+    throttled: bool | None = None  # expansion_failed: the directory asked Rollcall to slow down
+    counted: bool | None = None  # deleted_contact: False when members were taken out of lists
+    removals: tuple[Mapping[str, Any], ...] | None = None  # who deleted whom, when, where
+    loop: tuple[str, ...] | None = None  # cycle: the lists in order, the first again at the end
+    depth: int | None = None  # nested_too_deep
+    limit: int | None = None  # nested_too_deep and the send check's limits
+    count: int | None = None  # external, and the send check's limits: how many people
+    sent: int | None = None  # per_hour_limit: people already reached in the hour
+    breakdown: Mapping[str, int] | None = None  # count_mismatch: what the entries came to
+    difference: int | None = None  # count_mismatch: total - expected
+    source: ExpectedSource | None = None  # count_mismatch: where `expected` came from
+    rule: str | None = None  # the send check: which rule fired on it
+    action: str | None = None  # the send check: what that rule does (block, warn)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code.value, "severity": self.severity.value,
+                               "message": self.message, "addresses": list(self.addresses),
+                               "path": list(self.path)}
+        for name in _OPTIONAL_FINDING_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = _plain(value)
+        return out
+
+
+_OPTIONAL_FINDING_FIELDS = tuple(f.name for f in fields(Finding))[5:]
+
+
+@dataclass(frozen=True, slots=True)
+class TreeNode:
+    """One list where it sits in the tree; a list met again is a repeat of its first place."""
+
+    address: str | None
+    name: str
+    kind: str
+    depth: int
+    direct_members: int
+    unique_members: int
+    status: NodeStatus
+    cached: bool
+    children: tuple[TreeNode, ...] = ()
+    repeat_of: tuple[str, ...] | None = None  # the path to where it was first expanded
+
+    def to_json(self) -> dict[str, Any]:
+        """As nested objects, built without recursion: lists may nest hundreds deep."""
+        built: dict[int, dict[str, Any]] = {}
+        for node in reversed(self._preorder()):
+            item: dict[str, Any] = {
+                "address": node.address, "name": node.name, "kind": node.kind,
+                "depth": node.depth, "direct_members": node.direct_members,
+                "unique_members": node.unique_members, "status": node.status.value,
+                "cached": node.cached,
+                "children": [built.pop(id(child)) for child in node.children],
+            }
+            if node.repeat_of is not None:
+                item["repeat_of"] = list(node.repeat_of)
+            built[id(node)] = item
+        return built[id(self)]
+
+    def _preorder(self) -> list[TreeNode]:
+        order: list[TreeNode] = []
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            order.append(node)
+            stack.extend(reversed(node.children))
+        return order
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """Who joined and who left since the previous complete count of the same entries."""
+
+    previous_at: str  # ISO 8601
+    previous_total: int
+    joined_count: int
+    left_count: int
+    joined: tuple[str, ...]  # the first SHOWN of each side; the counts are exact
+    left: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"previous_at": self.previous_at, "previous_total": self.previous_total,
+                "joined_count": self.joined_count, "left_count": self.left_count,
+                "joined": list(self.joined), "left": list(self.left)}
+
+
+@dataclass(frozen=True, slots=True)
+class CountReport:
+    """A count: the number, how it adds up (`entries == total + duplicates + undeliverable`),
+    the tree of lists and the findings. README.md's "The report" describes each field."""
+
+    total: int
+    complete: bool
+    expected: int | None
+    difference: int | None
+    entries: int
+    duplicates: int
+    undeliverable: int
+    lists: int
+    max_depth: int
+    requests: int
+    elapsed_ms: int
+    pending: tuple[str, ...]
+    tree: tuple[TreeNode, ...]
+    findings: tuple[Finding, ...]
+    # Set by the count service; None from the engine alone.
+    mailbox: str | None = None
+    exchange_version: str | None = None  # the directory server's version, for support reports
+    expected_source: ExpectedSource | None = None
+    drift: Drift | None = None
+    # Every unique deliverable address, sorted: for drift and snapshots, never in the JSON.
+    recipients: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    def of(self, *codes: FindingCode) -> list[Finding]:
+        """The findings with these codes, in order."""
+        return [f for f in self.findings if f.code in codes]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "total": self.total, "complete": self.complete, "expected": self.expected,
+            "difference": self.difference, "entries": self.entries,
+            "duplicates": self.duplicates, "undeliverable": self.undeliverable,
+            "lists": self.lists, "max_depth": self.max_depth, "requests": self.requests,
+            "elapsed_ms": self.elapsed_ms, "pending": list(self.pending),
+            "tree": [node.to_json() for node in self.tree],
+            "findings": [f.to_json() for f in self.findings],
+            "mailbox": self.mailbox, "exchange_version": self.exchange_version,
+            "expected_source": None if self.expected_source is None
+            else self.expected_source.value,
+            "drift": None if self.drift is None else self.drift.to_json(),
+        }
+
+
+REPORT_FIELDS = tuple(f.name for f in fields(CountReport) if f.name != "recipients")
+
+
+def _plain(value: Any) -> Any:
+    """Tuples and mappings inside a finding as JSON lists and objects."""
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
