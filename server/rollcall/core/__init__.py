@@ -5,5 +5,6 @@ reads the clock, starts a thread or sleeps; nothing here imports Flask or `rollc
 `rollcall.directory` or `rollcall.store`. Functions take plain values (the small types in
 `model.py`) and return plain values, so every rule can be tested with hand-written data.
 The code that talks to a directory, keeps time and runs requests concurrently lives outside,
-in `rollcall.counting`, and hands what it fetched to `report.build_report`.
+in `rollcall.counting`, and hands what it fetched to `report.build_report`, which returns the
+typed report of `report_types.py`.
 """

@@ -83,6 +83,11 @@ class OwnLists:
         return Expansion(tuple(out), complete=True, total_in_view=len(out), cacheable=False)
 
 
+    def smtp_for_legacy_dn(self, legacy_dn: str) -> str | None:
+        """Rollcall lists hold SMTP addresses only: no X.500 legacy DN is theirs."""
+        return None
+
+
 def list_entry(name: str) -> Entry:
     return Entry(name, f"{PREFIX}{name}", Kind.ROLLCALL_LIST)
 
