@@ -9,10 +9,10 @@ import json
 import logging
 import os
 import sys
-from typing import Any
 
 from . import cli_lists
 from .config import Config, ConfigError, load_config
+from .core.report_types import CountReport, ExpectedSource, NodeStatus, Severity, TreeNode
 from .errors import NotConfigured, RollcallError
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_WARN, EXIT_BLOCK = 0, 1, 2, 3, 4
@@ -116,13 +116,12 @@ def _count(args: argparse.Namespace) -> int:
 
     service = bootstrap(_with_service_account(load_config())).counts
     recipients = [parse_recipient(e) for e in args.entries]
-    counted = service.count(recipients, args.expected, args.mailbox, args.refresh)
-    report = counted.to_json()
+    report = service.count(recipients, args.expected, args.mailbox, args.refresh)
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(report.to_json(), indent=2))
     else:
         print(summary(report))
-    return EXIT_OK if report["complete"] else EXIT_INCOMPLETE
+    return EXIT_OK if report.complete else EXIT_INCOMPLETE
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -177,32 +176,33 @@ def _manifest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def summary(report: dict[str, Any]) -> str:
+def summary(report: CountReport) -> str:
     """The report as a person reads it on a terminal: the number, the tree, the findings."""
-    lines = [f"{_n(report['total'], 'unique recipient')}"
-             + ("" if report["complete"] else "  (INCOMPLETE: some lists were not fully expanded)")]
-    if report.get("expected") is not None:
-        what = "last count" if report.get("expected_source") == "previous_count" else "expected"
-        lines.append(f"{what} {report['expected']}, difference {report['difference']:+d}")
-    moved = report.get("drift")
-    if moved and (moved["joined_count"] or moved["left_count"]):
-        lines.append(f"since the last count ({moved['previous_at'][:10]}): "
-                     f"{moved['joined_count']} joined, {moved['left_count']} left")
-    lines.append(f"{_n(report['entries'], 'entry', 'entries')} - "
-                 f"{_n(report['duplicates'], 'duplicate')} - "
-                 f"{report['undeliverable']} undeliverable = {report['total']}")
-    lines.append(f"{_n(report['lists'], 'list')}, {report['max_depth']} deep; "
-                 f"{_n(report['requests'], 'request')} in {report['elapsed_ms']} ms")
-    if report["tree"]:
+    lines = [f"{_n(report.total, 'unique recipient')}"
+             + ("" if report.complete else "  (INCOMPLETE: some lists were not fully expanded)")]
+    if report.expected is not None and report.difference is not None:
+        what = ("last count" if report.expected_source is ExpectedSource.PREVIOUS_COUNT
+                else "expected")
+        lines.append(f"{what} {report.expected}, difference {report.difference:+d}")
+    moved = report.drift
+    if moved and (moved.joined_count or moved.left_count):
+        lines.append(f"since the last count ({moved.previous_at[:10]}): "
+                     f"{moved.joined_count} joined, {moved.left_count} left")
+    lines.append(f"{_n(report.entries, 'entry', 'entries')} - "
+                 f"{_n(report.duplicates, 'duplicate')} - "
+                 f"{report.undeliverable} undeliverable = {report.total}")
+    lines.append(f"{_n(report.lists, 'list')}, {report.max_depth} deep; "
+                 f"{_n(report.requests, 'request')} in {report.elapsed_ms} ms")
+    if report.tree:
         lines.append("")
-        for node in report["tree"]:
+        for node in report.tree:
             _tree_lines(node, 0, lines)
-    for severity in ("error", "warning", "info"):
-        found = [f for f in report["findings"] if f["severity"] == severity]
+    for severity in Severity.ERROR, Severity.WARNING, Severity.INFO:
+        found = [f for f in report.findings if f.severity is severity]
         if found:
             lines.append("")
-            lines.append(f"{severity.upper()}S")
-            lines.extend(f"  - [{f['code']}] {f['message']}" for f in found)
+            lines.append(f"{severity.value.upper()}S")
+            lines.extend(f"  - [{f.code.value}] {f.message}" for f in found)
     return "\n".join(lines)
 
 
@@ -210,12 +210,15 @@ def _n(count: int, one: str, many: str | None = None) -> str:
     return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
-def _tree_lines(node: dict[str, Any], level: int, lines: list[str]) -> None:
-    status = "" if node["status"] == "expanded" else f" [{node['status']}]"
-    where = f" <{node['address']}>" if node.get("address") else ""
-    lines.append(f"{'  ' * level}{node['name']}{where}: {node['unique_members']}{status}")
-    for child in node["children"]:
-        _tree_lines(child, level + 1, lines)
+def _tree_lines(root: TreeNode, level: int, lines: list[str]) -> None:
+    """One line per list, indented by depth; a stack, not recursion: lists nest deep."""
+    stack = [(root, level)]
+    while stack:
+        node, depth = stack.pop()
+        status = "" if node.status is NodeStatus.EXPANDED else f" [{node.status.value}]"
+        where = f" <{node.address}>" if node.address else ""
+        lines.append(f"{'  ' * depth}{node.name}{where}: {node.unique_members}{status}")
+        stack.extend((child, depth + 1) for child in reversed(node.children))
 
 
 if __name__ == "__main__":

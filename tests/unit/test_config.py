@@ -80,3 +80,27 @@ def test_files_and_urls_a_setting_needs_are_checked_when_read(tmp_path):
         "ROLLCALL_OIDC_CLIENT_SECRET": "s"})
     with pytest.raises(ConfigError, match="must be https:// with ROLLCALL_EWS_AUTH=oauth"):
         plain.require_ews()
+
+
+def test_every_section_field_is_exactly_one_setting():
+    # Each section is its component's settings object: every field is reachable from one
+    # ROLLCALL_* variable, and no variable lands nowhere.
+    import dataclasses
+
+    from rollcall.config import SETTINGS, Config
+
+    targets = [(s.section, s.field) for s in SETTINGS.values()]
+    assert len(targets) == len(set(targets))
+    for section in dataclasses.fields(Config):
+        fields = {f.name for f in dataclasses.fields(getattr(Config(), section.name))}
+        assert fields == {f for s, f in targets if s == section.name}, section.name
+
+
+def test_the_defaults_are_the_sections_own():
+    from rollcall.config import Config
+
+    assert load_config(environ={}) == Config()
+    config = load_config(environ={"ROLLCALL_POLICY_CYCLE": "off", "ROLLCALL_CONCURRENCY": "4"})
+    assert config.policy.cycle == "off" and config.count.concurrency == 4
+    assert config.get("policy_cycle") == "off"
+    assert config.with_settings(ews_url="https://x/EWS").ews.url == "https://x/EWS"
