@@ -6,10 +6,12 @@ import argparse
 import getpass
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import RollcallError
-from .lists import ListsService
+
+if TYPE_CHECKING:
+    from .lists import ListsService
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -92,3 +92,19 @@ def test_a_findings_optional_facts_reach_its_json_and_nothing_else_does():
     assert data["source"] == "list" and data["difference"] == -2
     assert "top" not in data and "rule" not in data
     assert f.unresolved_top("Nobody").to_json()["top"] is True
+
+
+def test_a_verdicts_findings_are_report_findings_that_name_their_rule():
+    from rollcall.core.model import CountRequest, Recipient, Resolution
+    from rollcall.core.policy import Policy, evaluate
+    from rollcall.core.report import build_report
+
+    report = build_report(CountRequest([Recipient("Nobody")]),
+                          [Resolution("Nobody", None, "unresolved")], {}, {})
+    verdict = evaluate(report, Policy()).to_json()
+    item = SCHEMAS["Verdict"]["properties"]["findings"]["items"]
+    assert item["allOf"][0] == {"$ref": "#/components/schemas/Finding"}
+    assert verdict["findings"]
+    for finding in verdict["findings"]:
+        assert set(item["allOf"][1]["required"]) <= set(finding)
+        assert set(finding) <= set(SCHEMAS["Finding"]["properties"])

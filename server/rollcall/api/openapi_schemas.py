@@ -106,7 +106,8 @@ SCHEMAS: dict[str, Any] = {
     "Verdict": obj({
         "action": {"type": "string", "enum": ["allow", "warn", "block"]},
         "message": STR,
-        "findings": array(obj({"rule": STR, "action": STR, "message": STR})),
+        # The report's findings that fired a rule, each saying which rule and what it does.
+        "findings": array({"allOf": [ref("Finding"), {"required": ["rule", "action"]}]}),
         "report": ref("Report"),
     }),
     "Warming": obj({"warming": BOOL}),

@@ -21,11 +21,9 @@ def finding(
     **extra: Any,
 ) -> Finding:
     """A Finding; `extra` sets its optional facts (Finding's fields)."""
-    for name in ("loop",):
+    for name in ("loop", "removals"):  # frozen: sequences are kept as tuples
         if name in extra:
             extra[name] = tuple(extra[name])
-    if "removals" in extra:
-        extra["removals"] = tuple(extra["removals"])
     if "source" in extra:
         extra["source"] = ExpectedSource(extra["source"])
     return Finding(FindingCode(code), severity, message, tuple(addresses), tuple(path), **extra)

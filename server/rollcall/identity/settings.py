@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .tokens import OidcSettings
+if TYPE_CHECKING:
+    from .tokens import OidcSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,4 +23,6 @@ class IdentitySettings:
         """What token validation needs, or None when no issuer is configured."""
         if not self.issuer or not self.audience:
             return None
+        from .tokens import OidcSettings  # PyJWT: loaded when tokens are checked, not before
+
         return OidcSettings(self.issuer, self.audience, self.jwks_url, self.admin_group)

@@ -7,29 +7,66 @@ every public `ListStore` method is one transaction. Nothing connects at import t
 
 from __future__ import annotations
 
-from rollcall.store.db import open_store
-from rollcall.store.errors import (
-    AlreadyExists,
-    ContactDeleted,
-    ContactNotFound,
-    ImportRejected,
-    InvalidAddress,
-    ListNotFound,
-    MemberNotFound,
-    NothingToRestore,
-)
-from rollcall.store.records import (
-    AuditInfo,
-    ImportReport,
-    LineProblem,
-    ListInfo,
-    ListMembers,
-    MemberInfo,
-    RemovalInfo,
-    Snapshot,
-    SnapshotInfo,
-)
-from rollcall.store.repository import LIST_PREFIX, ListStore
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rollcall.store.db import open_store
+    from rollcall.store.errors import (
+        AlreadyExists,
+        ContactDeleted,
+        ContactNotFound,
+        ImportRejected,
+        InvalidAddress,
+        ListNotFound,
+        MemberNotFound,
+        NothingToRestore,
+    )
+    from rollcall.store.records import (
+        AuditInfo,
+        ImportReport,
+        LineProblem,
+        ListInfo,
+        ListMembers,
+        MemberInfo,
+        RemovalInfo,
+        Snapshot,
+        SnapshotInfo,
+    )
+    from rollcall.store.repository import LIST_PREFIX, ListStore
+
+# Loaded on first use (PEP 562): reading the configuration imports this package's settings, and
+# must not pay for what the rest of it imports.
+_EXPORTS = {
+    "AlreadyExists": "rollcall.store.errors",
+    "AuditInfo": "rollcall.store.records",
+    "ContactDeleted": "rollcall.store.errors",
+    "ContactNotFound": "rollcall.store.errors",
+    "ImportRejected": "rollcall.store.errors",
+    "ImportReport": "rollcall.store.records",
+    "InvalidAddress": "rollcall.store.errors",
+    "LIST_PREFIX": "rollcall.store.repository",
+    "LineProblem": "rollcall.store.records",
+    "ListInfo": "rollcall.store.records",
+    "ListMembers": "rollcall.store.records",
+    "ListNotFound": "rollcall.store.errors",
+    "ListStore": "rollcall.store.repository",
+    "MemberInfo": "rollcall.store.records",
+    "MemberNotFound": "rollcall.store.errors",
+    "NothingToRestore": "rollcall.store.errors",
+    "RemovalInfo": "rollcall.store.records",
+    "Snapshot": "rollcall.store.records",
+    "SnapshotInfo": "rollcall.store.records",
+    "open_store": "rollcall.store.db",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "LIST_PREFIX",
