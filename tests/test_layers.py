@@ -165,6 +165,16 @@ def test_counting_from_the_command_line_does_not_load_flask_or_exchangelib():
     assert out == "[]"
 
 
+def test_reading_the_configuration_loads_no_database_or_token_library():
+    # Every command starts by reading the configuration: `rollcall --help` must stay quick.
+    code = ("import sys, rollcall.cli; rollcall.config.load_config(environ={}); "
+            "print(sorted(m for m in ('sqlalchemy', 'alembic', 'jwt', 'flask', 'exchangelib') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
+
+
 def test_the_layer_check_sees_a_violation(tmp_path):
     # A check that cannot fail is no check: a core module importing the store is caught, an
     # annotation-only import is not, and neither is a relative import within core.
