@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from rollcall.sendcheck.window import SendLog, SentMessage
 from rollcall.store import ListStore, open_store
+from rollcall.store.send_checks import SendLog, SentMessage
 from support import demo_config, signed_in
 
 NOW = datetime(2024, 6, 3, 12, 0, tzinfo=UTC)

@@ -8,27 +8,21 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from rollcall.core.drift import count_key, entries
 from rollcall.core.model import Recipient
-from rollcall.core.policy import BLOCK, OFF, HourlyUsage, Policy, SendVerdict, evaluate
+from rollcall.core.policy import BLOCK, OFF, Policy, SendVerdict, evaluate
 from rollcall.core.report_types import CountReport
 from rollcall.counting.service import CountService
 
+from .window import WINDOW_S, usage
+
 log = logging.getLogger(__name__)
 
-WINDOW_S = 3600.0  # the per-sender limit is per hour, sliding
 _WARMING_MAX = 16  # warm-ups under way or queued at once: keystrokes must not queue Exchange work
 _MARGIN_S = 0.5  # what a validate keeps for its own count after waiting for a warm-up
-
-
-def usage(earlier: tuple[Any, ...], now: datetime, window_s: float = WINDOW_S) -> HourlyUsage:
-    """A sender's window as the policy reads it: the total, and when each send drops out."""
-    leaving = tuple(((s.at + timedelta(seconds=window_s) - now).total_seconds(), s.recipients)
-                    for s in earlier)
-    return HourlyUsage(sum(s.recipients for s in earlier), leaving)
 
 
 class SendCheck:
@@ -111,7 +105,7 @@ class SendCheck:
 
     def _send_log(self) -> Any:
         if self._sends is None:
-            from .window import SendLog
+            from rollcall.store.send_checks import SendLog
 
             assert self.store is not None
             self._sends = SendLog(self.store().engine)
