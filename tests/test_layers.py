@@ -145,6 +145,20 @@ def test_production_code_never_imports_a_simulator_or_dev(path):
             assert name == "rollcall.cli", f"{name}:{line} imports {target}"
 
 
+# Third-party libraries that belong to one room: its adapter translates them into Rollcall's types.
+OWNERS = {"exchangelib": ("directory.ews",), "msal": ("identity",),
+          "flask": ("api", "app", "dev"), "alembic": ("store",)}
+
+
+@pytest.mark.parametrize("path", sources(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_outside_libraries_stay_in_their_adapters(path):
+    name = module_name(path).removeprefix("rollcall.")
+    for line, target in runtime_imports(path):
+        owners = OWNERS.get(target.split(".")[0])
+        if owners is not None:
+            assert name.startswith(owners), f"{name}:{line} imports {target}; only {owners} may"
+
+
 @pytest.mark.parametrize("path", sorted((PACKAGE / "api").rglob("*.py")),
                          ids=lambda p: p.name)
 def test_the_api_calls_services_never_the_store_or_a_directory(path):
