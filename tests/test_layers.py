@@ -2,7 +2,7 @@
 
 Layers, lowest first; a module may import its own layer and those below, never above:
   core              pure logic (and nothing outside core/, not even the standard library's I/O)
-  errors, manifest  shared leaves
+  errors, manifest, lazy  shared leaves
   store, identity, directory, counting        adapters and the count engine
   sendcheck, lists, serverinfo                features, built on the count
   api               Flask blueprints: parse, call one service, answer
@@ -25,7 +25,7 @@ PACKAGE = SERVER / "rollcall"
 
 LAYERS = [
     {"core"},
-    {"errors", "manifest", "__init__"},
+    {"errors", "manifest", "lazy", "__init__"},
     {"store", "identity", "directory", "counting"},
     {"sendcheck", "lists", "serverinfo"},
     {"api"},

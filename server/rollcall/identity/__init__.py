@@ -8,8 +8,9 @@ and `app.py` decides which routes need a caller.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rollcall.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .errors import Forbidden, IdentityUnavailable, InvalidToken, NotSignedIn
@@ -31,12 +32,7 @@ _EXPORTS = {
     "TokenValidator": "rollcall.identity.tokens",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

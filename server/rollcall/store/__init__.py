@@ -7,8 +7,9 @@ every public `ListStore` method is one transaction. Nothing connects at import t
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rollcall.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from rollcall.store.db import open_store
@@ -60,12 +61,7 @@ _EXPORTS = {
     "open_store": "rollcall.store.db",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [
