@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from .api.settings import ServerSettings
 from .core.policy import Policy
-from .counting.settings import CountSettings
+from .counting.settings import Settings as CountSettings
 from .directory.ews.settings import EwsSettings
 from .identity.settings import IdentitySettings
 from .manifest import GUID, origin

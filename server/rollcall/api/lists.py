@@ -84,7 +84,7 @@ def add_member(name: str) -> Any:
                 isinstance(k, str) and isinstance(v, str) for k, v in attributes.items())):
             raise BadRequest("'attributes' must map text to text", code="bad_attributes")
         member = service.add_contact(name, text(data, "email") or "", actor(),
-                                   text(data, "name", required=False), attributes)
+                                     text(data, "name", required=False), attributes)
     return jsonify(as_json(member)), 201
 
 
@@ -96,7 +96,7 @@ def remove_member(name: str, member: str) -> Any:
 @bp.post("/lists/<name>/import")
 def import_csv(name: str) -> Any:
     report = lists().import_csv(name, request.get_data(), actor(),
-                                      skip_invalid=flag("skip_invalid"))
+                                skip_invalid=flag("skip_invalid"))
     return jsonify(as_json(report))
 
 
@@ -128,8 +128,7 @@ def delete_contact(email: str) -> Any:
     if list_name is None and not flag("all"):
         raise BadRequest("Say where to delete from: ?list=NAME or ?all=true", code="bad_scope")
     event = lists().delete_contact(email, actor(), all_lists=list_name is None,
-                                         list_name=list_name,
-                                         purge_tracking=flag("purge_tracking"))
+                                   list_name=list_name, purge_tracking=flag("purge_tracking"))
     return jsonify(as_json(event))
 
 
@@ -148,6 +147,5 @@ def opt_out(email: str) -> Any:
 
 @bp.get("/audit")
 def audit() -> Any:
-    events = lists().audit(email=request.args.get("email"),
-                                 list_name=request.args.get("list"))
+    events = lists().audit(email=request.args.get("email"), list_name=request.args.get("list"))
     return jsonify(as_json(events))

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from .report_types import ExpectedSource
+
 
 class Kind(StrEnum):
     """What an entry is; list kinds are expanded, the others are recipients."""
@@ -170,6 +172,6 @@ class Recipient:
 class CountRequest:
     recipients: list[Recipient]
     expected: int | None = None
-    expected_source: str = "sender"  # or "previous_count": last time's total, offered
+    expected_source: ExpectedSource = ExpectedSource.SENDER  # where `expected` came from
     mailbox: str | None = None
     refresh: bool = False

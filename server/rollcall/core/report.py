@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from . import findings as f
 from .entries import Verdict, classify, clean_domains, expandable, is_internal, label
 from .model import LIST_KINDS, CountRequest, DirectoryError, Entry, MemberStatus, Resolution
-from .report_types import CountReport, ExpectedSource, NodeStatus, TreeNode
+from .report_types import CountReport, NodeStatus, TreeNode
 from .tree import Node, Outcome, Tree, loop_through, members_of, reach, walk
 
 TOP = "The To/Cc/Bcc line"
@@ -107,8 +107,8 @@ def build_report(
         pending=tuple(node.entry.address or label(node.entry) for node in pending),
         tree=_tree_nodes(tree, reached),
         findings=tuple(found),
-        expected_source=None if expected is None else ExpectedSource(request.expected_source),
-        recipients=tuple(sorted(tally.seen)),  # the service keeps or drops it (drift, size)
+        expected_source=None if expected is None else request.expected_source,
+        recipients=tuple(sorted(tally.seen)),  # for drift and snapshots; never in the JSON
     )
 
 

@@ -29,8 +29,6 @@ class CountService:
         # directory_for(mailbox, recipients): the directory one count walks (directory.routing)
         self.directory_for = directory_for
         self.settings = settings
-        self.max_entries = settings.max_entries
-        self.default_mailbox = settings.mailbox
         self.server_version = server_version
         self.store = store
         self.list_expected = list_expected  # the owner's number for a Rollcall list entry
@@ -54,15 +52,14 @@ class CountService:
                                       else "exchange_unreachable") from None
         key = count_key(recipients, acting)
         previous = self._previous(key)
-        source = "sender" if expected is not None else None
+        # The sender's number first, then the list owner's, then what it was last time.
+        source = ExpectedSource.SENDER
         if expected is None:
-            # The sender's number first, then the list owner's, then what it was last time.
-            expected = self._list_expectation(recipients)
-            source = "list" if expected is not None else None
+            expected, source = self._list_expectation(recipients), ExpectedSource.LIST
         if expected is None and previous is not None:
-            expected, source = previous.total, "previous_count"
+            expected, source = previous.total, ExpectedSource.PREVIOUS_COUNT
         request = CountRequest(recipients=recipients, expected=expected, mailbox=acting,
-                               refresh=refresh, expected_source=source or "sender")
+                               refresh=refresh, expected_source=source)
         settings = self.settings if deadline_s is None else replace(
             self.settings, deadline_s=deadline_s)
         report = Counter(directory, settings, self.cache).count(request)
@@ -71,7 +68,6 @@ class CountService:
         report = replace(
             report, mailbox=acting,
             exchange_version=self.server_version(),  # for support reports
-            expected_source=None if source is None else ExpectedSource(source),
             drift=moved,
             findings=report.findings if moved is None else explain_with_drift(report.findings,
                                                                                moved))
@@ -82,13 +78,14 @@ class CountService:
 
     def check_size(self, recipients: list[Recipient]) -> None:
         """TooLarge when one count would carry more entries than ROLLCALL_MAX_ENTRIES."""
-        if len(recipients) > self.max_entries:
+        most = self.settings.max_entries
+        if len(recipients) > most:
             raise TooLarge(f"{len(recipients)} recipients in one count; the most is "
-                           f"{self.max_entries} (ROLLCALL_MAX_ENTRIES)")
+                           f"{most} (ROLLCALL_MAX_ENTRIES)")
 
     def acting(self, mailbox: str | None) -> str | None:
         """The mailbox a count acts as: the one named, else the configured default."""
-        return mailbox or self.default_mailbox
+        return mailbox or self.settings.mailbox
 
     def remember(self, recipients: list[Recipient], report: CountReport) -> None:
         """Keep a complete count made with remember=False as the next count's baseline."""

@@ -27,6 +27,3 @@ class Settings:
             raise ValueError(f"cache_ttl_s must not be negative, not {self.cache_ttl_s}")
         if self.max_nesting < 1:
             raise ValueError(f"max_nesting must be at least 1, not {self.max_nesting}")
-
-
-CountSettings = Settings  # its name as a configuration section

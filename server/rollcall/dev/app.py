@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from flask import Flask
 
 from rollcall.app import create_app
-from rollcall.bootstrap import Services, bootstrap
+from rollcall.bootstrap import bootstrap
 from rollcall.config import Config
 
 from . import issuer_api
 from .issuer import DevIssuer
 
 
-def dev_app(config: Config, issuer: DevIssuer, services: Services | None = None,
-            **overrides: Any) -> Flask:
+def dev_app(config: Config, issuer: DevIssuer) -> Flask:
     """create_app() with the development issuer served at /dev-issuer and offered to the pane;
     its tokens are trusted only through the settings `config` gives (dev_identity)."""
-    services = services or bootstrap(config, **overrides)
+    services = bootstrap(config)
     services.pane_auth = dataclasses.replace(services.pane_auth,
                                              dev_token_url="dev-issuer/token")
     app = create_app(services=services)

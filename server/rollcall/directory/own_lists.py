@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from rollcall.store.records import MemberInfo, RemovalInfo
     from rollcall.store.repository import ListStore
 
-PREFIX = LIST_PREFIX
 
 
 class OwnLists:
@@ -39,8 +38,8 @@ class OwnLists:
         """The Rollcall list an entry names ("list:NAME" or NAME@alias-domain), else None."""
         for text in (address or "", name or ""):
             text = text.strip()
-            if text.lower().startswith(PREFIX):
-                return text[len(PREFIX):].strip()
+            if text.lower().startswith(LIST_PREFIX):
+                return text[len(LIST_PREFIX):].strip()
             if self.domain and text.lower().endswith("@" + self.domain):
                 return text.rsplit("@", 1)[0]
         return None
@@ -61,10 +60,10 @@ class OwnLists:
         try:
             info = self._store().get_list(wanted)
         except ListNotFound:
-            return Resolution(f"{PREFIX}{wanted}", None, "unresolved")
+            return Resolution(f"{LIST_PREFIX}{wanted}", None, "unresolved")
         except SQLAlchemyError as e:
             raise DirectoryError("store_error", f"Rollcall's list store failed: {e}") from None
-        return Resolution(f"{PREFIX}{wanted}", list_entry(info.name))
+        return Resolution(f"{LIST_PREFIX}{wanted}", list_entry(info.name))
 
     def expand(self, entry: Entry) -> Expansion:
         """One level: contacts, Exchange entries (expanded live) and nested Rollcall lists."""
@@ -89,13 +88,13 @@ class OwnLists:
 
 
 def list_entry(name: str) -> Entry:
-    return Entry(name, f"{PREFIX}{name}", Kind.ROLLCALL_LIST)
+    return Entry(name, f"{LIST_PREFIX}{name}", Kind.ROLLCALL_LIST)
 
 
 def _active(m: MemberInfo) -> Entry:
     kind, address, name = m.kind, m.address or "", m.name
     if kind == "list":
-        return list_entry(address[len(PREFIX):] if address.startswith(PREFIX) else address)
+        return list_entry(address.removeprefix(LIST_PREFIX))
     if kind == "exchange":  # an Exchange address, expanded live (a list, usually)
         return Entry(name or address, address, Kind.PUBLIC_DL)
     status = MemberStatus.OPTED_OUT if m.opted_out else MemberStatus.NORMAL

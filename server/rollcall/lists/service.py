@@ -44,9 +44,6 @@ class ListsService:
     def create_list(self, name: str, actor: str, expected: int | None = None) -> ListInfo:
         return self.store.create_list(name, actor, expected)
 
-    def get_list(self, name: str) -> ListInfo:
-        return self.store.get_list(name)
-
     def members(self, name: str) -> ListMembers:
         return self.store.members(name)
 
