@@ -131,12 +131,14 @@ class Pane:
 
 @pytest.fixture
 def open_pane(browser: Any, pane_server: PaneServer) -> Iterator[Callable[..., Pane]]:
-    """open_pane(mode="outlook", to=[...], subject=..., office="stub"|"missing", dark=False)."""
+    """open_pane(mode="outlook", to=[...], subject=..., office="stub"|"missing", dark=False,
+    routes={pattern: handler}): routes are installed before the pane loads, because the pane
+    signs in as soon as it opens and a route added after page.goto can miss that request."""
     contexts: list[Any] = []
     pane_server.controls.delay_s = 0.0
 
     def open_(mode: str = "browser", office: str = "stub", dark: bool = False, path: str = "/",
-              **stub: Any) -> Pane:
+              routes: dict[str, Callable[[Any], None]] | None = None, **stub: Any) -> Pane:
         context = browser.new_context(
             viewport={"width": 360, "height": 900},
             color_scheme="dark" if dark else "light",
@@ -150,6 +152,8 @@ def open_pane(browser: Any, pane_server: PaneServer) -> Iterator[Callable[..., P
                 if m.type == "error" else None)
         page.on("pageerror", lambda e: pane.console_errors.append(f"pageerror: {e}"))
         page.route("**/api/count", lambda route: _record(pane, route))
+        for pattern, handler in (routes or {}).items():
+            page.route(pattern, handler)
         page.add_init_script(f"window.__officeConfig = {json.dumps({'mode': mode, **stub})};")
         stub_js = (HERE / "office_stub.js").read_text()
         if office == "stub":

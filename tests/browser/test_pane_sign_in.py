@@ -45,9 +45,6 @@ def test_each_person_sees_their_own_contact_groups_only(open_pane):
 
 @pytest.mark.parametrize("failure", ["issuer down", "token refused"])
 def test_a_failed_sign_in_shows_the_sign_in_state_and_recovers(open_pane, failure):
-    pane = open_pane("browser")
-    page = pane.page
-
     def broken(route):
         if failure == "issuer down":
             route.fulfill(status=503, body="")
@@ -56,7 +53,8 @@ def test_a_failed_sign_in_shows_the_sign_in_state_and_recovers(open_pane, failur
                           body=json.dumps({"access_token": "eyJhbGciOiJub25lIn0.e30.",
                                            "token_type": "Bearer"}))
 
-    page.route(DEV_TOKEN, broken)
+    pane = open_pane("browser", routes={DEV_TOKEN: broken})  # the pane signs in as it opens
+    page = pane.page
     pane.paste("allstaff@contoso.com")
     _sign_in_state(pane)
     if failure == "token refused":
@@ -78,10 +76,8 @@ def test_outlook_single_sign_on_token_is_sent(open_pane):
 
 
 def test_outlook_single_sign_on_failure_asks_to_sign_in(open_pane):
-    pane = open_pane("outlook", to=[ALL_STAFF], sso={"fail": 13001})
-    page = pane.page
-    page.route(DEV_TOKEN, lambda route: route.fulfill(status=404, body=""))
-    page.reload()
+    pane = open_pane("outlook", to=[ALL_STAFF], sso={"fail": 13001},
+                     routes={DEV_TOKEN: lambda route: route.fulfill(status=404, body="")})
     _sign_in_state(pane)
 
 
