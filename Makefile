@@ -12,8 +12,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# `make demo FAULTS=busy=3` (or drop, 503, slow; see README): the simulated Exchange misbehaves.
+FAULTS ?=
 demo: $(STAMP)
-	$(VENV)/bin/rollcall demo
+	$(VENV)/bin/rollcall demo$(if $(FAULTS), --faults '$(FAULTS)')
 
 # With the PostgreSQL 15 binaries and no ROLLCALL_TEST_DATABASE_URL, a private throwaway server
 # runs for the tests (scripts/test-postgres); without the binaries the PostgreSQL cases skip.

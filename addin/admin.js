@@ -63,6 +63,13 @@ function render(body, status) {
       : `failing: ${database.error}`],
     ["Cache", `${cache.entries} list expansions, kept ${Math.round(cache.ttl_s)} s`],
   ];
+  if (exchange.internal_domains) {
+    // Recipients elsewhere are external; an unknown address inside these is "not found".
+    rows.push(["Internal domains", (exchange.internal_domains.join(", ") || "none")
+      + (exchange.internal_domains_source === "default"
+        ? " (from the mailboxes Rollcall acts as; set ROLLCALL_INTERNAL_DOMAINS to choose)"
+        : "")]);
+  }
   if (identity) {
     rows.push(["Sign-in",
       `${identity.issuer || "not configured"} (${plural(identity.keys, "signing key")})`]);

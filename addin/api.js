@@ -5,11 +5,12 @@
 import { accessToken, forgetToken } from "./auth.js";
 
 export class ApiError extends Error {
-  constructor(kind, status, message, retryAfter = null) {
+  constructor(kind, status, message, retryAfter = null, requestId = null) {
     super(message || kind);
     this.kind = kind;
     this.status = status;
     this.retryAfter = retryAfter;
+    this.requestId = requestId; // what support looks up in the server's log
   }
 }
 
@@ -64,8 +65,9 @@ async function call(path, { method = "GET", body, signal } = {}, looksRight, fre
   if (response.ok && looksRight(answer)) return answer;
   const code = answer?.error?.code;
   const retryAfter = Number(response.headers.get("Retry-After")) || null;
+  const requestId = answer?.error?.request_id || response.headers.get("X-Request-Id");
   throw new ApiError(code || kindForStatus(response.status), response.status,
-    answer?.error?.message, retryAfter);
+    answer?.error?.message, retryAfter, requestId);
 }
 
 // What an answer without a code we know means, from its status alone: a proxy's error page,

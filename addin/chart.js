@@ -1,14 +1,39 @@
 // The reconciliation picture: entries − duplicates − undeliverable = total, against expected, as a
 // small waterfall in inline SVG (no charting library). A sentence under it says the same in words.
+// The SVG is drawn at the figure's own width in CSS pixels (one user unit is one pixel), so its
+// text keeps the pane's 11px at any pane width; it is drawn again when the pane is resized.
 
 import { el, svg } from "./dom.js";
 
-const WIDTH = 300;
+const FALLBACK_WIDTH = 300; // until the figure has a width of its own (hidden, or no layout yet)
+const MIN_WIDTH = 200;
 const ROW = 22;
 const LABEL = 92;
 const NUMBER = 44;
 
+const drawn = new WeakMap(); // figure -> {report, width}
+const resized = typeof ResizeObserver === "function"
+  ? new ResizeObserver((changes) => {
+    for (const { target } of changes) {
+      const last = drawn.get(target);
+      if (last && widthOf(target) !== last.width) draw(target, last.report);
+    }
+  })
+  : null;
+
 export function renderChart(figure, report) {
+  draw(figure, report);
+  resized?.observe(figure);
+}
+
+function widthOf(figure) {
+  const width = Math.floor(figure.getBoundingClientRect().width);
+  return width > 0 ? Math.max(MIN_WIDTH, width) : FALLBACK_WIDTH;
+}
+
+function draw(figure, report) {
+  const width = widthOf(figure);
+  drawn.set(figure, { report, width });
   const { entries, duplicates, undeliverable, total, expected } = report;
   const rows = [
     { label: "Entries", from: 0, to: entries, value: entries, kind: "entries" },
@@ -23,11 +48,11 @@ export function renderChart(figure, report) {
       value: expected, kind: "expected" });
   }
   const max = Math.max(1, ...rows.map((r) => r.to));
-  const span = WIDTH - LABEL - NUMBER;
+  const span = width - LABEL - NUMBER;
   const x = (n) => LABEL + (n / max) * span;
   const height = rows.length * ROW + 4;
   const picture = svg("svg", {
-    viewBox: `0 0 ${WIDTH} ${height}`, width: "100%", role: "img",
+    viewBox: `0 0 ${width} ${height}`, width, height, role: "img",
     "aria-labelledby": "chart-caption", class: "waterfall",
   });
   rows.forEach((row, i) => {
@@ -38,7 +63,7 @@ export function renderChart(figure, report) {
       x: x(row.from), y, width: w, height: ROW - 8, rx: 2, class: `bar bar-${row.kind}`,
     }));
     picture.append(svg("text", {
-      x: WIDTH, y: y + 13, "text-anchor": "end", class: "chart-value",
+      x: width, y: y + 13, "text-anchor": "end", class: "chart-value",
       text: (row.value < 0 ? "−" : "") + Math.abs(row.value).toLocaleString("en-US"),
     }));
   });

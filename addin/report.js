@@ -12,14 +12,18 @@ export function supportReport({ report, recipients, subject, now = new Date() })
     `Subject: ${subject || "(no subject)"}`,
     `Mailbox: ${report.mailbox || "(default)"}`,
     `Exchange version: ${report.exchange_version || "(unknown)"}`,
-    `Current count: ${report.total} unique recipients`
-      + (report.complete ? " (complete)" : " (INCOMPLETE: some lists were not fully expanded)"),
+    `Current count: ${report.complete ? "" : "at least "}${report.total} unique recipients`
+      + (report.complete ? " (complete)" : " (INCOMPLETE: some lists were not fully expanded)")
+      + (report.not_found ? `; ${report.not_found} entries not found` : ""),
     `Expected count: ${report.expected ?? "(not given)"}`
       + (fromHistory(report) ? " (the previous count; the sender gave none)" : "")
       + (report.expected != null ? `, difference ${signed(report.difference)}` : ""),
     `Reconciliation: ${sentence(report)}`,
     `Lists: ${report.lists}, nested ${report.max_depth} deep; `
       + `${report.requests} directory requests in ${report.elapsed_ms} ms`,
+    ...(report.contributions?.length > 1 ? ["Where the people come from (people / only here):",
+      ...report.contributions.map((c) => `  ${c.path?.length ? c.path.join(" > ") : c.name}`
+        + `${c.kind === "direct" ? " (listed directly)" : ""}: ${c.people} / ${c.only}`)] : []),
     "",
     `Recipients entered (${recipients.length}):`,
     ...recipients.map((r) => `  ${describe(r)}`),
@@ -33,7 +37,7 @@ export function supportReport({ report, recipients, subject, now = new Date() })
   lines.push("", `Findings (${report.findings.length}):`);
   if (!report.findings.length) lines.push("  (none)");
   for (const f of report.findings) {
-    lines.push(`  [${f.severity}] ${f.code}: ${f.message}`);
+    lines.push(`  [${f.severity}${f.action ? `, send: ${f.action}` : ""}] ${f.code}: ${f.message}`);
     if (f.path?.length) lines.push(`      path: ${f.path.join(" > ")}`);
   }
   if (report.pending?.length) lines.push("", `Not reached: ${report.pending.join(", ")}`);

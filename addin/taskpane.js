@@ -5,10 +5,12 @@ import { showAdmin } from "./admin.js";
 import { ApiError, count, kindForStatus } from "./api.js";
 import { forgetToken } from "./auth.js";
 import { fromHistory, renderChart } from "./chart.js";
+import { announce } from "./announce.js";
+import { renderContributions } from "./contributions.js";
 import { $, el, plural, show } from "./dom.js";
 import { renderFindings, throttled } from "./findings.js";
 import { onRecipientsChanged, outlookItem, readRecipients, readSubject } from "./mailbox.js";
-import { parseRecipients } from "./recipients.js";
+import { parsePasted } from "./recipients.js";
 import { supportReport } from "./report.js";
 import { anyCached, renderTree } from "./tree.js";
 
@@ -33,7 +35,10 @@ const PROBLEMS = {
   not_configured: ["Rollcall isn't set up yet",
     "An administrator still has to connect Rollcall to Exchange."],
   exchange_unreachable: ["Can't reach Exchange",
-    "Rollcall is running but Exchange didn't answer. Try again in a minute."],
+    "Rollcall is running but Exchange didn't answer, so nobody could be counted. Try again in "
+    + "a minute."],
+  exchange_busy: ["Exchange is busy",
+    "Exchange asked Rollcall to wait, so nobody could be counted yet. Try again in a moment."],
   exchange_unauthorized: ["Exchange refused Rollcall",
     "Exchange didn't accept Rollcall's service account. Tell your IT team."],
   too_many_recipients: ["Too many recipients",
@@ -136,7 +141,9 @@ async function recountFromOutlook(options = {}) {
 }
 
 function countPasted() {
-  const recipients = parseRecipients($("paste-text").value);
+  const { recipients, problems } = parsePasted($("paste-text").value);
+  $("paste-problem").textContent = problems.join("\n"); // one problem a line (CSS)
+  show($("paste-problem"), problems.length > 0);
   if (!recipients.length) {
     problem("bad_request", "Paste at least one address, 'Name <address>' or a group's name.");
     return;
@@ -190,14 +197,14 @@ async function run(recipients, { refresh = false } = {}) {
   } catch (e) {
     if (sequence !== state.sequence) return;
     const error = e instanceof ApiError ? e : new ApiError("server_error", 0, String(e));
-    problem(error.kind, error.message, error.status, error.retryAfter);
+    problem(error.kind, error.message, error.status, error.retryAfter, error.requestId);
   } finally {
     clearTimeout(timer);
     if (sequence === state.sequence) show($("progress"), false);
   }
 }
 
-function problem(kind, detail = "", status = 0, retryAfter = null) {
+function problem(kind, detail = "", status = 0, retryAfter = null, requestId = null) {
   const box = $("problem");
   if (!kind) {
     show(box, false);
@@ -209,8 +216,11 @@ function problem(kind, detail = "", status = 0, retryAfter = null) {
   $("problem-title").textContent = title;
   $("problem-text").textContent = retryAfter ? `${text} (about ${retryAfter} s)` : text;
   const code = kind === key && !status ? "" : `Code: ${kind}${status ? ` (HTTP ${status})` : ""}`;
-  const extra = detail && detail !== kind ? detail : "";
-  $("problem-detail").textContent = [extra, code].filter(Boolean).join(" · ");
+  // The card already says what the server's message would repeat for these.
+  const said = key === "exchange_busy" || key === "exchange_unreachable";
+  const extra = detail && detail !== kind && !said ? detail : "";
+  const reference = requestId ? `Reference for support: ${requestId}` : "";
+  $("problem-detail").textContent = [extra, code, reference].filter(Boolean).join(" · ");
   $("retry").textContent = { cancelled: "Count again", unauthorized: "Sign in" }[key]
     || "Try again";
   show($("result"), false); // a number next to an error would look current when it is not
@@ -228,22 +238,34 @@ function problemKey(kind, status) {
 function render(report) {
   show($("result"));
   show($("refresh"));
+  // An incomplete count is a lower bound, never a bare number.
+  $("total-prefix").textContent = report.complete ? "" : "at least";
+  show($("total-prefix"), !report.complete);
   $("total").textContent = report.total.toLocaleString("en-US");
   $("total-label").textContent = report.total === 1 ? "unique recipient" : "unique recipients";
   const badge = $("badge");
-  badge.textContent = report.complete ? "Complete" : "Incomplete";
-  badge.className = `badge ${report.complete ? "badge-ok" : "badge-warn"}`;
+  const missing = report.not_found || 0;
+  const clean = report.complete && !missing;
+  badge.textContent = !report.complete ? "Incomplete"
+    : missing ? `Complete, ${plural(missing, "entry", "entries")} not found` : "Complete";
+  badge.className = `badge ${clean ? "badge-ok" : "badge-warn"}`;
   $("stats").textContent = `${plural(report.lists, "list")}, nested ${report.max_depth} deep · `
     + `${plural(report.requests, "request")} in ${report.elapsed_ms} ms`
     + (anyCached(report.tree) ? " · some lists from cache (Refresh reads them again)" : "");
   banner(report);
   difference(report);
   renderChart($("chart"), report);
+  renderContributions($("contributions"), report);
   renderDrift($("drift"), report.drift);
   renderTree($("tree"), report.tree);
+  $("lists-empty").textContent = report.total
+    ? "No lists: every recipient is a single person." : "No lists.";
   show($("lists-empty"), !report.tree.length);
-  renderFindings($("findings"), report.findings);
-  show($("findings-empty"), !report.findings.length);
+  const shown = withSendCheck(report);
+  renderFindings($("findings"), shown);
+  show($("findings-empty"), !shown.length);
+  announce(`${report.complete ? "" : "At least "}${plural(report.total, "unique recipient")}. `
+    + `${badge.textContent}.`);
   $("copied").textContent = "";
   show($("copy-fallback"), false);
 }
@@ -259,12 +281,37 @@ function renderDrift(box, drift) {
     el("ul", {}, addresses.map((a) => el("li", { text: a }))),
     count > addresses.length
       ? el("p", { class: "hint", text: `and ${count - addresses.length} more` }) : null) : null);
-  box.replaceChildren(
+  const groups = (drift.groups || []).filter((g) => g.path);
+  const byList = groups.length ? el("ul", { class: "drift-groups", "aria-label": "By list" },
+    groups.map((g) => el("li", {},
+      el("span", { class: "drift-path", text: g.path }),
+      el("span", { class: "drift-moves", text: moves(g) })))) : null;
+  // replaceChildren writes a null as the text "null": only what there is goes in.
+  box.replaceChildren(...[
     el("p", { text: `Since the last count on ${drift.previous_at.slice(0, 10)} `
       + `(${drift.previous_total.toLocaleString("en-US")}):` }),
+    byList,
     side("joined", drift.joined_count, drift.joined),
-    side("left", drift.left_count, drift.left));
+    side("left", drift.left_count, drift.left)].filter(Boolean));
   show(box);
+}
+
+function moves(group) {
+  return [group.joined ? `${group.joined} joined` : "", group.left ? `${group.left} left` : ""]
+    .filter(Boolean).join(", ");
+}
+
+// Each finding with what Send would do about it (the send check's policy, one table for both),
+// and the send check's own findings (a large audience, the per-message limit) beside them.
+function withSendCheck(report) {
+  const check = report.send_check;
+  if (!check) return report.findings;
+  const key = (f) => `${f.code}\n${f.message}`;
+  const fired = new Map(check.findings.map((f) => [key(f), f]));
+  const own = report.findings.map((f) => ({ ...f, ...(fired.get(key(f)) ? {
+    rule: fired.get(key(f)).rule, action: fired.get(key(f)).action } : {}) }));
+  const known = new Set(report.findings.map(key));
+  return [...own, ...check.findings.filter((f) => !known.has(key(f)))];
 }
 
 function banner(report) {
@@ -311,7 +358,8 @@ function difference(report) {
 async function copyReport() {
   if (!state.report) return;
   const subject = state.item ? await readSubject(state.item) : "(pasted in a browser, no message)";
-  const text = supportReport({ report: state.report, recipients: state.recipients, subject });
+  const report = { ...state.report, findings: withSendCheck(state.report) };
+  const text = supportReport({ report, recipients: state.recipients, subject });
   const status = $("copied");
   try {
     await navigator.clipboard.writeText(text);

@@ -1,5 +1,5 @@
 """`python -m ews_simulator [--host H] [--port N] [--org FILE] [--tls] [--oauth-issuer URL
---oauth-jwks URL]`: serve until stopped."""
+--oauth-jwks URL] [--faults SPEC]`: serve until stopped."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .faults import describe, parse_faults
 from .oauth import EXCHANGE_AUDIENCES, BearerTrust, InvalidBearer
 from .org import OrgError, load, parse_build
 from .server import Simulator
@@ -41,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
         help="an accepted 'aud' (repeatable); default: " + ", ".join(EXCHANGE_AUDIENCES),
     )
     faults = p.add_argument_group("fault injection (override the org file's 'faults')")
+    faults.add_argument("--faults", metavar="SPEC", default="",
+                        help="e.g. drop, busy=3, 503, slow=25000, or several with commas "
+                        "(ews_simulator/faults.py); the flags below override it")
     faults.add_argument("--latency-ms", type=float)
     faults.add_argument("--jitter-ms", type=float)
     faults.add_argument("--max-concurrent", type=int, help="per account; excess is throttled")
@@ -55,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        spec = parse_faults(args.faults)
         bearer = _bearer(args)
         if args.org:
             org = load(args.org)
@@ -87,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: --oauth-jwks: {e}", file=sys.stderr)
             sim.close()
             return 2
-    changes = {
+    changes = spec | {
         k: v
         for k, v in vars(args).items()
         if k
@@ -108,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     if tls:
         print(f"certificate: {tls[0]} (trust it, or use the client's verify option)", flush=True)
     print(f"listening on {sim.url}", flush=True)
+    if describe(sim.faults) != "off":
+        print(f"faults: {describe(sim.faults)} (switch them with PUT or DELETE "
+              f"{sim.url.split('/EWS/')[0]}/_simulator/faults)", flush=True)
     try:
         sim.serve_forever()
     except KeyboardInterrupt:

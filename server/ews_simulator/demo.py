@@ -444,7 +444,7 @@ def demo_document() -> dict[str, Any]:
                 dept_people[dept_key].extend(members)
                 team_list: dict[str, Any] = {
                     "address": _a(f"team-{key}"),
-                    "name": f"{team_name} Team",
+                    "name": team_name if team_name.endswith(" Team") else f"{team_name} Team",
                     "members": list(members),
                 }
                 if key == "platform-core":

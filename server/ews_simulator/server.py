@@ -1,5 +1,9 @@
 """The HTTP side: HTTP/1.1 keep-alive, Basic and Bearer auth, impersonation, faults, counters.
 
+Besides EWS: GET/DELETE /_simulator/counters (requests seen), and from this machine only
+GET/PUT/DELETE /_simulator/faults (the faults in force; PUT a spec such as `busy=3,slow` from
+faults.py to replace them, DELETE to switch them all off) so a demo can be disturbed while it runs.
+
 Not Werkzeug: exchangelib reads `Connection: close` on an error answer as "server busy", so a
 wrong password must come back on a connection that stays open (see shared notes, "Transport").
 """
@@ -7,6 +11,7 @@ wrong password must come back on a connection that stays open (see shared notes,
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import random
 import socket
@@ -15,13 +20,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from lxml import etree
 
 from . import mailbox_ops, operations, soap
+from .faults import DEFAULT_SLOW_MS, FaultSpecError, describe, parse_faults
 from .oauth import REALM, BearerTrust, BearerVerifier, InvalidBearer, invalid_token
 from .operations import Call, GroupMetrics, Handler, M, T
 from .org import Faults, Mailbox, Organisation
@@ -30,6 +36,7 @@ from .soap import SOAP_NS, SoapFault
 
 EWS_PATH = "/EWS/Exchange.asmx"
 COUNTERS_PATH = "/_simulator/counters"
+FAULTS_PATH = "/_simulator/faults"
 POLL_INTERVAL_S = 0.05  # how soon serving notices `stop`
 
 HANDLERS: dict[str, Handler] = {
@@ -72,6 +79,7 @@ class Simulator:
         # exchangelib picks Basic from this when guessing; OAuth clients are told their auth type.
         self.challenge = f"Bearer {REALM}, Basic {REALM}" if bearer else f"Basic {REALM}"
         self.faults: Faults = org.faults
+        self.slow_ms = DEFAULT_SLOW_MS  # what `slow` in a fault spec means
         self.index = NameIndex(org)
         self.metrics = GroupMetrics(org)
         self.observer = observer
@@ -124,6 +132,12 @@ class Simulator:
     def set_faults(self, **changes: object) -> None:
         """Change injected faults while serving (tests switch them per case)."""
         self.faults = replace(self.faults, **changes)  # type: ignore[arg-type]
+
+    def apply_faults(self, spec: str) -> str:
+        """Replace every fault with what a spec names (faults.py; "off" for none); returns the
+        faults now in force, as a spec. Raises FaultSpecError (a ValueError) naming the item."""
+        self.faults = replace(Faults(), **parse_faults(spec, self.slow_ms))  # type: ignore[arg-type]
+        return describe(self.faults)
 
     def reset_counters(self) -> None:
         with self._lock:
@@ -291,11 +305,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         if self.path == COUNTERS_PATH:
-            self._send(
-                200,
-                json.dumps(self.server.sim.snapshot()).encode(),
-                content_type="application/json",
-            )
+            self._json(200, self.server.sim.snapshot())
+        elif self.path == FAULTS_PATH and self._local():
+            self._faults(None)
         else:
             self._send(404, b"")
 
@@ -303,8 +315,37 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == COUNTERS_PATH:
             self.server.sim.reset_counters()
             self._send(204, b"")
+        elif self.path == FAULTS_PATH and self._local():
+            self._faults("off")
         else:
             self._send(404, b"")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path == FAULTS_PATH and self._local():
+            self._faults(body.decode("utf-8", "replace"))
+        else:
+            self._send(404, b"")
+
+    def _local(self) -> bool:
+        """Faults are switched from this machine only (a simulator may listen more widely)."""
+        host = str(self.client_address[0]).removeprefix("::ffff:")
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    def _faults(self, spec: str | None) -> None:
+        sim = self.server.sim
+        try:
+            now = describe(sim.faults) if spec is None else sim.apply_faults(spec)
+        except FaultSpecError as e:
+            self._json(400, {"error": str(e)})
+            return
+        self._json(200, {"faults": now, "settings": asdict(sim.faults)})
+
+    def _json(self, status: int, value: object) -> None:
+        self._send(status, json.dumps(value).encode(), content_type="application/json")
 
     def do_POST(self) -> None:  # noqa: N802
         sim = self.server.sim

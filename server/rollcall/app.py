@@ -29,22 +29,29 @@ def create_app(config: Config | None = None, *, services: Services | None = None
         what: RateLimiter(server.rate_limit_per_minute, server.rate_limit_burst)
         for what in LIMITED}
 
-    from .api import admin, auth, count, headers, lists, me, openapi, pane, validate
+    from .api import admin, auth, count, headers, lists, me, openapi, pane, request_id, validate
 
     for blueprint in (count.bp, lists.bp, pane.bp, validate.bp, me.bp, admin.bp, openapi.bp):
         app.register_blueprint(blueprint)
+    app.before_request(request_id.start)  # first: even a refused sign-in gets an id
     app.before_request(auth.authenticate)
     app.after_request(headers.security_headers)
+    app.after_request(request_id.stamp)
 
     @app.errorhandler(RollcallError)
     def rollcall_error(e: RollcallError) -> Any:
-        return jsonify(e.to_json()), e.status, e.headers
+        body = e.to_json()
+        body["error"]["request_id"] = request_id.request_id()
+        return jsonify(body), e.status, e.headers
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Any:
         # Flask has logged an unhandled error's traceback for the operator already; the caller
         # gets its generic description, never internals.
         code = (e.name or "error").lower().replace(" ", "_")
-        return jsonify({"error": {"code": code, "message": e.description}}), e.code
+        if (e.code or 500) >= 500:
+            app.logger.error("request %s answered %s", request_id.request_id(), e.code)
+        return jsonify({"error": {"code": code, "message": e.description,
+                                  "request_id": request_id.request_id()}}), e.code
 
     return app

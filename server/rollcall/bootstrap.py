@@ -71,7 +71,8 @@ def bootstrap(config: Config | None = None, *, organisation: Organisation | None
     store = store or lazy_store(config)
     own = OwnLists(store, config.store.list_domain)
     counts = CountService(Router(own, organisation).for_count, config.count,
-                          organisation.version, store, own.expected)
+                          organisation.version, store, own.expected,
+                          service_account=config.ews.username)
     validator = token_validator(config)
     return Services(
         config=config,
@@ -81,7 +82,8 @@ def bootstrap(config: Config | None = None, *, organisation: Organisation | None
         send_check=SendCheck(counts, config.policy, store),
         lists=ListsService(store, counts),
         server_info=ServerInfo(organisation, lambda: _database_health(store), counts.cache,
-                               config.count.cache_ttl_s, validator, config.identity.issuer),
+                               config.count.cache_ttl_s, validator, config.identity.issuer,
+                               counts.internal_domains, config.count.internal_domains),
         identity=validator,
         on_behalf_of=obo,
         pane_auth=pane_auth(config),
@@ -98,7 +100,7 @@ def ews_organisation(config: Config, obo: OnBehalfOf | None = None) -> Organisat
     except ConfigError as e:
         problem = str(e)
     return EwsOrganisation(config.ews, missing=config.ews_missing(), problem=problem,
-                           connections=config.count.concurrency,
+                           connections=config.count.max_concurrency,
                            internal_domains=config.count.internal_domains,
                            tokens=obo.token if obo is not None else None)
 

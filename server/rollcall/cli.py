@@ -12,7 +12,14 @@ import sys
 
 from . import cli_lists
 from .config import Config, ConfigError, load_config
-from .core.report_types import CountReport, ExpectedSource, NodeStatus, Severity, TreeNode
+from .core.report_types import (
+    CountReport,
+    ExpectedSource,
+    Finding,
+    NodeStatus,
+    Severity,
+    TreeNode,
+)
 from .errors import NotConfigured, RollcallError
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_WARN, EXIT_BLOCK = 0, 1, 2, 3, 4
@@ -49,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--ews-auth", choices=("basic", "oauth"), default="basic",
                    help="how Rollcall acts in Exchange: the service account impersonating "
                         "(basic, default) or each person's own token on behalf of (oauth)")
+    d.add_argument("--faults", metavar="SPEC", default="",
+                   help="make the simulated Exchange misbehave: drop, busy, 503 (=N: every Nth "
+                        "request, default every one), slow (answers after the count's "
+                        "deadline), combined with commas, e.g. busy=3,slow")
 
     cli_lists.add_parsers(sub)
 
@@ -67,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     # exchangelib's warnings and error dumps (session pools, back-offs, request XML) are for
     # operators' logs; the command's own output already says what matters, in one line.
     logging.getLogger("exchangelib").setLevel(logging.CRITICAL)
+    if args.command not in ("serve", "demo"):
+        # Rollcall's own warnings carry exception chains for a server's log; a terminal gets
+        # the plain sentence the command prints (Python would print them on stderr otherwise).
+        logging.getLogger("rollcall").addHandler(logging.NullHandler())
     try:
         return _run(args)
     except BrokenPipeError:  # `rollcall count ... | head`: the reader left, which is fine
@@ -91,7 +106,7 @@ def _run(args: argparse.Namespace) -> int:
             return serve(load_config(), args.host, args.port)
         from .dev.demo import demo
 
-        return demo(args.host, args.port, args.ews_port, args.ews_auth)
+        return demo(args.host, args.port, args.ews_port, args.ews_auth, args.faults)
     except ConfigError as e:
         print(f"rollcall: configuration: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -112,15 +127,21 @@ def _count_arg(text: str) -> int:
 
 def _count(args: argparse.Namespace) -> int:
     from .bootstrap import bootstrap
+    from .core.policy import evaluate
     from .core.recipients import parse_recipient
+    from .counting.service import no_count
 
-    service = bootstrap(_with_service_account(load_config())).counts
+    services = bootstrap(_with_service_account(load_config()))
     recipients = [parse_recipient(e) for e in args.entries]
-    report = service.count(recipients, args.expected, args.mailbox, args.refresh)
+    report = services.counts.count(recipients, args.expected, args.mailbox, args.refresh)
+    failure = no_count(report)
+    if failure is not None:
+        raise failure  # nothing is known: words and exit 1, never a count of 0
+    preview = evaluate(report, services.config.policy)
     if args.json:
-        print(json.dumps(report.to_json(), indent=2))
+        print(json.dumps({**report.to_json(), "send_check": preview.to_json()}, indent=2))
     else:
-        print(summary(report))
+        print(summary(report, preview.findings))
     return EXIT_OK if report.complete else EXIT_INCOMPLETE
 
 
@@ -176,10 +197,15 @@ def _manifest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def summary(report: CountReport) -> str:
-    """The report as a person reads it on a terminal: the number, the tree, the findings."""
-    lines = [f"{_n(report.total, 'unique recipient')}"
-             + ("" if report.complete else "  (INCOMPLETE: some lists were not fully expanded)")]
+def summary(report: CountReport, send_check: tuple[Finding, ...] = ()) -> str:
+    """The report as a person reads it on a terminal: the number, where it comes from, the tree,
+    the findings, each with what the send check would do (`send_check`: its findings)."""
+    first = (f"{_n(report.total, 'unique recipient')}" if report.complete
+             else f"at least {_n(report.total, 'unique recipient')}  (INCOMPLETE: some lists "
+                  "were not fully expanded)")
+    if report.complete and report.not_found:
+        first += f"  ({_n(report.not_found, 'entry', 'entries')} not found)"
+    lines = [first]
     if report.expected is not None and report.difference is not None:
         what = ("last count" if report.expected_source is ExpectedSource.PREVIOUS_COUNT
                 else "expected")
@@ -188,6 +214,13 @@ def summary(report: CountReport) -> str:
     if moved and (moved.joined_count or moved.left_count):
         lines.append(f"since the last count ({moved.previous_at[:10]}): "
                      f"{moved.joined_count} joined, {moved.left_count} left")
+        lines.extend(f"  {g.path}: {g.joined} joined, {g.left} left"
+                     for g in moved.groups if g.path)
+    if len(report.contributions) > 1:
+        lines.append("where the people come from (people, only here):")
+        lines.extend(f"  {' > '.join(c.path) or c.name}"
+                     f"{' (listed directly)' if c.kind == 'direct' else ''}: {c.people}, {c.only}"
+                     for c in report.contributions)
     lines.append(f"{_n(report.entries, 'entry', 'entries')} - "
                  f"{_n(report.duplicates, 'duplicate')} - "
                  f"{report.undeliverable} undeliverable = {report.total}")
@@ -197,12 +230,21 @@ def summary(report: CountReport) -> str:
         lines.append("")
         for node in report.tree:
             _tree_lines(node, 0, lines)
+    # One severity table: what the send check does about each finding is said beside it.
+    actions = {(f.code, f.message): f.action for f in send_check}
+    shown = list(report.findings) + [f for f in send_check
+                                     if (f.code, f.message) not in
+                                     {(g.code, g.message) for g in report.findings}]
     for severity in Severity.ERROR, Severity.WARNING, Severity.INFO:
-        found = [f for f in report.findings if f.severity is severity]
+        found = [f for f in shown if f.severity is severity]
         if found:
             lines.append("")
             lines.append(f"{severity.value.upper()}S")
-            lines.extend(f"  - [{f.code.value}] {f.message}" for f in found)
+            for f in found:
+                tag = f.code.value
+                if send_check:
+                    tag += f", send: {actions.get((f.code, f.message)) or 'allow'}"
+                lines.append(f"  - [{tag}] {f.message}")
     return "\n".join(lines)
 
 

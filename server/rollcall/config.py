@@ -137,8 +137,13 @@ class Config:
                 raise ConfigError(f"ROLLCALL_{name.upper()} is not a Rollcall setting")
             section, key = SETTINGS[name].section, SETTINGS[name].field
             changes.setdefault(section, {})[key] = value
-        return replace(self, **{section: replace(getattr(self, section), **values)
-                                for section, values in changes.items()})
+        try:
+            return replace(self, **{section: replace(getattr(self, section), **values)
+                                    for section, values in changes.items()})
+        except ValueError as e:
+            # A section refused a combination (concurrency above its maximum, say): the same
+            # plain configuration error as a value that does not parse, never a traceback.
+            raise ConfigError(str(e)) from None
 
     def require_oidc(self) -> None:
         """Raise ConfigError naming the identity setting the API needs but does not have."""
@@ -220,7 +225,9 @@ SETTINGS: dict[str, Setting] = {
         "mailbox": (str, "mailbox a count acts as when the caller names none"),
         "max_nesting": (_int(1), "lists nested deeper get a nested_too_deep finding"),
         "internal_domains": (_domains, "comma-separated; recipients elsewhere are external"),
-        "concurrency": (_int(1), "EWS requests in flight per count"),
+        "concurrency": (_int(1), "EWS requests in flight when a count starts"),
+        "max_concurrency": (_int(1), "most EWS requests in flight per count (26 at most): "
+                            "grown to while Exchange keeps up, halved when it is busy"),
         "deadline_s": (_positive_float, "a count answers by then, complete or not"),
         "cache_ttl_s": (float, "how long list expansions are reused (seconds)"),
         "max_entries": (_int(1), "most recipients one count request may carry"),

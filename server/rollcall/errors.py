@@ -43,3 +43,16 @@ class DirectoryUnavailable(RollcallError):
 
     code = "exchange_unreachable"
     status = 502
+
+
+class ExchangeBusy(DirectoryUnavailable):
+    """Exchange is throttling Rollcall past what a count can wait; `retry_after` seconds, when
+    Exchange named a wait, travel as the Retry-After header."""
+
+    code = "exchange_busy"
+    status = 503
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after else {}

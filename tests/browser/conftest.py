@@ -73,7 +73,9 @@ class PaneServer:
 def pane_server(demo_simulator: Any) -> Iterator[PaneServer]:
     """The real app over HTTP on an ephemeral port (HTTPS is the dev server's job, not this)."""
     sim, _ = demo_simulator
-    app = rollcall_app(demo_config(sim))  # the pane signs in through the dev issuer
+    # The pane signs in through the dev issuer; an 8 s deadline lets a test make a partial
+    # count with the simulator's latency without waiting the default 20 s.
+    app = rollcall_app(demo_config(sim, deadline_s=8.0))
     controls = Controls()
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:

@@ -121,7 +121,7 @@ def test_support_report_has_subject_lists_counts_and_findings(open_pane):
     assert f"Expected count: 600, difference {report['difference']}" in text
     assert "All Staff <allstaff@contoso.com>: 495" in text
     assert "Leadership Team <leadership@contoso.com>: 47" in text
-    assert "[info] cycle: These lists contain each other in a loop" in text
+    assert "[info, send: warn] cycle: These lists contain each other in a loop" in text
     assert "path: All Staff > Engineering Division > Platform Department" in text
     assert f"Exchange version: {report['exchange_version']}" in text
     assert "Time: 20" in text

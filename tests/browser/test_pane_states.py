@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from pane_support import ALL_STAFF, MARKUP, PARTNERS
+from pane_support import ALL_STAFF, MARKUP, PARTNERS, rewrite_reports
 
 
 @pytest.mark.parametrize("office", ["stub", "missing"])
@@ -73,17 +73,6 @@ def test_api_failures_show_a_clear_state(open_pane, kind):
     assert problem.is_hidden()
 
 
-def _rewrite(page, change):
-    """Route /api/count to the real server, with `change` applied to the report it answers."""
-    def handle(route):
-        response = route.fetch()
-        report = response.json()
-        change(report)
-        route.fulfill(response=response, body=json.dumps(report))
-
-    page.route("**/api/count", handle)
-
-
 def test_throttled_expansion_says_exchange_is_throttling(open_pane):
     pane = open_pane("browser")
     page = pane.page
@@ -97,7 +86,7 @@ def test_throttled_expansion_says_exchange_is_throttling(open_pane):
                        "incomplete.",
             "addresses": ["div-sales@contoso.com"], "path": ["All Staff", "Sales Division"]})
 
-    _rewrite(page, throttle)
+    rewrite_reports(page, throttle)
     pane.paste("allstaff@contoso.com")
     banner = page.locator("#banner")
     banner.wait_for(state="visible")
@@ -180,7 +169,7 @@ def test_markup_in_directory_names_shows_as_text_in_the_tree(open_pane):
         report["tree"][0]["name"] = MARKUP
         report["tree"][0]["address"] = f"{MARKUP}@contoso.com"
 
-    _rewrite(page, hostile)
+    rewrite_reports(page, hostile)
     pane.paste("partners@contoso.com")
     row = page.locator('#tree > [role="treeitem"] > .node-row').first
     row.wait_for()
@@ -212,7 +201,7 @@ def test_who_joined_and_left_since_the_last_count_is_shown(open_pane):
                            "joined_count": 1, "left_count": 2, "joined": ["new@contoso.com"],
                            "left": ["<b>gone</b>@contoso.com", "left@contoso.com"]}
 
-    _rewrite(page, moved)
+    rewrite_reports(page, moved)
     pane.paste("allstaff@contoso.com")
     drift = page.locator("#drift")
     drift.wait_for(state="visible")
@@ -224,7 +213,7 @@ def test_who_joined_and_left_since_the_last_count_is_shown(open_pane):
 
 def test_a_first_count_shows_no_drift(open_pane):
     pane = open_pane("browser")
-    _rewrite(pane.page, lambda report: report.update(drift=None))
+    rewrite_reports(pane.page, lambda report: report.update(drift=None))
     pane.paste("partners@contoso.com")
     pane.page.locator("#badge", has_text="Complete").wait_for(state="visible")
     assert pane.page.locator("#drift").is_hidden()

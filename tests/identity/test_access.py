@@ -166,7 +166,7 @@ def test_a_body_over_the_limit_is_413_in_the_error_shape(as_user):
     answer = as_user("megan@contoso.com").post(
         "/api/count", data=b"x" * (3 * 1024 * 1024), content_type="application/json")
     assert answer.status_code == 413
-    assert set(answer.get_json()["error"]) == {"code", "message"}
+    assert set(answer.get_json()["error"]) == {"code", "message", "request_id"}
 
 
 def test_an_unexpected_error_answers_500_without_internals(app, as_user, monkeypatch):

@@ -51,7 +51,7 @@ def test_a_bad_token_is_401_with_the_error_shape(app, case, caplog):
                                          headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 401, (case, path, answer.get_json())
         error = answer.get_json()["error"]
-        assert set(error) == {"code", "message"} and error["message"]
+        assert set(error) == {"code", "message", "request_id"} and error["message"]
         assert answer.headers["WWW-Authenticate"].startswith("Bearer")
         assert token not in answer.get_data(as_text=True)
     assert token not in caplog.text

@@ -33,7 +33,7 @@ def test_a_complete_count_prints_the_number_the_tree_and_findings(start_simulato
     assert result.stdout.startswith("10 unique recipients")
     assert "expected 12, difference -2" in result.stdout
     assert "Department <dept@contoso.com>: 4" in result.stdout
-    assert "[deleted_contact]" in result.stdout
+    assert "[deleted_contact, send: warn]" in result.stdout  # what Send would do, beside it
 
 
 def test_json_output_is_the_report(start_simulator):
@@ -48,6 +48,16 @@ def test_an_incomplete_count_exits_1(start_simulator):
     result = run(sim, "big@contoso.com")
     assert result.returncode == 1
     assert "INCOMPLETE" in result.stdout
+
+
+def test_an_exchange_nobody_can_reach_is_said_in_words_not_a_number(start_simulator):
+    sim, _ = start_simulator(load(ORG))
+    sim.set_faults(drop_every=1)
+    result = run(sim, "dept@contoso.com", ROLLCALL_DEADLINE_S="3")
+    assert result.returncode == 1
+    assert result.stdout == ""  # no "0 unique recipients"
+    assert result.stderr.startswith("rollcall: Exchange could not be reached, so nobody could")
+    assert "Traceback" not in result.stderr and "Error(" not in result.stderr
 
 
 def test_missing_configuration_exits_2_naming_the_setting():

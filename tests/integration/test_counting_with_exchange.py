@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ews_simulator import load
+from ews_simulator.demo import DEMO_PASSWORD
+from ews_simulator.generate import generate
 from rollcall.bootstrap import bootstrap
 from rollcall.config import load_config
-from rollcall.core.model import Recipient
+from rollcall.core.model import DirectoryError, Recipient
 
 ORG = Path(__file__).with_name("count_org.yaml")
 DN = "/o=Contoso/ou=Exchange Administrative Group/cn=Recipients/cn="
@@ -194,3 +198,141 @@ def test_a_dropped_connection_is_retried(exchange):
     assert report["complete"] is True and report["total"] == 10, [
         f["message"] for f in report["findings"] if f["severity"] == "error"]
     assert exchange.snapshot()["_dropped"] >= 1
+
+
+# -- the demo organisation: the sender's Contacts, a hidden mailbox, internal domains ----------
+
+@pytest.fixture
+def demo_exchange(demo_simulator, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    sim, _ = demo_simulator
+    return sim
+
+
+def demo_service(sim, **overrides):
+    return service(sim, **{"ews_username": "svc-rollcall@contoso.com",
+                           "ews_password": DEMO_PASSWORD, **overrides})
+
+
+def test_one_address_in_the_directory_and_in_the_senders_contacts_is_one_person(demo_exchange):
+    # Megan's Contacts hold "Alex Wilber" <alex@contoso.com>, the directory his mailbox.
+    report = demo_service(demo_exchange).count([Recipient("Alex", None)], None, None, False)
+    assert (report.total, report.complete, report.recipients) == (1, True, ("alex@contoso.com",))
+    assert not {f.code.value for f in report.findings} & {"ambiguous", "unresolved"}
+    # Different people under one name stay ambiguous: Megan has a contact Tomas Castillo
+    # (tomas.castillo2@) and the directory several Tomases.
+    assert "ambiguous" in codes(count(demo_exchange, Recipient("Tomas", None),
+                                      svc=demo_service(demo_exchange)))
+
+
+def test_a_hidden_mailbox_typed_by_address_is_counted_yet_stays_out_of_its_list(demo_exchange):
+    svc = demo_service(demo_exchange)
+    typed = svc.count([Recipient("", "ethics@contoso.com")], None, None, False)
+    assert (typed.total, typed.complete, typed.not_found) == (1, True, 0)
+    assert typed.recipients == ("ethics@contoso.com",)
+    team = svc.count([Recipient("", "team-legal-compliance@contoso.com")], None, None, False)
+    assert team.complete and team.total > 0 and "ethics@contoso.com" not in team.recipients
+    both = svc.count([Recipient("", "team-legal-compliance@contoso.com"),
+                      Recipient("", "ethics@contoso.com")], None, None, False)
+    assert both.total == team.total + 1
+
+
+def test_a_hidden_list_typed_by_address_is_never_counted_as_one_person(start_simulator):
+    org = {"domain": "contoso.com",
+           "mailboxes": [{"address": a, "password": "pw"} for a in
+                         ("ann@contoso.com", "bob@contoso.com", "megan@contoso.com")]
+           + [{"address": "svc@contoso.com", "password": "svc-pw", "can_impersonate": True}],
+           "lists": [{"address": "secret@contoso.com", "hidden": True,
+                      "members": ["ann@contoso.com", "bob@contoso.com"]}]}
+    sim, _ = start_simulator(org)
+    report = count(sim, "secret@contoso.com")
+    assert report["complete"] is False and report["total"] == 0
+    assert finding(report, "expansion_failed")["addresses"] == ["secret@contoso.com"]
+
+
+def test_without_internal_domains_the_senders_own_domain_is_internal(demo_exchange):
+    svc = demo_service(demo_exchange, internal_domains=())
+    inside = count(demo_exchange, "nobody@contoso.com", svc=svc)
+    assert (inside["total"], inside["undeliverable"]) == (0, 1)
+    assert finding(inside, "unresolved")["path"] == ["nobody@contoso.com"]
+    outside = count(demo_exchange, "nobody@fabrikam.com", svc=svc)
+    assert (outside["total"], outside["undeliverable"]) == (1, 0)  # a one-off, sent as typed
+
+
+def test_configured_internal_domains_replace_the_senders_domain(demo_exchange):
+    svc = demo_service(demo_exchange, internal_domains=("fabrikam.com",))
+    report = count(demo_exchange, "nobody@contoso.com", "nobody@fabrikam.com", svc=svc)
+    assert (report["total"], report["undeliverable"]) == (1, 1)
+    assert finding(report, "unresolved")["path"] == ["nobody@fabrikam.com"]
+
+
+def test_the_organisations_internal_domains_default_to_the_acting_and_service_accounts():
+    from rollcall.directory.ews.organisation import EwsOrganisation
+    from rollcall.directory.ews.settings import EwsSettings
+
+    service_account = EwsOrganisation(EwsSettings(url="http://x", username="svc@corp.example"))
+    assert service_account.internal_domains("megan@contoso.com") == (
+        "contoso.com", "corp.example")
+    assert service_account.internal_domains(None) == ("corp.example",)
+    configured = EwsOrganisation(EwsSettings(url="http://x", username="svc@corp.example"),
+                                 internal_domains=("Fabrikam.com",))
+    assert configured.internal_domains("megan@contoso.com") == ("fabrikam.com",)
+
+
+class InFlight:
+    """Wraps a Directory: how many of Rollcall's requests were in flight as each one started,
+    and whether Exchange had refused one as too busy by then."""
+
+    def __init__(self, directory: Any) -> None:
+        self.directory = directory
+        self.lock = threading.Lock()
+        self.now = 0
+        self.starts: list[tuple[int, bool]] = []  # (in flight with this one, refused before)
+        self.refused = False
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.directory, name)
+
+        def call(*args: Any) -> Any:
+            with self.lock:
+                self.now += 1
+                self.starts.append((self.now, self.refused))
+            try:
+                return method(*args)
+            except DirectoryError as e:
+                if e.code == "throttled":
+                    self.refused = True
+                raise
+            finally:
+                with self.lock:
+                    self.now -= 1
+
+        return call
+
+
+def test_a_server_taking_fewer_requests_than_rollcall_starts_with_is_found_by_backing_off(
+        start_simulator, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    doc = generate(600, 120, 3, 1.5, seed=7)  # all@ reaches all 600 through 119 lists
+    sim, _ = start_simulator(doc)
+    user = doc["mailboxes"][0]
+    svc = service(sim, ews_username=user["address"], ews_password=user["password"],
+                  mailbox=None, concurrency=8, max_concurrency=24)
+    directory_for = svc.directory_for
+    tracked: list[InFlight] = []
+    svc.directory_for = lambda *a: tracked.append(InFlight(directory_for(*a))) or tracked[-1]
+    sim.set_faults(latency_ms=20, max_concurrent=4, back_off_ms=200)
+
+    report = count(sim, "all@example.com", svc=svc)
+
+    assert report["complete"] is True and report["total"] == 600 and report["lists"] == 120
+    wire = sim.snapshot()
+    assert wire["ExpandDL"] == 120 and wire["_busy"] >= 1  # every list once; Exchange refused
+    starts = tracked[0].starts
+    assert max(n for n, _ in starts) <= 8  # refused before the limit could grow past 8 ...
+    after = [n for n, refused in starts if refused]
+    # ... and once Exchange has refused one, about its limit of 4: the limit halves on each
+    # refusal and climbs back one at a time, so it saws between 2 and 5 (5 is refused).
+    assert after and sum(n <= 5 for n in after) >= 0.9 * len(after), after
+    # One refusal a climb (2 + 3 + 4 answers) plus the first burst's, not one in two.
+    assert wire["_busy"] <= 4 + len(starts) // 5, wire

@@ -1,7 +1,8 @@
 """One set of cases for every Directory adapter (core/model.py's port): Exchange over EWS against
 the simulator, and Rollcall's own lists on SQLite. The Graph adapter joins by adding a fixture.
 
-Each adapter gets the same small organisation: a list "Team" of ann@ and bob@, and nobody else.
+Each adapter gets the same small organisation: a list "Team" of ann@ and bob@, and nobody else;
+where senders have their own contacts, the acting sender (ann@) has Bob among them too.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class Adapter:
     team: str  # what a sender types for the team list
     unknown_list: Entry  # a list entry the directory has never heard of
     unknown_name: str  # a name nobody in it matches
+    # A name the acting sender finds both in the directory and in their own contacts, with the
+    # address both share; None for a directory without personal contacts.
+    known_twice: tuple[str, str] | None = None
 
 
 def ews(start_simulator: Callable[..., Any]) -> Adapter:
@@ -44,8 +48,8 @@ def ews(start_simulator: Callable[..., Any]) -> Adapter:
 
     org = {
         "domain": "contoso.com",
-        "mailboxes": [{"address": a, "name": a.split("@")[0].title(), "password": "pw"}
-                      for a in PEOPLE]
+        "mailboxes": [{"address": a, "name": a.split("@")[0].title(), "password": "pw",
+                       "contacts": [{"name": "Bob", "address": PEOPLE[1]}]} for a in PEOPLE]
         + [{"address": "svc@contoso.com", "name": "Service", "password": "pw",
             "can_impersonate": True}],
         "lists": [{"address": "team@contoso.com", "name": "Team", "members": list(PEOPLE)}],
@@ -55,7 +59,7 @@ def ews(start_simulator: Callable[..., Any]) -> Adapter:
                                              password="pw"), connections=4)
     return Adapter(connections.directory("ann@contoso.com"), "team@contoso.com",
                    Entry("Gone", "gone-list@contoso.com", Kind.PUBLIC_DL),
-                   "Zebedee Nobody")
+                   "Zebedee Nobody", known_twice=("Bob", PEOPLE[1]))
 
 
 def own_lists() -> Adapter:
@@ -99,6 +103,16 @@ def test_expanding_a_list_gives_its_members_as_rollcalls_own_types(adapter):
 def test_a_name_nobody_matches_is_unresolved_not_an_error(adapter):
     resolution = adapter.directory.resolve(adapter.unknown_name, None)
     assert resolution.entry is None and resolution.problem == "unresolved"
+
+
+def test_one_address_found_twice_is_one_person_not_an_ambiguity(adapter):
+    if adapter.known_twice is None:
+        pytest.skip("this directory has no personal contacts to find a person in twice")
+    name, address = adapter.known_twice
+    resolution = adapter.directory.resolve(name, None)
+    assert resolution.problem is None and resolution.entry is not None, resolution
+    assert (resolution.entry.address or "").lower() == address
+    assert resolution.entry.item_id is None  # the directory's object, not the contact's copy
 
 
 def test_a_list_the_directory_does_not_know_raises_not_found(adapter):

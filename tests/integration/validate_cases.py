@@ -12,7 +12,7 @@ QUIET = {"policy_large_audience": "off", "policy_external": "off"}
 
 RULES: list[tuple[str, list[str], dict[str, Any], int | None, str]] = [
     ("unresolved", ["Nobody Atall"], {}, None, "block"),
-    ("unresolved", ["Alex"], {}, None, "block"),  # several people match: ambiguous
+    ("unresolved", ["Tomas"], {}, None, "block"),  # several people match: ambiguous
     ("per_message", ["allstaff@contoso.com"], {"policy_per_message_max": 100}, None, "block"),
     ("mismatch", ["partners@contoso.com"], QUIET, 20, "warn"),
     ("incomplete", ["announcements-big@contoso.com"], QUIET, None, "warn"),

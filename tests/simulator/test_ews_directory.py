@@ -239,6 +239,16 @@ def test_mail_tips_give_group_metrics_stale_or_pending_and_invalid_recipients(si
     assert nobody.invalid_recipient is True and person.invalid_recipient is False
 
 
+def test_mail_tips_know_recipients_that_address_lists_hide(sim, account):
+    # ResolveNames finds neither (test_hidden_recipients_do_not_resolve); Exchange delivers to
+    # both, so GetMailTips does not call them invalid.
+    server, _ = sim
+    person, secret = mail_tips(account(server), "hidden.exec@contoso.com",
+                               "secret-list@contoso.com")
+    assert person.invalid_recipient is False and person.total_member_count is None
+    assert secret.invalid_recipient is False and secret.total_member_count == 1
+
+
 def test_exchangelibs_own_mail_tips_request_fails_schema_validation_as_on_exchange(sim, account):
     server, wire = sim
     acc = account(server)

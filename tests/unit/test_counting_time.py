@@ -37,7 +37,7 @@ def test_a_back_off_past_the_deadline_fails_the_list_at_once() -> None:
     assert report["complete"] is False
     assert report["total"] == 1
     failed = the(report, "expansion_failed")
-    assert failed["throttled"] is True and "throttled" in failed["message"]
+    assert failed["throttled"] is True and "asked Rollcall to wait" in failed["message"]
     assert "30 s" in failed["message"]
     assert node(report, "Team")["status"] == "failed"
     assert report["pending"] == []  # it failed; it was not left unreached
@@ -84,7 +84,7 @@ def test_no_more_calls_are_in_flight_than_the_concurrency_setting() -> None:
     directory = FakeDirectory(lists)
     for entry in lists:
         directory.stall(entry.key, 0.03)
-    report = count(directory, *lists, settings=Settings(concurrency=3))
+    report = count(directory, *lists, settings=Settings(concurrency=3, max_concurrency=3))
     assert report["total"] == 12
     assert directory.max_in_flight == 3
 

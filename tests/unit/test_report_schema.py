@@ -11,6 +11,7 @@ import pytest
 
 from rollcall.api.openapi_schemas import SCHEMAS
 from rollcall.core import findings as f
+from rollcall.core.attribution import Contribution, DriftGroup
 from rollcall.core.model import Entry, Kind
 from rollcall.core.report_types import (
     REPORT_FIELDS,
@@ -25,11 +26,14 @@ from rollcall.core.report_types import (
 from .fakes import FakeDirectory
 from .helpers import count
 
-TYPES = {"Report": CountReport, "Finding": Finding, "TreeNode": TreeNode, "Drift": Drift}
+TYPES = {"Report": CountReport, "Finding": Finding, "TreeNode": TreeNode, "Drift": Drift,
+         "DriftGroup": DriftGroup, "Contribution": Contribution}
 
 
 def json_fields(cls: type) -> set[str]:
     names = {field.name for field in dataclasses.fields(cls)}
+    if cls is Contribution:
+        return names | {"shared"}  # a property: people - only
     return set(REPORT_FIELDS) if cls is CountReport else names
 
 

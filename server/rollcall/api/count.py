@@ -6,10 +6,13 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
+from ..core.policy import evaluate
+from ..counting.service import no_count
 from ..errors import BadRequest
 from .auth import rate_limited
 from .context import services
 from .inputs import expected_count, json_object, mailbox, parse_recipients
+from .request_id import request_id
 
 bp = Blueprint("count", __name__)
 
@@ -22,5 +25,12 @@ def count() -> Any:
     refresh = body.get("refresh", False)
     if not isinstance(refresh, bool):
         raise BadRequest("'refresh' must be true or false", code="bad_refresh")
-    report = services().counts.count(recipients, expected_count(body), mailbox(body), refresh)
-    return jsonify(report.to_json())
+    found = services()
+    report = found.counts.count(recipients, expected_count(body), mailbox(body), refresh,
+                                request_id=request_id())
+    failure = no_count(report)
+    if failure is not None:
+        raise failure  # nothing is known: a state ("Can't reach Exchange"), never a number
+    # What Send would do with this count, by the same policy: the pane shows it per finding.
+    preview = evaluate(report, found.config.policy)
+    return jsonify({**report.to_json(), "send_check": preview.to_json()})

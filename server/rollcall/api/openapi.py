@@ -26,7 +26,8 @@ _MEANING = {
     413: "Too many recipients in one count, or a body over the size limit",
     429: "Too many requests from this caller; see Retry-After",
     502: "Exchange could not be asked (unreachable, credentials refused)",
-    503: "Not configured yet, or the identity provider's keys cannot be read",
+    503: "Not configured yet, the identity provider's keys cannot be read, or Exchange is busy "
+         "(exchange_busy, with Retry-After)",
 }
 _SIGNED_IN = (401, 413, 503)  # any authenticated route: token checks, body size, identity
 _STORE = (*_SIGNED_IN, 400, 404, 409)
@@ -85,7 +86,7 @@ def paths() -> dict[str, Any]:
     return {
         "/api/count": {"post": op(
             "Count the unique recipients of To/Cc/Bcc entries, as the caller",
-            ref("Report"), (*_SIGNED_IN, 400, 403, 429, 502),
+            ref("CountAnswer"), (*_SIGNED_IN, 400, 403, 429, 502),
             body=_json(ref("CountRequest")))},
         "/api/validate": {"post": op(
             "The send check's verdict (allow, warn, block) and its count, as the caller",

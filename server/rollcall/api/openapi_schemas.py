@@ -43,7 +43,9 @@ COUNT = {"type": "integer", "minimum": 0}
 NONBLANK = {"type": "string", "pattern": "\\S"}
 
 SCHEMAS: dict[str, Any] = {
-    "Error": obj({"error": obj({"code": STR, "message": STR})}),
+    "Error": obj({"error": obj({"code": STR, "message": STR},
+                               {"request_id": {**STR, "description": "Quote it to support: the "
+                                               "server's log tells its story under this id."}})}),
     "Recipient": {
         "type": "object",
         "description": "A To/Cc/Bcc entry as Office.js gives it; a name, an address, or both.",
@@ -68,7 +70,8 @@ SCHEMAS: dict[str, Any] = {
         "code": enum(FindingCode), "severity": enum(Severity), "message": STR,
         "addresses": array(nullable(STR)), "path": array(STR),
     }, {
-        "top": BOOL, "throttled": BOOL, "counted": BOOL,
+        "top": BOOL, "throttled": BOOL, "retry_after": {"type": "number", "minimum": 0},
+        "counted": BOOL,
         "removals": array({"type": "object"}), "loop": array(STR), "depth": INT, "limit": INT,
         "count": COUNT, "sent": COUNT,
         "breakdown": {"type": "object", "additionalProperties": COUNT},
@@ -80,8 +83,13 @@ SCHEMAS: dict[str, Any] = {
         "direct_members": COUNT, "unique_members": COUNT, "status": enum(NodeStatus),
         "cached": BOOL, "children": array(ref("TreeNode")),
     }, {"repeat_of": array(STR)}),
+    "DriftGroup": obj({"path": STR, "joined": COUNT, "left": COUNT}),
     "Drift": obj({"previous_at": STR, "previous_total": COUNT, "joined_count": COUNT,
-                  "left_count": COUNT, "joined": array(STR), "left": array(STR)}),
+                  "left_count": COUNT, "joined": array(STR), "left": array(STR),
+                  "groups": array(ref("DriftGroup"))}),
+    "Contribution": obj({"name": STR, "address": nullable(STR), "path": array(STR),
+                         "kind": {"type": "string", "enum": ["entry", "list", "direct"]},
+                         "people": COUNT, "only": COUNT, "shared": COUNT}),
     "Report": obj({
         "total": COUNT, "complete": BOOL, "expected": nullable(COUNT),
         "difference": nullable(INT), "entries": COUNT, "duplicates": COUNT,
@@ -91,6 +99,14 @@ SCHEMAS: dict[str, Any] = {
         "exchange_version": nullable(STR),
         "expected_source": nullable(enum(ExpectedSource)),
         "drift": nullable(ref("Drift")),
+        "not_found": COUNT, "contributions": array(ref("Contribution")),
+    }),
+    # POST /api/count: the report, and what the send check would do with it (one policy).
+    "CountAnswer": {"allOf": [ref("Report"), obj({"send_check": ref("SendCheckPreview")})]},
+    "SendCheckPreview": obj({
+        "action": {"type": "string", "enum": ["allow", "warn", "block"]},
+        "message": STR,
+        "findings": array({"allOf": [ref("Finding"), {"required": ["rule", "action"]}]}),
     }),
     "ValidateRequest": {
         "type": "object",
@@ -154,7 +170,10 @@ SCHEMAS: dict[str, Any] = {
         "exchange": obj({"configured": BOOL, "auth": {"type": "string",
                                                       "enum": ["basic", "ntlm", "oauth"]},
                          "reachable": BOOL, "version": nullable(STR),
-                         "elapsed_ms": nullable(COUNT), "error": nullable(STR)}),
+                         "elapsed_ms": nullable(COUNT), "error": nullable(STR)},
+                        {"internal_domains": array(STR),
+                         "internal_domains_source": {"type": "string",
+                                                     "enum": ["configured", "default"]}}),
         "database": obj({"ok": BOOL, "backend": nullable(STR), "revision": nullable(STR),
                          "error": nullable(STR)}),
         "cache": obj({"entries": COUNT, "ttl_s": {"type": "number"}}),

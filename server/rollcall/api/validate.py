@@ -14,6 +14,7 @@ from .auth import rate_limited
 from .context import services
 from .inputs import expected_count, json_object, mailbox, parse_recipients
 from .pane import addin_folder
+from .request_id import request_id
 
 bp = Blueprint("validate", __name__)
 
@@ -33,7 +34,8 @@ def validate() -> Any:
         raise BadRequest("'message_id' must be text of at most 200 characters",
                          code="bad_message_id")
     result = _service().validate(parse_recipients(body.get("recipients")), subject,
-                                 expected_count(body), mailbox(body), message_id)
+                                 expected_count(body), mailbox(body), message_id,
+                                 request_id=request_id())
     return jsonify(result)
 
 

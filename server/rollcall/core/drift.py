@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from .attribution import drift_groups
 from .model import Recipient, resolved_by_name
 from .report_types import Drift, ExpectedSource, Finding, FindingCode
 
@@ -32,14 +33,17 @@ def entries(recipients: Iterable[Recipient]) -> frozenset[str]:
 
 
 def drift(previous_at: datetime, previous_total: int, previous: Collection[str],
-          current: Iterable[str]) -> Drift:
-    """The difference between two address sets, newest count second."""
+          current: Iterable[str], holders_now: Mapping[str, str] | None = None,
+          holders_before: Mapping[str, str] | None = None) -> Drift:
+    """The difference between two address sets, newest count second; with the list path that
+    held each address (now and before), who moved is also grouped by list."""
     now = set(current)
     joined = sorted(now.difference(previous))
     left = sorted(set(previous).difference(now))
+    groups = drift_groups(joined, left, holders_now or {}, holders_before or {})
     return Drift(previous_at=previous_at.isoformat(), previous_total=previous_total,
                  joined_count=len(joined), left_count=len(left),
-                 joined=tuple(joined[:SHOWN]), left=tuple(left[:SHOWN]))
+                 joined=tuple(joined[:SHOWN]), left=tuple(left[:SHOWN]), groups=groups)
 
 
 NAMED = 3  # people named per side in a finding's sentence
@@ -62,9 +66,17 @@ def explain_with_drift(findings: Sequence[Finding], moved: Drift) -> tuple[Findi
                     parts.append(f"{n} {side} ({shown})")
             if parts:
                 since = moved.previous_at[:10]
+                through = [f"{g.path}: {_moves(g.joined, g.left)}" for g in moved.groups[:NAMED]
+                           if g.path]
+                where = f" By list: {'; '.join(through)}." if through else ""
                 finding = replace(finding,
                                   message=finding.message + f" Since {since}: "
-                                  + "; ".join(parts) + ".",
+                                  + "; ".join(parts) + "." + where,
                                   addresses=(moved.joined + moved.left)[:MARKED])
         out.append(finding)
     return tuple(out)
+
+
+def _moves(joined: int, left: int) -> str:
+    said = [f"{n} {side}" for n, side in ((joined, "joined"), (left, "left")) if n]
+    return ", ".join(said)

@@ -89,6 +89,18 @@ def clean_domains(domains: Iterable[str]) -> tuple[str, ...]:
     return tuple(d.strip().lower().lstrip("@") for d in domains if d.strip())
 
 
+def internal_domains(configured: Iterable[str], *mailboxes: str | None) -> tuple[str, ...]:
+    """The organisation's domains: the configured ones, else the domains of the mailboxes
+    Rollcall acts as (the sender, the service account). With nothing configured an address in
+    the sender's own domain is still inside the organisation: unresolved there means nobody has
+    it, not a one-off outside that Rollcall cannot check."""
+    domains = clean_domains(configured)
+    if domains:
+        return domains
+    found = (domain_of(m) for m in mailboxes if m and "@" in m)
+    return tuple(dict.fromkeys(d for d in found if d))
+
+
 def is_internal(address: str, domains: tuple[str, ...]) -> bool:
     """True when the address's domain is one of `domains` (from `clean_domains`) or a
     subdomain of one."""

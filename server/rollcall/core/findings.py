@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .model import DirectoryError, Entry, Resolution
+from .model import LIST_PREFIX, DirectoryError, Entry, Resolution
 from .report_types import ExpectedSource, Finding, FindingCode, Severity
 
 INFO, WARNING, ERROR = Severity.INFO, Severity.WARNING, Severity.ERROR
@@ -37,24 +37,39 @@ def some(items: Sequence[str]) -> str:
     return ", ".join(items[:_SHOWN]) + f" and {len(items) - _SHOWN} more"
 
 
+_BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def isolated(text: str) -> str:
+    """Text someone typed, fenced (U+2068 .. U+2069) when it carries direction controls, so a
+    right-to-left override in a name cannot turn the rest of the sentence around."""
+    return f"\u2068{text}\u2069" if _BIDI_CONTROLS.intersection(text) else text
+
+
 def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def unresolved_top(query: str) -> Finding:
-    return finding(
-        "unresolved", WARNING,
-        f'Nobody in the directory matches "{query}"; it is not counted and will not be '
-        "delivered. Check the spelling or type the full address.",
-        [], [query], top=True,  # typed into To/Cc/Bcc: the sender can fix it
-    )
+    query = isolated(query)
+    if query.strip().lower().startswith(LIST_PREFIX):
+        name = query.strip()[len(LIST_PREFIX):].strip()
+        text = (f'There is no Rollcall list named "{name}"; it is not counted. Check the name '
+                "under Rollcall lists.")
+    else:
+        text = (f'Nobody in the directory matches "{query}"; it is not counted and will not be '
+                "delivered. Check the spelling or type the full address.")
+    # An error, not a warning: the message will not reach whoever the sender meant.
+    return finding("unresolved", ERROR, text, [], [query],
+                   top=True)  # typed into To/Cc/Bcc: the sender can fix it
 
 
 def ambiguous_top(query: str, resolution: Resolution) -> Finding:
-    names = [c.name or c.address or "?" for c in resolution.candidates]
+    query = isolated(query)
+    names = [isolated(c.name or c.address or "?") for c in resolution.candidates]
     matches = f" ({some(names)})" if names else ""
     return finding(
-        "ambiguous", WARNING,
+        "ambiguous", ERROR,
         f'"{query}" matches more than one person{matches}; pick one in Outlook so the message '
         "goes to the right person. It is not counted until you do.",
         [c.address for c in resolution.candidates if c.address], [query], top=True,
@@ -62,6 +77,7 @@ def ambiguous_top(query: str, resolution: Resolution) -> Finding:
 
 
 def not_looked_up(query: str, error: DirectoryError | None) -> Finding:
+    query = isolated(query)
     why = f"could not be looked up: {reason(error)}" if error else (
         "was not looked up before the time limit"
     )
@@ -69,6 +85,7 @@ def not_looked_up(query: str, error: DirectoryError | None) -> Finding:
         "expansion_failed", ERROR,
         f'"{query}" {why}. It is not counted, so the count is incomplete.',
         [], [query], throttled=bool(error and error.code == "throttled"),
+        retry_after=_retry_after(error),
     )
 
 
@@ -187,14 +204,20 @@ def truncated(where: str, shown: int, total: int | None, address: str,
 
 
 def reason(error: DirectoryError) -> str:
-    """Why a directory call failed, in words a sender understands."""
+    """Why a directory call failed, in words a sender understands; the protocol's own word for
+    it (an EWS response code, an HTTP status) in brackets, for whoever they ask for help."""
+    detail = f" ({error.detail})" if error.detail else ""
     if error.code == "throttled":
         wait = f" for {error.back_off:g} s" if error.back_off else ""
-        return (f"the directory asked Rollcall to slow down (throttled){wait}, longer than the "
-                "count could wait")
+        return (f"Exchange is busy and asked Rollcall to wait{wait}, longer than the count "
+                f"could wait{detail}")
     if error.code == "not_found":
         return "the directory does not know it (any more)"
-    return f"the directory answered with an error ({error.message or error.code})"
+    if error.code == "unreachable":
+        return f"Exchange could not be reached{detail}"
+    if error.code == "deadline":
+        return "Exchange did not answer before the time limit"
+    return f"{error.message}{detail}"
 
 
 def expansion_failed(where: str, error: DirectoryError, address: str,
@@ -204,7 +227,15 @@ def expansion_failed(where: str, error: DirectoryError, address: str,
         f"{where} could not be expanded: {reason(error)}. Its members are not counted, so the "
         "count is incomplete.",
         [address] if address else [], path, throttled=error.code == "throttled",
+        retry_after=_retry_after(error),
     )
+
+
+def _retry_after(error: DirectoryError | None) -> float | None:
+    """Seconds Exchange asked Rollcall to wait, when it was throttling."""
+    if error is None or error.code != "throttled" or not error.back_off:
+        return None
+    return round(error.back_off, 1)
 
 
 def not_reached(where: str | None, names: Sequence[str], addresses: Sequence[str],
@@ -225,42 +256,54 @@ def external(addresses: Sequence[str], total: int) -> Finding:
     domains = sorted({a.rpartition("@")[2] for a in addresses})
     return finding(
         "external", INFO,
-        f"{n} of the {total} recipients {'is' if n == 1 else 'are'} outside your organisation "
+        f"{n} of the {plural(total, 'recipient')} {'is' if n == 1 else 'are'} outside your "
+        "organisation "
         f"({some(domains)}).",
         addresses, [], count=n,
     )
 
 
 def count_mismatch(expected: int, total: int, breakdown: dict[str, int],
-                   complete: bool, source: str = "sender") -> Finding:
+                   complete: bool, source: str = "sender", explanation: str = "") -> Finding:
+    """The count differs from what was expected; `explanation` names the entries (or nested
+    lists) the people come from (core/attribution.py), which is what explains a difference."""
     difference = total - expected
     direction = "fewer" if difference < 0 else "more"
     if source == "previous_count":
         # Duplicates and the like are not why a number moved since last time; who joined and
         # who left is, and the service adds that (drift) to this finding.
-        message = (f"Last time these recipients came to {expected} people; now {total} "
+        message = (f"Last time these recipients came to {people(expected)}; now {total} "
                    f"({abs(difference)} {direction}).")
         if not complete:
             message += " The count is incomplete, so the real number may be higher."
         return finding("count_mismatch", WARNING, message, [], [], breakdown=breakdown,
                        difference=difference, source=source)
-    causes = [
-        (breakdown["duplicates"], "duplicate entry", "duplicate entries", "removed"),
-        (breakdown["undeliverable"], "entry", "entries", "that cannot be delivered"),
-        (breakdown["deleted_contacts"], "deleted contact", None, "still counted"),
-        (breakdown.get("removed_from_lists", 0), "contact", None, "deleted from Rollcall lists"),
-        (breakdown.get("opted_out", 0), "contact", None, "unsubscribed"),
-        (breakdown["incomplete_lists"], "list", None, "not fully expanded"),
-        (breakdown["external"], "external recipient", None, "included"),
-    ]
+    # Only causes that move the number the way it moved explain it: removed duplicates lower
+    # a count and never explain a higher one.
+    if difference < 0:
+        causes = [
+            (breakdown["duplicates"], "duplicate entry", "duplicate entries", "counted once"),
+            (breakdown["undeliverable"], "entry", "entries", "that cannot be delivered"),
+            (breakdown.get("removed_from_lists", 0), "contact", None,
+             "deleted from Rollcall lists"),
+            (breakdown.get("opted_out", 0), "contact", None, "unsubscribed"),
+            (breakdown["incomplete_lists"], "list", None, "not fully expanded"),
+        ]
+    else:
+        causes = [(breakdown["deleted_contacts"], "deleted contact", None, "still counted")]
     said = [f"{plural(n, one, many)} {how}" for n, one, many, how in causes if n]
     whose = "This list is expected to reach" if source == "list" else "You expected"
     message = (f"{whose} {expected}; {plural(total, 'unique person', 'unique people')} "
-               f"will receive it "
-               f"({abs(difference)} {direction}).")
+               f"will receive it ({abs(difference)} {direction}).")
+    if explanation:
+        message += f" Where they come from: {explanation}."
     if said:
-        message += " Why: " + "; ".join(said) + "."
+        message += " Also: " + "; ".join(said) + "."
     if not complete:
         message += " The count is incomplete, so the real number may be higher."
     return finding("count_mismatch", WARNING, message, [], [], breakdown=breakdown,
                    difference=difference, source=source)
+
+
+def people(n: int) -> str:
+    return plural(n, "person", "people")

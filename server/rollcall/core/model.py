@@ -100,27 +100,36 @@ class Expansion:
 
 
 class DirectoryError(Exception):
-    """A directory could not answer; `code` is a stable reason, `back_off` seconds if it asked."""
+    """A directory could not answer; `code` is a stable reason, `back_off` seconds if it asked.
 
-    def __init__(self, code: str, message: str, back_off: float | None = None) -> None:
+    `message` is plain words a sender can read; `detail` the protocol's own short word for it
+    (an EWS response code, an HTTP status) for support; `cause` the original exception, for
+    the server's log only: people never see an exception chain.
+    """
+
+    def __init__(self, code: str, message: str, back_off: float | None = None, *,
+                 detail: str | None = None, cause: BaseException | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.back_off = back_off
+        self.detail = detail
+        self.cause = cause
 
 
 class NotFound(DirectoryError):
     """The directory does not know this list or address."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__("not_found", message)
+    def __init__(self, message: str, *, detail: str | None = None) -> None:
+        super().__init__("not_found", message, detail=detail)
 
 
 class Throttled(DirectoryError):
     """The directory asked us to back off for longer than the count could wait."""
 
-    def __init__(self, message: str, back_off: float | None = None) -> None:
-        super().__init__("throttled", message, back_off)
+    def __init__(self, message: str, back_off: float | None = None, *,
+                 detail: str | None = None, cause: BaseException | None = None) -> None:
+        super().__init__("throttled", message, back_off, detail=detail, cause=cause)
 
 
 LIST_PREFIX = "list:"  # a Rollcall list typed into To/Cc/Bcc: list:NAME

@@ -221,12 +221,19 @@ def _incomplete(report: CountReport, policy: Policy,
                 usage: HourlyUsage | None) -> _Hit | None:
     if report.complete:
         return None
+    # Entries typed in that nobody has are the unresolved rule's; these are what was not read.
     found = [f for f in report.of(FindingCode.TRUNCATED, FindingCode.EXPANSION_FAILED,
-                                  FindingCode.UNRESOLVED) if f.severity == ERROR]
+                                  FindingCode.UNRESOLVED) if f.severity == ERROR and not f.top]
     lists = sorted({_where(f) for f in found})
     which = f" ({some(lists)})" if lists else ""
-    text = (f"Rollcall could not expand every list{which}, so it may reach more than "
-            f"{_people(report.total)}.")
+    if not report.has_count:
+        busy = any(f.throttled for f in found)
+        why = "Exchange is busy" if busy else "Exchange could not be reached"
+        text = (f"Rollcall could not check the recipients{which}: {why}, so it cannot say who "
+                "will receive it.")
+    else:
+        text = (f"Rollcall could not expand every list{which}, so it may reach more than "
+                f"{_people(report.total)}.")
     return _Hit(text, tuple(found))
 
 

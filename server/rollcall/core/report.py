@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import findings as f
+from .attribution import Part, contributions, explain, path_text
 from .entries import Verdict, classify, clean_domains, expandable, is_internal, label
 from .model import LIST_KINDS, CountRequest, DirectoryError, Entry, MemberStatus, Resolution
 from .report_types import CountReport, NodeStatus, TreeNode
@@ -19,7 +20,7 @@ NORMAL = MemberStatus.NORMAL  # how findings name the message's own recipient li
 class _Tally:
     """Running counts; `entries == total + duplicates + undeliverable` holds after every add."""
 
-    seen: dict[str, None] = field(default_factory=dict)  # insertion-ordered set of addresses
+    seen: dict[str, str] = field(default_factory=dict)  # address -> the path that first held it
     entries: int = 0
     duplicates: int = 0
     undeliverable: int = 0
@@ -28,19 +29,20 @@ class _Tally:
     opted_out: int = 0
     incomplete_lists: int = 0
     complete: bool = True
+    not_found: int = 0  # entries typed into To/Cc/Bcc that nobody could be found for
 
     @property
     def total(self) -> int:
         return len(self.seen)
 
-    def add(self, address: str | None) -> None:
+    def add(self, address: str | None, holder: str = "") -> None:
         self.entries += 1
         if address is None:
             self.undeliverable += 1
         elif address in self.seen:
             self.duplicates += 1
         else:
-            self.seen[address] = None
+            self.seen[address] = holder
 
 
 def build_report(
@@ -61,10 +63,12 @@ def build_report(
     """
     tally = _Tally()
     found: list[f.Finding] = []
-    tops = _top_level(request, resolutions, smtp_by_dn, tally, found)
+    typed: dict[int, set[str]] = {}  # top-level individuals: recipient index -> their address
+    tops = _top_level(request, resolutions, smtp_by_dn, tally, found, typed)
     tree = walk(tops, outcomes)
     own, edges, pending = _count_lists(tree, smtp_by_dn, tally, found)
     reached, loops = reach(own, edges)
+    parts = contributions(_parts(request, resolutions, typed, tree, own, reached))
     found += _cycles(tree, loops, edges)
     found += _too_deep(tree, max_nesting)
     found += _not_reached(pending)
@@ -90,7 +94,8 @@ def build_report(
             "external": len(outside),
         }
         found.append(f.count_mismatch(expected, total, breakdown, tally.complete,
-                                      request.expected_source))
+                                      request.expected_source,
+                                      explain(parts, total - expected)))
 
     return CountReport(
         total=total,
@@ -108,8 +113,62 @@ def build_report(
         tree=_tree_nodes(tree, reached),
         findings=tuple(found),
         expected_source=None if expected is None else request.expected_source,
+        not_found=tally.not_found,
+        contributions=parts,
         recipients=tuple(sorted(tally.seen)),  # for drift and snapshots; never in the JSON
+        holders=tally.seen,
     )
+
+
+def _parts(
+    request: CountRequest,
+    resolutions: Sequence[Resolution | DirectoryError | None],
+    typed: Mapping[int, set[str]],
+    tree: Tree,
+    own: Mapping[str, set[str]],
+    reached: Mapping[str, frozenset[str]],
+) -> list[Part]:
+    """What the count is made of: each resolved entry typed in, in order; when that is a single
+    list, the lists nested in it and the people listed in it directly instead."""
+    roots = iter(tree.roots)  # one per top-level list, in recipient order
+    parts: list[Part] = []
+    for i, recipient in enumerate(request.recipients):
+        result = resolutions[i] if i < len(resolutions) else None
+        if not isinstance(result, Resolution) or result.entry is None:
+            continue
+        entry = result.entry
+        if i in typed:
+            parts.append(Part(_query(recipient.name, recipient.address), entry.address, (),
+                              "entry", frozenset(typed[i])))
+        elif expandable(entry):
+            node = next(roots)
+            parts.append(Part(label(entry), entry.address, node.path, "entry",
+                              reached.get(node.key, frozenset())))
+    if len(parts) == 1 and tree.roots and parts[0].path == tree.roots[0].path:
+        root = tree.roots[0]
+        inner: list[Part] = []
+        direct = own.get(root.key, set())
+        if direct:
+            inner.append(Part(label(root.entry), root.entry.address, root.path, "direct",
+                              frozenset(direct)))
+        keys: set[str] = set()
+        for child in root.children:
+            if child.key in keys or child.key == root.key:
+                continue
+            keys.add(child.key)
+            inner.append(Part(label(child.entry), child.entry.address, child.path, "list",
+                              reached.get(child.key, frozenset())))
+        if len(inner) > 1:
+            return inner
+    return parts
+
+
+def _query(name: str, address: str | None) -> str:
+    """An entry as the sender typed it: 'Name <address>' when both say something."""
+    name, address = (name or "").strip(), (address or "").strip()
+    if name and address and name.lower() != address.lower():
+        return f"{name} <{address}>"
+    return name or address or "(empty)"
 
 
 def _top_level(
@@ -118,23 +177,27 @@ def _top_level(
     smtp_by_dn: Mapping[str, str | None],
     tally: _Tally,
     found: list[f.Finding],
+    typed: dict[int, set[str]],
 ) -> list[Entry]:
     """Count the top-level recipients that are not lists; return the lists, in order."""
     tops: list[Entry] = []
     for i, recipient in enumerate(request.recipients):
         result = resolutions[i] if i < len(resolutions) else None
-        query = recipient.name or recipient.address or "(empty)"
+        query = _query(recipient.name, recipient.address)
         if isinstance(result, Resolution) and result.entry is not None:
             if expandable(result.entry):
                 tops.append(result.entry)
             else:
-                _count_members([result.entry], TOP, [query], smtp_by_dn, tally, found)
+                typed[i] = _count_members([result.entry], TOP, [query], smtp_by_dn, tally, found,
+                                          holder=path_text(()))
             continue
         # Nobody to deliver to (yet): still an entry, so the entries identity keeps holding.
         tally.add(None)
         if isinstance(result, Resolution) and result.problem == "ambiguous":
+            tally.not_found += 1
             found.append(f.ambiguous_top(query, result))
         elif isinstance(result, Resolution) and result.problem != "failed":
+            tally.not_found += 1
             found.append(f.unresolved_top(query))
         else:
             # A directory error or the deadline: we cannot say the entry is undeliverable.
@@ -142,7 +205,9 @@ def _top_level(
             error = result if isinstance(result, DirectoryError) else None
             if isinstance(result, Resolution):
                 error = DirectoryError("failed", "the lookup failed")
-            found.append(f.not_looked_up(query, error))
+            # The path names the entry as Outlook shows it; the message quotes all of it.
+            step = (recipient.name or recipient.address or query).strip()
+            found.append(replace(f.not_looked_up(query, error), path=(step,)))
     return tops
 
 
@@ -153,8 +218,12 @@ def _count_members(
     smtp_by_dn: Mapping[str, str | None],
     tally: _Tally,
     found: list[f.Finding],
+    holder: str | None = None,
 ) -> set[str]:
-    """Count the non-list members of one holder; return its deliverable addresses."""
+    """Count the non-list members of one holder; return its deliverable addresses.
+
+    `holder` is the path kept for drift ("All Staff > Sales"): who came through where."""
+    held = path_text(path) if holder is None else holder
     own: set[str] = set()
     deleted: list[str] = []
     invalid: list[Entry] = []
@@ -175,11 +244,11 @@ def _count_members(
                 if normal in seen:
                     tally.duplicates += 1
                 else:
-                    seen[normal] = None
+                    seen[normal] = held
                 own.add(normal)
                 continue
         address, verdict = classify(member, smtp_by_dn)
-        tally.add(address)
+        tally.add(address, held)
         if address is not None:
             own.add(address)
         if verdict is Verdict.OK:

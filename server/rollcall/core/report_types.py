@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
+from .attribution import Contribution, DriftGroup
+
 
 class FindingCode(StrEnum):
     """What a finding is about; the pane and the policy switch on it."""
@@ -66,6 +68,7 @@ class Finding:
     path: tuple[str, ...] = ()
     top: bool | None = None  # an entry typed into To/Cc/Bcc: the sender can fix it
     throttled: bool | None = None  # expansion_failed: the directory asked Rollcall to slow down
+    retry_after: float | None = None  # expansion_failed, throttled: seconds it asked to wait
     counted: bool | None = None  # deleted_contact: False when members were taken out of lists
     removals: tuple[Mapping[str, Any], ...] | None = None  # who deleted whom, when, where
     loop: tuple[str, ...] | None = None  # cycle: the lists in order, the first again at the end
@@ -144,11 +147,13 @@ class Drift:
     left_count: int
     joined: tuple[str, ...]  # the first SHOWN of each side; the counts are exact
     left: tuple[str, ...]
+    groups: tuple[DriftGroup, ...] = ()  # who joined or left through which list, biggest first
 
     def to_json(self) -> dict[str, Any]:
         return {"previous_at": self.previous_at, "previous_total": self.previous_total,
                 "joined_count": self.joined_count, "left_count": self.left_count,
-                "joined": list(self.joined), "left": list(self.left)}
+                "joined": list(self.joined), "left": list(self.left),
+                "groups": [g.to_json() for g in self.groups]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +180,24 @@ class CountReport:
     exchange_version: str | None = None  # the directory server's version, for support reports
     expected_source: ExpectedSource | None = None
     drift: Drift | None = None
+    not_found: int = 0  # entries typed into To/Cc/Bcc that nobody could be found for
+    contributions: tuple[Contribution, ...] = ()  # what brings whom (core/attribution.py)
     # Every unique deliverable address, sorted: for drift and snapshots, never in the JSON.
     recipients: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    # Each address's list path ("All Staff > Sales"): for drift by list, never in the JSON.
+    holders: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def has_count(self) -> bool:
+        """False when nothing is known: the directory failed before any person was found, so
+        there is no number to show, only a state ("Can't reach Exchange")."""
+        return self.complete or self.total > 0
+
+    @property
+    def comparable(self) -> bool:
+        """Whether this count may be compared with another or remembered as "last time": only
+        a complete count in which something resolved says who the entries reach."""
+        return self.complete and (self.total > 0 or self.lists > 0)
 
     def of(self, *codes: FindingCode) -> list[Finding]:
         """The findings with these codes, in order."""
@@ -195,10 +216,13 @@ class CountReport:
             "expected_source": None if self.expected_source is None
             else self.expected_source.value,
             "drift": None if self.drift is None else self.drift.to_json(),
+            "not_found": self.not_found,
+            "contributions": [c.to_json() for c in self.contributions],
         }
 
 
-REPORT_FIELDS = tuple(f.name for f in fields(CountReport) if f.name != "recipients")
+_NOT_IN_JSON = frozenset({"recipients", "holders"})
+REPORT_FIELDS = tuple(f.name for f in fields(CountReport) if f.name not in _NOT_IN_JSON)
 
 
 def _plain(value: Any) -> Any:

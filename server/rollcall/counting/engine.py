@@ -34,6 +34,7 @@ from rollcall.core.report_types import CountReport
 from rollcall.core.tree import Outcome
 
 from .cache import ExpansionCache
+from .limit import AdaptiveLimit
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -109,13 +110,17 @@ class _Run:
         self.smtp: dict[str, str | None] = {}
         self.asked_lists: set[str] = set()
         self.asked_dns: set[str] = set()
-        self.running: dict[Future[Any], _Call] = {}
+        self.running: dict[Future[Any], tuple[_Call, int]] = {}  # call, its AdaptiveLimit token
+        self.ready: deque[_Call] = deque()  # calls due, waiting for room under the limit
         self.waiting: list[tuple[float, int, _Call]] = []  # heap of (due, tie-break, call)
+        self.limit = AdaptiveLimit(self.settings.concurrency, self.settings.max_concurrency)
         self.sequence = itertools.count()
         self.closed = False  # set at the deadline
         self.requests = 0
         self.requests_lock = threading.Lock()  # workers count their own calls
-        self.pool = ThreadPoolExecutor(self.settings.concurrency, "rollcall-count")
+        # Threads start as calls need them, so the pool grows with the limit; it never queues
+        # calls itself: those over the limit wait in `ready`, where the deadline can drop them.
+        self.pool = ThreadPoolExecutor(self.settings.max_concurrency, "rollcall-count")
         self.finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
 
     def execute(self) -> CountReport:
@@ -141,9 +146,11 @@ class _Run:
             elapsed_ms=elapsed_ms,
         )
         log.info(
-            "count done recipients=%d lists=%d total=%d complete=%s requests=%d elapsed_ms=%d",
+            "count done recipients=%d lists=%d total=%d complete=%s requests=%d elapsed_ms=%d "
+            "limit=%d limit_peak=%d halvings=%d",
             len(self.request.recipients), report.lists, report.total,
             report.complete, requests, elapsed_ms,
+            self.limit.limit, self.limit.peak, self.limit.halvings,
         )
         return report
 
@@ -155,7 +162,7 @@ class _Run:
                 # reported as not reached rather than silently left out.
                 self.closed = True
                 for future in [f for f in self.running if f.done()]:
-                    self.settle(self.running.pop(future), future)
+                    self.settle(*self.running.pop(future), future)
                 return
             while self.waiting and self.waiting[0][0] <= now:
                 self.submit(heapq.heappop(self.waiting)[2])
@@ -172,14 +179,21 @@ class _Run:
                 future = self.finished.get(timeout=max(0.0, timeout))
             except queue.Empty:
                 continue
-            self.settle(self.running.pop(future), future)
+            self.settle(*self.running.pop(future), future)
+            self.start_ready()  # the answer made room, or the limit grew
 
     def submit(self, call: _Call) -> None:
-        if self.closed:
-            return
-        future = self.pool.submit(self.call_port, call)
-        self.running[future] = call
-        future.add_done_callback(self.finished.put)
+        if not self.closed:
+            self.ready.append(call)
+            self.start_ready()
+
+    def start_ready(self) -> None:
+        """Start calls in the order they became due, as many as the limit has room for."""
+        while self.ready and self.limit.room():
+            call = self.ready.popleft()
+            future = self.pool.submit(self.call_port, call)
+            self.running[future] = (call, self.limit.started())
+            future.add_done_callback(self.finished.put)
 
     def call_port(self, call: _Call) -> Any:
         """Runs on a worker thread: one port call, counted when it starts."""
@@ -192,10 +206,16 @@ class _Run:
             return self.directory.expand(call.target)
         return self.directory.smtp_for_legacy_dn(call.target)
 
-    def settle(self, call: _Call, future: Future[Any]) -> None:
+    def settle(self, call: _Call, token: int, future: Future[Any]) -> None:
         try:
             result = future.result()
         except DirectoryError as error:
+            if error.code == "throttled":
+                self.limit.throttled(token)
+            elif error.back_off is None:
+                self.limit.answered(token)  # not found, denied: Exchange kept up and said no
+            else:
+                self.limit.failed()
             delay = retry_delay(error, call.attempt, self.clock(), self.deadline)
             if delay is None:
                 self.fail(call, error)
@@ -204,9 +224,11 @@ class _Run:
                 heapq.heappush(self.waiting, (self.clock() + delay, next(self.sequence), again))
             return
         except Exception as error:  # an adapter bug must cost one list, not the whole count
+            self.limit.failed()
             log.exception("directory call %s failed unexpectedly", call.op)
             self.fail(call, DirectoryError("internal", f"unexpected {type(error).__name__}"))
             return
+        self.limit.answered(token)
         if call.op == "resolve":
             self.resolutions[call.target] = result
             if result.entry is not None:

@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from rollcall.core.drift import count_key, drift, explain_with_drift
-from rollcall.core.model import CountRequest, Directory, DirectoryError, Recipient
-from rollcall.core.report_types import CountReport, ExpectedSource
-from rollcall.errors import DirectoryUnavailable, TooLarge
+from rollcall.core.entries import internal_domains
+from rollcall.core.model import (
+    CountRequest,
+    Directory,
+    DirectoryError,
+    Entry,
+    Expansion,
+    Recipient,
+    Resolution,
+)
+from rollcall.core.report import build_report
+from rollcall.core.report_types import CountReport, ExpectedSource, FindingCode
+from rollcall.errors import DirectoryUnavailable, ExchangeBusy, TooLarge
 
 from .cache import ExpansionCache
 from .engine import Counter, Settings
 
 log = logging.getLogger(__name__)
+BUSY = ("Exchange is busy and asked Rollcall to wait, so nobody could be counted. Try again in a "
+        "moment.")
 
 
 class CountService:
@@ -25,21 +37,24 @@ class CountService:
                  settings: Settings,
                  server_version: Callable[[], str | None] = lambda: None,
                  store: Callable[[], Any] | None = None,
-                 list_expected: Callable[[Recipient], int | None] | None = None) -> None:
+                 list_expected: Callable[[Recipient], int | None] | None = None,
+                 service_account: str | None = None) -> None:
         # directory_for(mailbox, recipients): the directory one count walks (directory.routing)
         self.directory_for = directory_for
         self.settings = settings
         self.server_version = server_version
         self.store = store
         self.list_expected = list_expected  # the owner's number for a Rollcall list entry
+        self.service_account = service_account  # its domain is internal when none is set
         self.cache = ExpansionCache()
 
     def count(self, recipients: list[Recipient], expected: int | None = None,
               mailbox: str | None = None, refresh: bool = False,
               remember: bool = True,
-              deadline_s: float | None = None) -> CountReport:
+              deadline_s: float | None = None,
+              request_id: str | None = None) -> CountReport:
         """The report; raises TooLarge, or DirectoryUnavailable when the directory cannot be
-        asked."""
+        asked. `request_id` marks what the server logs about this count, for support."""
         # remember=False leaves the history alone (a warm-up, a dry run); deadline_s replaces
         # the configured deadline for this count (the send check's must be shorter).
         self.check_size(recipients)
@@ -47,9 +62,15 @@ class CountService:
         try:
             directory = self.directory_for(acting, recipients)
         except DirectoryError as e:
-            raise DirectoryUnavailable(e.message,
-                                      code="exchange_unauthorized" if e.code == "unauthorized"
-                                      else "exchange_unreachable") from None
+            _Logged(None, request_id)._log("connecting to the directory", e)
+            if e.code == "throttled":
+                raise ExchangeBusy(BUSY, retry_after=e.back_off) from None
+            if e.code == "unauthorized":
+                raise DirectoryUnavailable(e.message, code="exchange_unauthorized") from None
+            raise DirectoryUnavailable(f"{e.message}, so nobody could be counted. Try again in "
+                                       "a moment; if it keeps happening, tell your IT "
+                                       "team.") from None
+        directory = _Logged(directory, request_id)
         key = count_key(recipients, acting)
         previous = self._previous(key)
         # The sender's number first, then the list owner's, then what it was last time.
@@ -60,21 +81,47 @@ class CountService:
             expected, source = previous.total, ExpectedSource.PREVIOUS_COUNT
         request = CountRequest(recipients=recipients, expected=expected, mailbox=acting,
                                refresh=refresh, expected_source=source)
-        settings = self.settings if deadline_s is None else replace(
-            self.settings, deadline_s=deadline_s)
+        settings = replace(self.settings,
+                           deadline_s=self.settings.deadline_s if deadline_s is None
+                           else deadline_s,
+                           internal_domains=self.internal_domains(acting))
         report = Counter(directory, settings, self.cache).count(request)
+        if not report.comparable:
+            # An incomplete count would make people seem to leave who were only not reached,
+            # and one where nothing resolved says nothing about who the entries reach.
+            previous = None
+            if source is ExpectedSource.PREVIOUS_COUNT:
+                report = replace(report, expected=None, difference=None, expected_source=None,
+                                 findings=tuple(f for f in report.findings
+                                                if f.code is not FindingCode.COUNT_MISMATCH))
         moved = None if previous is None else drift(
-            previous.at, previous.total, previous.addresses, report.recipients)
+            previous.at, previous.total, previous.addresses, report.recipients,
+            report.holders, getattr(previous, "holders", None))
         report = replace(
             report, mailbox=acting,
             exchange_version=self.server_version(),  # for support reports
             drift=moved,
             findings=report.findings if moved is None else explain_with_drift(report.findings,
                                                                                moved))
-        if report.complete and remember:
-            # An incomplete count would make people seem to leave who were only not reached.
-            self._remember(key, report.total, report.recipients)
+        if report.comparable and remember:
+            self._remember(key, report)
         return report
+
+    def internal_domains(self, mailbox: str | None) -> tuple[str, ...]:
+        """The organisation's domains for a count acting as `mailbox`: ROLLCALL_INTERNAL_DOMAINS,
+        else the acting mailbox's and the service account's domains."""
+        return internal_domains(self.settings.internal_domains, mailbox, self.service_account)
+
+    def unreachable(self, recipients: list[Recipient], mailbox: str | None,
+                    error: DirectoryUnavailable) -> CountReport:
+        """The report of a count the directory refused before it began: every entry not looked
+        up, nothing known. The send check decides on it by its policy, as on any other count."""
+        busy = isinstance(error, ExchangeBusy)
+        reason = DirectoryError("throttled" if busy else "unreachable", error.message,
+                                getattr(error, "retry_after", None))
+        request = CountRequest(recipients=recipients, mailbox=self.acting(mailbox))
+        report = build_report(request, [reason] * len(recipients), {}, {})
+        return replace(report, mailbox=request.mailbox)
 
     def check_size(self, recipients: list[Recipient]) -> None:
         """TooLarge when one count would carry more entries than ROLLCALL_MAX_ENTRIES."""
@@ -89,9 +136,8 @@ class CountService:
 
     def remember(self, recipients: list[Recipient], report: CountReport) -> None:
         """Keep a complete count made with remember=False as the next count's baseline."""
-        if report.complete:
-            self._remember(count_key(recipients, report.mailbox), report.total,
-                           report.recipients)
+        if report.comparable:
+            self._remember(count_key(recipients, report.mailbox), report)
 
     def _list_expectation(self, recipients: list[Recipient]) -> int | None:
         """The expected count a Rollcall list's owner set, when that list is all that is sent."""
@@ -111,10 +157,63 @@ class CountService:
             log.exception("count history unavailable")
             return None
 
-    def _remember(self, key: str, total: int, addresses: Sequence[str]) -> None:
+    def _remember(self, key: str, report: CountReport) -> None:
         if self.store is None:
             return
         try:
-            self.store().save_snapshot(key, total, addresses)
+            self.store().save_snapshot(key, report.total, report.recipients, report.holders)
         except Exception:  # noqa: BLE001 - the count stands even if history cannot be saved
             log.exception("could not save the count history")
+
+
+def no_count(report: CountReport) -> DirectoryUnavailable | None:
+    """The error to answer instead of a report that knows nothing: Exchange failed before any
+    person was found, so there is no number to show, only a state and when to try again."""
+    if report.has_count:
+        return None
+    failed = report.of(FindingCode.EXPANSION_FAILED)
+    if failed and all(f.throttled for f in failed):
+        waits = [f.retry_after for f in failed if f.retry_after]
+        return ExchangeBusy(BUSY, retry_after=max(waits) if waits else None)
+    return DirectoryUnavailable(
+        "Exchange could not be reached, so nobody could be counted. Try again in a moment; if "
+        "it keeps happening, tell your IT team.")
+
+
+class _Logged:
+    """The directory, with each failure's full story written to the server's log under the
+    request's id: people see plain words, support finds the chain by the id they were shown."""
+
+    def __init__(self, directory: Directory | None, request_id: str | None) -> None:
+        self.directory = directory
+        self.request_id = request_id or "-"
+
+    def resolve(self, name: str, address: str | None) -> Resolution:
+        assert self.directory is not None
+        try:
+            return self.directory.resolve(name, address)
+        except DirectoryError as e:
+            self._log("resolving a recipient", e)
+            raise
+
+    def expand(self, entry: Entry) -> Expansion:
+        assert self.directory is not None
+        try:
+            return self.directory.expand(entry)
+        except DirectoryError as e:
+            self._log(f"expanding {entry.address or entry.name}", e)
+            raise
+
+    def smtp_for_legacy_dn(self, legacy_dn: str) -> str | None:
+        assert self.directory is not None
+        try:
+            return self.directory.smtp_for_legacy_dn(legacy_dn)
+        except DirectoryError as e:
+            self._log("looking up a legacy Exchange address", e)
+            raise
+
+    def _log(self, doing: str, error: DirectoryError) -> None:
+        cause = error.cause
+        log.warning("request %s: %s failed: %s [%s] (%s)", self.request_id, doing,
+                    error.message, error.code, error.detail or "-",
+                    exc_info=(type(cause), cause, cause.__traceback__) if cause else None)

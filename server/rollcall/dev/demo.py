@@ -16,27 +16,38 @@ from .issuer import PATH, DevIssuer, NotLoopback, require_loopback
 from .serve import serve, server_certificate
 
 DEMO_ADMINS = frozenset({"isaiah@contoso.com"})  # the demo organisation's Exchange administrator
+SLOW_PAST_DEADLINE_S = 5.0  # `--faults slow`: answers this long after a count's deadline
 
 
-def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic") -> int:
+def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: str = "") -> int:
     """The EWS simulator's demo organisation in this process, and Rollcall counting against it:
-    through the service account (basic), or with `ews_auth="oauth"` on behalf of each person."""
+    through the service account (basic), or with `ews_auth="oauth"` on behalf of each person.
+    `faults` is a simulator fault spec (ews_simulator/faults.py: drop, busy=3, 503, slow)."""
     from ews_simulator import load
     from ews_simulator.demo import DEMO_PASSWORD, demo_document
+    from ews_simulator.faults import FaultSpecError, parse_faults
 
     try:
         require_loopback(host)
     except NotLoopback as e:
         print(f"rollcall: demo: {e}", file=sys.stderr)
         return 2
+    settings = load_config(mailbox="megan@contoso.com", internal_domains=("contoso.com",))
+    slow_ms = (settings.count.deadline_s + SLOW_PAST_DEADLINE_S) * 1000
+    try:
+        parse_faults(faults, slow_ms)  # said before anything starts
+    except FaultSpecError as e:
+        print(f"rollcall: demo: --faults {e}", file=sys.stderr)
+        return 2
     org = load(demo_document())
     base = f"https://{_url_host(host)}:{port}"
-    settings = load_config(mailbox="megan@contoso.com", internal_domains=("contoso.com",))
     instance = Path(settings.store.instance_path)
     issuer = demo_issuer(instance / "dev-issuer", base, people(org.mailboxes.values()))
     ca = instance / "certs" / devcert.CA_NAME
     sim, exchange = _demo_exchange(org, issuer, ews_port, instance / "certs", host,
                                    oauth=ews_auth == "oauth")
+    sim.slow_ms = slow_ms
+    sim.apply_faults(faults)
     print(f"EWS simulator (demo organisation) listening on {sim.url}", flush=True)
     # with_settings(), not overrides: a ROLLCALL_OIDC_* in the developer's environment must not
     # mix a real identity provider's settings into the demo's.
@@ -60,7 +71,9 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic") -> int:
         f"ROLLCALL_EWS_PASSWORD='{DEMO_PASSWORD}' \\\n"
         "  ROLLCALL_MAILBOX=megan@contoso.com ROLLCALL_INTERNAL_DOMAINS=contoso.com \\\n"
         "  ROLLCALL_INSTANCE_PATH=instance/cli \\\n"
-        "  .venv/bin/rollcall count allstaff@contoso.com 'Comms Champions' --expected 500\n"
+        "  .venv/bin/rollcall count allstaff@contoso.com leadership@contoso.com \\\n"
+        "    'Comms Champions' --expected 500\n"
+        f"{_faults_lines(sim, ca if ews_auth == 'oauth' else None)}"
         f"Sideload manifest.xml in Outlook (first trust the development CA, {ca}):\n"
         "  Outlook on the web / new Outlook: new message > Apps > Add apps (or Get Add-ins) >\n"
         "    My add-ins > Add a custom add-in > Add from File... > manifest.xml\n"
@@ -73,6 +86,20 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic") -> int:
         return serve(config, host, port, banner, dev_issuer=issuer)
     finally:
         sim.stop()
+
+
+def _faults_lines(sim: Any, ca: Path | None) -> str:
+    """The banner's lines on Exchange faults: those in force, and how to switch them."""
+    from ews_simulator.faults import describe
+
+    control = sim.url.split("/EWS/")[0] + "/_simulator/faults"
+    curl = f"curl --cacert {ca}" if ca else "curl"
+    now = describe(sim.faults)
+    return ((f"Exchange misbehaves on purpose: {now} (rollcall demo --faults).\n"
+             if now != "off" else "")
+            + "Make Exchange misbehave while this runs, or calm it (from this machine only):\n"
+            f"  {curl} -X PUT -d busy=3 {control}   (drop, busy, 503, slow; =N every Nth)\n"
+            f"  {curl} -X DELETE {control}\n")
 
 
 def _demo_exchange(org: Any, issuer: DevIssuer, ews_port: int, certs: Path, host: str,

@@ -16,6 +16,7 @@ from rollcall.core.model import Recipient
 from rollcall.core.policy import BLOCK, OFF, Policy, SendVerdict, evaluate
 from rollcall.core.report_types import CountReport
 from rollcall.counting.service import CountService
+from rollcall.errors import DirectoryUnavailable
 
 from .window import WINDOW_S, usage
 
@@ -56,7 +57,8 @@ class SendCheck:
     def validate(self, recipients: list[Recipient], subject: str = "",
                  expected: int | None = None, mailbox: str | None = None,
                  message_id: str | None = None, record: bool = True,
-                 deadline_s: float | None = None) -> dict[str, Any]:
+                 deadline_s: float | None = None,
+                 request_id: str | None = None) -> dict[str, Any]:
         """The verdict and its report; raises TooLarge or DirectoryUnavailable like a count."""
         # record=False is a dry run (the CLI): the window is read, nothing is written.
         started = time.monotonic()
@@ -64,7 +66,13 @@ class SendCheck:
         acting = self.counts.acting(mailbox)
         self._await_warm_up(acting, entries(recipients), deadline - _MARGIN_S)
         left = max(min(_MARGIN_S, deadline), deadline - (time.monotonic() - started))
-        report = self.counts.count(recipients, expected, acting, remember=False, deadline_s=left)
+        try:
+            report = self.counts.count(recipients, expected, acting, remember=False,
+                                       deadline_s=left, request_id=request_id)
+        except DirectoryUnavailable as e:
+            # Exchange refused before the count began: the policy's incomplete rule still
+            # answers, in words, rather than Outlook sending unchecked on an error.
+            report = self.counts.unreachable(recipients, acting, e)
         if record and not report.complete:
             # Finish the lists in the background: a second Send then finds them cached.
             self.warm_up(recipients, acting)

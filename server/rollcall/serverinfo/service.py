@@ -20,23 +20,37 @@ class ServerInfo:
 
     def __init__(self, organisation: Organisation, database: Callable[[], dict[str, Any]],
                  cache: ExpansionCache, cache_ttl_s: float,
-                 validator: TokenValidator | None, issuer: str | None) -> None:
+                 validator: TokenValidator | None, issuer: str | None,
+                 domains: Callable[[str | None], tuple[str, ...]] | None = None,
+                 configured_domains: tuple[str, ...] = ()) -> None:
         self.organisation = organisation
         self.database = database
         self.cache = cache
         self.cache_ttl_s = cache_ttl_s
         self.validator = validator
         self.issuer = issuer or ""
+        self.domains = domains  # the organisation's domains for a count acting as a mailbox
+        self.configured_domains = configured_domains
 
     def report(self, mailbox: str) -> dict[str, Any]:
         """The status document as `mailbox`, an administrator, sees it."""
         org = self.organisation
         return server_status(
-            exchange=lambda: directory_status(org.missing(), lambda: org.probe(mailbox),
-                                              auth=org.auth),
+            exchange=lambda: {**directory_status(org.missing(), lambda: org.probe(mailbox),
+                                                 auth=org.auth), **self._domains(mailbox)},
             database=self.database,
             cache=lambda: {"entries": len(self.cache), "ttl_s": self.cache_ttl_s},
             identity=self._identity)
+
+    def _domains(self, mailbox: str) -> dict[str, Any]:
+        """Which domains count as inside the organisation (recipients elsewhere are external,
+        and an unknown address inside them is unresolved): configured, or defaulted from the
+        acting mailbox's and the service account's."""
+        if self.domains is None:
+            return {}
+        return {"internal_domains": list(self.domains(mailbox)),
+                "internal_domains_source": "configured" if self.configured_domains
+                else "default"}
 
     def _identity(self) -> dict[str, Any]:
         keys = (self.validator.keys.status() if self.validator

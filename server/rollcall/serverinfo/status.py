@@ -66,5 +66,7 @@ def database_status(health: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 def _describe(error: Exception) -> str:
     """An error for an administrator: its own message (never a traceback), first line only."""
     message = getattr(error, "message", None) or str(error) or type(error).__name__
+    detail = getattr(error, "detail", None)  # a directory's own word for it (HTTP 401, ...)
     # SQLAlchemy appends the statement and a link on later lines; the first says what failed.
-    return str(message).splitlines()[0][:300]
+    first = str(message).splitlines()[0][:300]
+    return f"{first} ({detail})" if detail else first

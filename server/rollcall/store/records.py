@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -111,3 +112,4 @@ class Snapshot(SnapshotInfo):
     """A stored count with its address set."""
 
     addresses: frozenset[str] = frozenset()
+    holders: Mapping[str, str] = field(default_factory=dict)  # address -> its list path

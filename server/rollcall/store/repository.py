@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -260,9 +260,11 @@ class ListStore:
 
     # Count history
 
-    def save_snapshot(self, key: str, total: int, addresses: Iterable[str]) -> SnapshotInfo:
-        """Store one count's total and address set (compressed) under `key`."""
-        blob, size = snapshots.pack(addresses)
+    def save_snapshot(self, key: str, total: int, addresses: Iterable[str],
+                      holders: Mapping[str, str] | None = None) -> SnapshotInfo:
+        """Store one count's total and address set (compressed) under `key`, with the list
+        path that held each address when `holders` has it."""
+        blob, size = snapshots.pack(addresses, holders)
         return self._tx.write(lambda s: snapshots.save(s, key, total, blob, size))
 
     def previous_snapshot(self, key: str) -> Snapshot | None:

@@ -1,10 +1,14 @@
-"""Count history: each count's total and address set, zlib-compressed, under a caller's key."""
+"""Count history: each count's total and address set, zlib-compressed, under a caller's key.
+
+Each line is an address, then (after a tab) the list path that held it in that count, so that
+the next count can say through which list people left; lines kept before paths were have none.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,17 +23,33 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def pack(addresses: Iterable[str]) -> tuple[bytes, int]:
-    """Sorted, de-duplicated, newline-joined and compressed; raises BadRequest on a newline."""
+def pack(addresses: Iterable[str],
+         holders: Mapping[str, str] | None = None) -> tuple[bytes, int]:
+    """Sorted, de-duplicated, newline-joined and compressed, each address with its list path
+    from `holders`; raises BadRequest on a line break or tab in an address."""
     unique = sorted({a.strip() for a in addresses} - {""})
-    if any("\n" in a or "\r" in a for a in unique):
+    if any("\n" in a or "\r" in a or "\t" in a for a in unique):
         raise BadRequest("an address in a snapshot contains a line break", code="bad_address")
-    return zlib.compress("\n".join(unique).encode("utf-8"), 6), len(unique)
+    holders = holders or {}
+    lines = [a if not holders.get(a) else f"{a}\t{' '.join(holders[a].split())}"
+             for a in unique]
+    return zlib.compress("\n".join(lines).encode("utf-8"), 6), len(unique)
+
+
+def unpack_lines(blob: bytes) -> dict[str, str]:
+    """Address -> the list path that held it ('' where none was kept)."""
+    text = zlib.decompress(blob).decode("utf-8")
+    if not text:
+        return {}
+    out: dict[str, str] = {}
+    for line in text.split("\n"):
+        address, _, holder = line.partition("\t")
+        out[address] = holder
+    return out
 
 
 def unpack(blob: bytes) -> frozenset[str]:
-    text = zlib.decompress(blob).decode("utf-8")
-    return frozenset(text.split("\n")) if text else frozenset()
+    return frozenset(unpack_lines(blob))
 
 
 def _info(row: SnapshotRow) -> SnapshotInfo:
@@ -64,9 +84,9 @@ def latest(s: Session, key: str) -> Snapshot | None:
     row = s.scalars(query).first()
     if row is None:
         return None
-    return Snapshot(
-        row.id, row.key, row.at, row.total, row.size, row.stored_bytes, unpack(row.addresses)
-    )
+    lines = unpack_lines(row.addresses)
+    return Snapshot(row.id, row.key, row.at, row.total, row.size, row.stored_bytes,
+                    frozenset(lines), {a: h for a, h in lines.items() if h})
 
 
 def history(s: Session, key: str, limit: int) -> list[SnapshotInfo]:
@@ -94,10 +114,13 @@ def replace_address(s: Session, key: str, alias: str) -> None:
         row = s.get(SnapshotRow, snapshot_id, with_for_update=True)
         if row is None:
             continue
-        addresses = unpack(row.addresses)
-        hits = {a for a in addresses if a.lower() == key}
+        lines = unpack_lines(row.addresses)
+        hits = {a for a in lines if a.lower() == key}
         if hits:
-            row.addresses, row.size = pack((addresses - hits) | {alias})
+            holder = next((lines[a] for a in sorted(hits) if lines[a]), "")
+            kept = {a: h for a, h in lines.items() if a not in hits}
+            kept[alias] = holder
+            row.addresses, row.size = pack(kept, kept)
             row.stored_bytes = len(row.addresses)
             s.flush()
         s.expunge(row)

@@ -31,16 +31,27 @@ from exchangelib import (
 )
 from exchangelib.items import DistributionList
 from exchangelib.properties import DLMailbox, ItemId, Member
-from exchangelib.services import ExpandDL, ResolveNames
+from exchangelib.services import ExpandDL, GetMailTips, ResolveNames
 from exchangelib.transport import OAUTH2
+from exchangelib.util import add_xml_child, create_element
 from lxml import etree
 
 from rollcall.core.entries import clean_domains, is_internal
+from rollcall.core.entries import internal_domains as default_domains
 from rollcall.core.model import DirectoryError, Entry, Expansion, Kind, NotFound, Resolution
 
 from .auth import AccessToken, BearerCredentials, PrivateCA, forget
 from .errors import RECONNECT_AFTER_S, FailFastWithRetryAfter, mapped, response_error
-from .parse import M, T, entry_from_fields, mailbox_entry, read_expansion
+from .parse import (
+    M,
+    T,
+    choose,
+    distinct_candidates,
+    entry_from_fields,
+    mailbox_entry,
+    read_expansion,
+    read_recipient_check,
+)
 from .settings import EwsSettings
 
 log = logging.getLogger(__name__)
@@ -66,7 +77,7 @@ class EwsConnections:
         self.settings = settings
         self.tokens = tokens
         self.connections = connections  # HTTP connections per account: requests in flight
-        self.internal_domains = tuple(internal_domains)
+        self.internal_domains = tuple(internal_domains)  # as configured; see domains_for
         if settings.ca_file:
             PrivateCA.trust(settings.url, settings.ca_file)
         self._accounts: OrderedDict[str, Account] = OrderedDict()
@@ -82,8 +93,13 @@ class EwsConnections:
         if mailbox is None and self.oauth:
             raise DirectoryError("not_signed_in", "With ROLLCALL_EWS_AUTH=oauth there is no "
                                  "service account: a count acts as a signed-in person")
-        account = self.account(mailbox or self.settings.username or "")
-        return EwsDirectory(account, self.settings, self.internal_domains)
+        acting = mailbox or self.settings.username or ""
+        return EwsDirectory(self.account(acting), self.settings, self.domains_for(acting))
+
+    def domains_for(self, mailbox: str | None) -> tuple[str, ...]:
+        """The organisation's domains for a count acting as `mailbox`: the configured ones, else
+        that mailbox's and the service account's (an unknown address there is nobody's)."""
+        return default_domains(self.internal_domains, mailbox, self.settings.username)
 
     def account(self, mailbox: str) -> Account:
         """The Account acting as `mailbox`, its server version known; raises DirectoryError."""
@@ -164,19 +180,24 @@ class EwsDirectory:
     # -- the port ----------------------------------------------------------------------------
 
     def resolve(self, name: str, address: str | None) -> Resolution:
-        """ResolveNames for one recipient; SMTP addresses outside the directory are one-offs."""
+        """ResolveNames for one recipient; SMTP addresses outside the directory are one-offs,
+        inside it GetMailTips says whether a recipient hidden from address lists has them."""
         address = (address or "").strip()
         smtp = address if "@" in address and not address.startswith("/") else ""
         query = smtp or (address if address.startswith("/") else "") or name.strip()
         if not query:
             return Resolution(query="", entry=None, problem="unresolved")
-        candidates = self._resolve(query)
+        # One address found several ways (the directory and the sender's Contacts) is one person.
+        candidates = distinct_candidates(self._resolve(query))
         if not candidates:
             if smtp and not is_internal(smtp, self._internal):
                 # Outlook sends to any SMTP address; outside our domains nobody can check it.
                 return Resolution(query, Entry(name or smtp, smtp, Kind.ONE_OFF))
-            return Resolution(query, None, "unresolved")
-        chosen = _choose(candidates, smtp, name)
+            # ResolveNames never finds recipients hidden from address lists; Exchange still
+            # delivers to them by address. Names are not asked: hidden means not found by name.
+            hidden = self._recipient_check(smtp, name) if smtp else None
+            return Resolution(query, hidden, None if hidden else "unresolved")
+        chosen = choose(candidates, smtp, name)
         if chosen is None:
             return Resolution(query, None, "ambiguous", tuple(candidates))
         return Resolution(query, chosen, None, tuple(candidates) if len(candidates) > 1 else ())
@@ -192,7 +213,8 @@ class EwsDirectory:
         )
         if entry.item_id:
             target = DLMailbox(item_id=ItemId(entry.item_id), mailbox_type="PrivateDL")
-        messages = self._send(_ExpandOne(self.account), target)
+        svc = _ExpandOne(self.account)
+        messages = self._send(svc, lambda: svc.get_payload(distribution_list=target))
         return read_expansion(messages[0], entry)
 
     def smtp_for_legacy_dn(self, legacy_dn: str) -> str | None:
@@ -207,7 +229,7 @@ class EwsDirectory:
     def _resolve(self, query: str) -> list[Entry]:
         """Candidates for one name: one ResolveNames request with one entry, schema-valid."""
         svc = _ResolveOne(self.account, chunk_size=1)
-        messages = self._send(svc, query)
+        messages = self._send(svc, lambda: svc.get_payload([query], None, False, None, None))
         message = messages[0]
         code = message.findtext(f"{M}ResponseCode")
         if code == "ErrorNameResolutionNoResults":
@@ -215,6 +237,13 @@ class EwsDirectory:
         if code not in ("NoError", "ErrorNameResolutionMultipleResults"):
             raise response_error(code, f"the name {query!r}")
         return [mailbox_entry(r.find(f"{T}Mailbox")) for r in message.iter(f"{T}Resolution")]
+
+    def _recipient_check(self, smtp: str, name: str) -> Entry | None:
+        """GetMailTips' InvalidRecipient for one address: an Entry if Exchange delivers there."""
+        svc = _MailTipsOne(self.account)
+        sender = self.account.primary_smtp_address
+        messages = self._send(svc, lambda: svc.get_payload([smtp], sender, _TIPS_REQUESTED))
+        return read_recipient_check(messages[0], smtp, name)
 
     def _contact_group(self, entry: Entry) -> Expansion:
         """GetItem with Members: each member's Status (Demoted = its contact was deleted)."""
@@ -230,16 +259,11 @@ class EwsDirectory:
         members = tuple(_member_entry(m) for m in item.members or ())
         return Expansion(members, complete=True, total_in_view=len(members))
 
-    def _send(self, service: _AsAccount, payload_arg: object) -> list[etree._Element]:
+    def _send(self, service: _AsAccount,
+              payload: Callable[[], etree._Element]) -> list[etree._Element]:
         """The response messages of one request; EWS and transport errors mapped to ours."""
         try:
-            if isinstance(service, _ResolveOne):
-                payload = service.get_payload([payload_arg], None, False, None, None)
-            else:
-                payload = service.get_payload(  # type: ignore[attr-defined]
-                    distribution_list=payload_arg
-                )
-            return list(service._get_response_xml(payload=payload))  # type: ignore[attr-defined]
+            return list(service._get_response_xml(payload=payload()))  # type: ignore[attr-defined]
         except Exception as e:  # noqa: BLE001 - mapped to Rollcall's errors in one place
             raise mapped(e, type(service).__name__, self.settings.auth) from None
 
@@ -289,16 +313,32 @@ class _ExpandOne(_AsAccount, ExpandDL):
     """ExpandDL as the acting mailbox: contact groups are only visible to their owner."""
 
 
-def _choose(candidates: list[Entry], smtp: str, name: str) -> Entry | None:
-    """The candidate a recipient means: its exact address, else exact name, else the only one."""
-    if len(candidates) == 1:
-        return candidates[0]
-    if smtp:
-        for c in candidates:
-            if (c.address or "").lower() == smtp.lower():
-                return c
-    exact = [c for c in candidates if c.name.strip().lower() == name.strip().lower()]
-    return exact[0] if len(exact) == 1 else None
+# InvalidRecipient answers the question; TotalMemberCount tells a hidden list from a person.
+_TIPS_REQUESTED = "TotalMemberCount InvalidRecipient"
+
+
+class _MailTipsOne(_AsAccount, GetMailTips):
+    """GetMailTips for one recipient, as messages.xsd has it:
+    https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getmailtips-operation
+
+    exchangelib 5.6.0 writes SendingAs as t:Mailbox and leaves out m:MailTipsRequested; the
+    schema wants m:SendingAs, m:Recipients, m:MailTipsRequested, in that order.
+    """
+
+    def get_payload(self, recipients: Sequence[str], sending_as: str,
+                    mail_tips_requested: str) -> etree._Element:
+        payload = create_element("m:GetMailTips")
+        sender = create_element("m:SendingAs")
+        add_xml_child(sender, "t:EmailAddress", sending_as)
+        payload.append(sender)
+        to = create_element("m:Recipients")
+        for address in recipients:
+            mailbox = create_element("t:Mailbox")
+            add_xml_child(mailbox, "t:EmailAddress", address)
+            to.append(mailbox)
+        payload.append(to)
+        add_xml_child(payload, "m:MailTipsRequested", mail_tips_requested)
+        return payload
 
 
 def _member_entry(member: Member) -> Entry:

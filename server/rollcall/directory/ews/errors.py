@@ -32,7 +32,9 @@ class FailFastWithRetryAfter(FailFast):
             reason = _bearer_error(response.headers.get("WWW-Authenticate", ""))
             if not reason:
                 raise
-            raise ews_errors.UnauthorizedError(f"{e}: {reason}") from None
+            refused = ews_errors.UnauthorizedError(f"{e}: {reason}")
+            refused.reason = reason  # type: ignore[attr-defined]  # Exchange's own words
+            raise refused from None
 
 
 def _bearer_error(challenge: str) -> str:
@@ -49,45 +51,93 @@ def _retry_after(response: requests.Response) -> float | None:
 
 _NOT_FOUND = {"ErrorNameResolutionNoResults", "ErrorItemNotFound", "ErrorInvalidIdMalformed"}
 _DENIED = {"ErrorAccessDenied", "ErrorImpersonateUserDenied", "ErrorNonExistentMailbox"}
+# exchangelib's service classes name `what` in the adapter: said in words here.
+_OPERATIONS = {"_ResolveOne": "a name lookup", "_ExpandOne": "a list expansion",
+               "_MailTipsOne": "a recipient check"}
 
 
 def response_error(code: str | None, what: str) -> DirectoryError:
     """A response message's ResponseCode (other than NoError) as Rollcall's error: the same
     codes mean the same whichever operation answered them, and whether exchangelib raised
     them (`mapped`) or Rollcall read them from the XML."""
+    what = _OPERATIONS.get(what, what)
     if code in _NOT_FOUND:
-        return NotFound(f"Exchange does not know {what}")
+        return NotFound(f"Exchange does not know {what}", detail=code)
     if code in _DENIED:
-        return DirectoryError("access_denied", f"Exchange denied access to {what}")
-    return DirectoryError("ews_error", f"Exchange answered {code} for {what}")
+        return DirectoryError("access_denied", f"Exchange denied access to {what}", detail=code)
+    return DirectoryError("ews_error", f"Exchange answered {what} with an error", detail=code)
 
 
 def mapped(error: Exception, what: str, auth: str = "basic") -> DirectoryError:
     """exchangelib's and requests' exceptions as Rollcall's directory errors; `auth` (basic,
-    ntlm, oauth) says which settings a refusal points at."""
+    ntlm, oauth) says which settings a refusal points at. Messages are plain words; the
+    exception itself travels as `cause`, for the server's log."""
     if isinstance(error, DirectoryError):
         return error
-    if isinstance(error, ews_errors.ErrorServerBusy):
-        return Throttled(f"Exchange asked us to wait ({what})", back_off=error.back_off)
+    what = _OPERATIONS.get(what, what)
+    # exchangelib wraps a busy answer to its version probe in a TransportError: still busy.
+    busy = _in_chain(error, ews_errors.ErrorServerBusy)
+    if isinstance(busy, ews_errors.ErrorServerBusy):
+        return Throttled("Exchange is busy and asked Rollcall to wait", back_off=busy.back_off,
+                         detail="ErrorServerBusy", cause=error)
     if isinstance(error, (ews_errors.ErrorNameResolutionNoResults, ews_errors.ErrorItemNotFound)):
-        return NotFound(f"Exchange does not know {what}")
+        return NotFound(f"Exchange does not know {what}", detail=type(error).__name__)
     if isinstance(error, (ews_errors.ErrorAccessDenied, ews_errors.ErrorImpersonateUserDenied,
                           ews_errors.ErrorNonExistentMailbox)):
-        return DirectoryError("access_denied", f"Exchange denied access to {what}: {error}")
+        return DirectoryError("access_denied", f"Exchange denied access to {what}",
+                              detail=type(error).__name__, cause=error)
     if isinstance(error, TokenExpiredError):
         # exchangelib has opened a new session with the newest token: retry at once.
-        return DirectoryError("token_expired", f"The Exchange token expired ({what})",
-                              back_off=0.0)
+        return DirectoryError("token_expired", "The Exchange token expired", back_off=0.0,
+                              detail="token expired", cause=error)
     if isinstance(error, ews_errors.UnauthorizedError):
         if auth == "oauth":
-            return DirectoryError("unauthorized", f"Exchange refused the token ({error}): check "
+            why = getattr(error, "reason", "")
+            return DirectoryError("unauthorized", "Exchange refused the sign-in token"
+                                  + (f" ({why})" if why else "") + ": check "
                                   "ROLLCALL_EWS_OAUTH_SCOPE and the app's EWS.AccessAsUser.All "
-                                  "permission and consent")
+                                  "permission and consent", detail="HTTP 401", cause=error)
         return DirectoryError("unauthorized", "Exchange rejected Rollcall's credentials: check "
-                              "ROLLCALL_EWS_USERNAME and ROLLCALL_EWS_PASSWORD")
+                              "ROLLCALL_EWS_USERNAME and ROLLCALL_EWS_PASSWORD",
+                              detail="HTTP 401", cause=error)
     if isinstance(error, (ews_errors.TransportError, requests.RequestException, OSError)):
         # Retried by the engine while the deadline allows; a server that stays away makes the
         # count incomplete rather than failing it at the first dropped connection.
-        return DirectoryError("unreachable", f"Exchange could not be reached ({what}): {error}",
-                              back_off=RECONNECT_AFTER_S)
-    return DirectoryError("ews_error", f"Exchange answered an error for {what}: {error}")
+        return DirectoryError("unreachable", "Exchange could not be reached",
+                              back_off=RECONNECT_AFTER_S, detail=transport_detail(error),
+                              cause=error)
+    return DirectoryError("ews_error", f"Exchange answered {what} with an error",
+                          detail=type(error).__name__, cause=error)
+
+
+def _in_chain(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first exception of `kind` in the error's cause/context chain (itself included)."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return None
+        if isinstance(seen, kind):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def transport_detail(error: BaseException) -> str:
+    """What went wrong on the wire, in a few words: the chain's most telling exception."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = error
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    text = " ".join(f"{type(e).__name__} {e}" for e in chain)
+    for needle, words in (("RemoteDisconnected", "connection dropped"),
+                          ("Connection aborted", "connection dropped"),
+                          ("ConnectionRefused", "connection refused"),
+                          ("Connection refused", "connection refused"),
+                          ("Timeout", "no answer in time"), ("timed out", "no answer in time"),
+                          ("SSL", "TLS handshake failed"), ("CERTIFICATE", "TLS handshake failed"),
+                          ("NameResolution", "host name not found"),
+                          ("getaddrinfo", "host name not found")):
+        if needle in text:
+            return words
+    return "connection failed"

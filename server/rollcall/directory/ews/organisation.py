@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from rollcall.core.entries import internal_domains as default_domains
 from rollcall.core.model import Directory
 from rollcall.errors import NotConfigured
 
@@ -60,6 +61,12 @@ class EwsOrganisation:
     def directory(self, mailbox: str | None) -> Directory:
         directory: Directory = self.connections().directory(mailbox)
         return directory
+
+    def internal_domains(self, mailbox: str | None) -> tuple[str, ...]:
+        """The domains a count acting as `mailbox` (None: the service account) treats as the
+        organisation's: ROLLCALL_INTERNAL_DOMAINS, else that mailbox's and the service
+        account's. An unresolved address there is nobody's; elsewhere it is a one-off."""
+        return default_domains(self._internal_domains, mailbox, self.settings.username)
 
     def version(self) -> str | None:
         return self._connections.server_version() if self._connections is not None else None

@@ -100,3 +100,57 @@ def read_expansion(message: etree._Element, entry: Entry) -> Expansion:
     last = expansion.get("IncludesLastItemInRange", "true").lower() in ("true", "1")
     total = expansion.get("TotalItemsInView")
     return Expansion(members, complete=last, total_in_view=int(total) if total else None)
+
+
+def distinct_candidates(candidates: list[Entry]) -> list[Entry]:
+    """ResolveNames' candidates, one per address: a directory object and the sender's Contacts
+    item with the same address are one person, and the directory object is kept (it is the
+    real recipient). Entries without an address (contact groups) never merge with each other."""
+    kept: dict[object, Entry] = {}
+    for i, c in enumerate(candidates):
+        address = (c.address or "").strip().lower()
+        key: object = (c.routing_type, address) if address else i
+        first = kept.get(key)
+        # A Contacts item carries an ItemId; the directory object it copies does not.
+        if first is None or (first.item_id and not c.item_id):
+            kept[key] = c  # a replaced key keeps the first one's place in the order
+    return list(kept.values())
+
+
+def choose(candidates: list[Entry], smtp: str, name: str) -> Entry | None:
+    """The candidate (from `distinct_candidates`) a recipient means: its exact address, else
+    the exact name, else the only one; None when that leaves several people."""
+    if len(candidates) == 1:
+        return candidates[0]
+    if smtp:
+        for c in candidates:
+            if (c.address or "").lower() == smtp.lower():
+                return c
+    exact = [c for c in candidates if c.name.strip().lower() == name.strip().lower()]
+    return exact[0] if len(exact) == 1 else None
+
+
+_LISTS = {Kind.PUBLIC_DL, Kind.GROUP}
+
+
+def read_recipient_check(message: etree._Element, address: str, name: str) -> Entry | None:
+    """A GetMailTips answer about one typed SMTP address that no address list shows: an Entry
+    when Exchange says it delivers there (a recipient hidden from address lists), None when it
+    says the recipient is invalid or does not say. Errors are raised as ours."""
+    code = message.findtext(f"{M}ResponseCode")
+    if code != "NoError":
+        raise response_error(code, f"the address {address}")
+    tips = message.find(f"{M}MailTips")
+    invalid = None if tips is None else tips.findtext(f"{T}InvalidRecipient")
+    if tips is None or (invalid or "").strip().lower() not in ("false", "0"):
+        return None
+    kind = KINDS.get(tips.findtext(f"{T}RecipientAddress/{T}MailboxType") or "", Kind.MAILBOX)
+    pending = (tips.findtext(f"{T}PendingMailTips") or "").split()
+    if kind in _LISTS or tips.find(f"{T}TotalMemberCount") is not None or (
+            "TotalMemberCount" in pending):
+        # A hidden list: counted as one person it would be a number that is not a count. As a
+        # list it is expanded, and Exchange's refusal to expand it says the count is incomplete.
+        kind = kind if kind in _LISTS else Kind.PUBLIC_DL
+    elif kind not in (Kind.MAILBOX, Kind.CONTACT, Kind.PUBLIC_FOLDER):
+        kind = Kind.MAILBOX
+    return Entry(name.strip() or address, address, kind)
