@@ -56,7 +56,8 @@ function render(body, status) {
   const { rollcall, exchange, database, cache, identity } = status;
   const rows = [
     ["Rollcall", rollcall.version],
-    ["Exchange", (exchange.reachable
+    ["Exchange", (exchange.busy ? `reachable but busy: ${exchange.error}`
+      : exchange.reachable
       ? `reachable, build ${exchange.version ?? "unknown"} (${exchange.elapsed_ms} ms)`
       : `not reachable: ${exchange.error ?? "unknown error"}`) + (ACTING[exchange.auth] ?? "")],
     ["Database", database.ok ? `${database.backend}, schema ${database.revision ?? "none"}`

@@ -86,8 +86,10 @@ export function fromHistory(report) {
 export function sentence(report) {
   const { entries, duplicates, undeliverable, total, expected, difference } = report;
   const n = (v) => v.toLocaleString("en-US");
+  // An incomplete count is a lower bound: what was read so far.
+  const least = report.complete === false ? "at least " : "";
   let text = `${n(entries)} entries − ${n(duplicates)} duplicates − ${n(undeliverable)} `
-    + `undeliverable = ${n(total)} unique recipients`;
+    + `undeliverable = ${least}${n(total)} unique recipients`;
   if (expected !== null && expected !== undefined) {
     text += `; ${fromHistory(report) ? "last count" : "expected"} ${n(expected)}`;
     if (difference) text += ` (${n(Math.abs(difference))} ${difference > 0 ? "more" : "fewer"})`;

@@ -14,10 +14,12 @@ export function renderContributions(box, report) {
   }
   const n = (v) => v.toLocaleString("en-US");
   const ranked = [...parts].sort((a, b) => b.only - a.only || b.people - a.people);
+  // A part not fully expanded has lower bounds, and none at all when nothing was read.
+  const bound = (c, v) => (c.complete === false ? (c.people ? `≥ ${n(v)}` : "not read") : n(v));
   const rows = ranked.slice(0, SHOWN).map((c) => el("tr", { "data-part": c.name },
     el("th", { scope: "row" }, el("bdi", { text: partName(c) })),
-    el("td", { class: "num", text: n(c.people) }),
-    el("td", { class: "num", text: n(c.only) })));
+    el("td", { class: "num", text: bound(c, c.people) }),
+    el("td", { class: "num", text: bound(c, c.only) })));
   const rest = ranked.slice(SHOWN);
   if (rest.length) {
     rows.push(el("tr", {},
@@ -31,7 +33,8 @@ export function renderContributions(box, report) {
     el("tr", {}, el("th", { scope: "row", text: "In more than one of these" }),
       el("td", { class: "num", text: "" }), el("td", { class: "num", text: n(sharedPeople) })),
     el("tr", { class: "sum" }, el("th", { scope: "row", text: "Unique people" }),
-      el("td", { class: "num", text: "" }), el("td", { class: "num", text: n(report.total) })),
+      el("td", { class: "num", text: "" }),
+      el("td", { class: "num", text: (report.complete ? "" : "≥ ") + n(report.total) })),
   ];
   if (report.expected !== null && report.expected !== undefined) {
     const d = report.total - report.expected;

@@ -148,3 +148,13 @@ class Wire:
 def _operation(raw: bytes) -> str:
     body = etree.fromstring(raw).find(f"{{{SOAP_NS}}}Body")
     return etree.QName(body[0]).localname if body is not None and len(body) else ""
+
+
+def refused(answer: Any, code: str, *words: str) -> str:
+    """The message of a 400 answer with `code` whose message holds each of `words`."""
+    assert answer.status_code == 400, answer.get_data(as_text=True)[:300]
+    error = answer.get_json()["error"]
+    assert error["code"] == code, error
+    for word in words:
+        assert word in error["message"], error["message"]
+    return str(error["message"])

@@ -14,6 +14,9 @@ from .config import Config
 from .errors import RollcallError
 
 LIMITED = ("count", "validate", "warmup")  # the routes that make the directory work, per caller
+# Imports and snapshots write thousands of rows (and a snapshot asks Exchange): a few a minute.
+HEAVY = ("import", "snapshot")
+HEAVY_PER_MINUTE, HEAVY_BURST = 6, 2
 
 
 def create_app(config: Config | None = None, *, services: Services | None = None,
@@ -28,6 +31,9 @@ def create_app(config: Config | None = None, *, services: Services | None = None
     app.extensions["rollcall.ratelimits"] = {
         what: RateLimiter(server.rate_limit_per_minute, server.rate_limit_burst)
         for what in LIMITED}
+    if server.rate_limit_per_minute:  # 0 turns every limit off
+        app.extensions["rollcall.ratelimits"].update(
+            {what: RateLimiter(HEAVY_PER_MINUTE, HEAVY_BURST) for what in HEAVY})
 
     from .api import admin, auth, count, headers, lists, me, openapi, pane, request_id, validate
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .config import Config, ConfigError, load_config
@@ -72,7 +72,8 @@ def bootstrap(config: Config | None = None, *, organisation: Organisation | None
     own = OwnLists(store, config.store.list_domain)
     counts = CountService(Router(own, organisation).for_count, config.count,
                           organisation.version, store, own.expected,
-                          service_account=config.ews.username)
+                          service_account=config.ews.username,
+                          history_days=config.store.history_days)
     validator = token_validator(config)
     return Services(
         config=config,
@@ -99,7 +100,10 @@ def ews_organisation(config: Config, obo: OnBehalfOf | None = None) -> Organisat
         problem = None
     except ConfigError as e:
         problem = str(e)
-    return EwsOrganisation(config.ews, missing=config.ews_missing(), problem=problem,
+    # One request never outlives the count that waits for it: a thread held past the deadline
+    # only holds a place in the shared pool (counting/workers.py).
+    ews = replace(config.ews, timeout_s=min(config.ews.timeout_s, config.count.deadline_s))
+    return EwsOrganisation(ews, missing=config.ews_missing(), problem=problem,
                            connections=config.count.max_concurrency,
                            internal_domains=config.count.internal_domains,
                            tokens=obo.token if obo is not None else None)
@@ -113,7 +117,8 @@ def token_validator(config: Config) -> TokenValidator | None:
     from .identity import KeySet, TokenValidator
     from .identity.keys import http_fetch
 
-    keys = KeySet(oidc.issuer, oidc.jwks_url, fetch=http_fetch(config.identity.ca_file))
+    keys = KeySet(oidc.issuer, oidc.jwks_url, fetch=http_fetch(config.identity.ca_file),
+                  refresh_s=oidc.keys_refresh_s)
     return TokenValidator(oidc, keys)
 
 

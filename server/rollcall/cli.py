@@ -91,10 +91,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        if args.command == "count":
-            return _count(args)
-        if args.command == "check":
-            return _check(args)
+        if args.command in ("count", "check"):
+            from .lists import counting_as_operator
+
+            # On the server, with the database's credentials: every Rollcall list, as an
+            # administrator would (README, "Who can see and do what").
+            with counting_as_operator():
+                return _count(args) if args.command == "count" else _check(args)
         if args.command == "manifest":
             return _manifest(args)
         if args.command in ("lists", "contacts"):
@@ -162,6 +165,8 @@ def _check(args: argparse.Namespace) -> int:
         print(f"{result['action'].upper()}: {result['message']}")
         for f in result["findings"]:
             print(f"  - [{f['action']}: {f['rule']}] {f['message']}")
+    if result["report"] is None:
+        return EXIT_INCOMPLETE  # Exchange could not be asked: the verdict is a guess
     return {"allow": EXIT_OK, "warn": EXIT_WARN}.get(result["action"], EXIT_BLOCK)
 
 

@@ -21,7 +21,7 @@ from .api.settings import ServerSettings
 from .core.policy import Policy
 from .counting.settings import Settings as CountSettings
 from .directory.ews.settings import EwsSettings
-from .identity.settings import IdentitySettings
+from .identity.settings import KEYS_REREAD_S, IdentitySettings
 from .manifest import GUID, origin
 from .store.settings import StoreSettings
 
@@ -113,6 +113,27 @@ def _guid(text: str) -> str:
     if not GUID.match(text.strip()):
         raise ValueError("must be the app registration's client id (a GUID)")
     return text.strip().lower()
+
+
+def _tenant(text: str) -> str:
+    if not GUID.match(text.strip()):
+        raise ValueError("must be the Entra ID tenant (directory) id, a GUID")
+    return text.strip().lower()
+
+
+def _flag(text: str) -> bool:
+    # str(True) is what a TOML boolean arrives as.
+    value = text.strip().lower()
+    if value not in ("true", "false", "yes", "no", "on", "off", "1", "0"):
+        raise ValueError("must be true or false")
+    return value in ("true", "yes", "on", "1")
+
+
+def _refresh(text: str) -> float:
+    value = float(text)
+    if not KEYS_REREAD_S <= value <= 86400:
+        raise ValueError(f"must be from {KEYS_REREAD_S:g} to 86400 seconds")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +257,7 @@ SETTINGS: dict[str, Setting] = {
         "instance_path": (str, "folder for Rollcall's own files"),
         "database_url": (str, "SQLAlchemy URL; default a SQLite file in the instance folder"),
         "list_domain": (str, "alias domain: NAME@domain means the Rollcall list NAME"),
+        "history_days": (_int(1), "days a count is kept as the next one's \"last time\""),
     }),
     **_settings("server", "", {
         "frame_ancestors": (_words, "hosts allowed to frame the pane; default Outlook's own"),
@@ -252,6 +274,12 @@ SETTINGS: dict[str, Setting] = {
         "ca_file": (_readable_file, "CA bundle for the issuer's HTTPS; default the system's"),
         "client_id": (_guid, "the add-in's app registration (manifest, nested app auth)"),
         "client_secret": (str, "its secret, for oauth; or ROLLCALL_OIDC_CLIENT_SECRET_FILE"),
+        "tenant_id": (_tenant, "Entra ID tenant every token's tid must name; default the "
+                      "issuer URL's"),
+        "allow_guests": (_flag, "let guest (B2B) accounts in, acting as their upn; default "
+                         "false"),
+        "keys_refresh_s": (_refresh, "the issuer's keys are read again this often (seconds): "
+                           "a withdrawn key stops working within it"),
     }),
     **_settings("identity", "", {
         "admin_group": (str, "object id of a group whose members are admins (groups claim)"),

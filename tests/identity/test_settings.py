@@ -29,6 +29,46 @@ def test_identity_settings_come_from_the_environment():
     config.require_oidc()
 
 
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+
+
+def test_tenant_guests_and_key_refresh_come_from_the_environment_or_a_file(tmp_path):
+    assert load_config(environ={}).identity.allow_guests is False
+    assert load_config(environ={}).identity.keys_refresh_s == 300.0
+    config = load_config(environ={"ROLLCALL_OIDC_TENANT_ID": TENANT.upper(),
+                                  "ROLLCALL_OIDC_ALLOW_GUESTS": "true",
+                                  "ROLLCALL_OIDC_KEYS_REFRESH_S": "60"})
+    assert (config.identity.tenant_id, config.identity.allow_guests) == (TENANT, True)
+    assert config.identity.keys_refresh_s == 60.0
+    toml = tmp_path / "rollcall.toml"
+    toml.write_text("oidc_allow_guests = true\noidc_keys_refresh_s = 120\n")
+    from_file = load_config(environ={"ROLLCALL_CONFIG": str(toml)})
+    assert from_file.identity.allow_guests is True and from_file.identity.keys_refresh_s == 120
+    off = load_config(environ={"ROLLCALL_OIDC_ALLOW_GUESTS": "no"})
+    assert off.identity.allow_guests is False
+
+
+@pytest.mark.parametrize(("variable", "value", "says"), [
+    ("ROLLCALL_OIDC_TENANT_ID", "contoso.onmicrosoft.com", "GUID"),
+    ("ROLLCALL_OIDC_ALLOW_GUESTS", "maybe", "true or false"),
+    ("ROLLCALL_OIDC_KEYS_REFRESH_S", "5", "from 10"),
+    ("ROLLCALL_OIDC_KEYS_REFRESH_S", "never", "ROLLCALL_OIDC_KEYS_REFRESH_S"),
+])
+def test_bad_identity_values_are_named(variable, value, says):
+    with pytest.raises(ConfigError, match=variable) as raised:
+        load_config(environ={variable: value})
+    assert says in str(raised.value)
+
+
+def test_a_tenant_other_than_the_issuers_is_a_startup_error():
+    issuer = f"https://login.microsoftonline.com/{TENANT}/v2.0"
+    assert load_config(environ={"ROLLCALL_OIDC_ISSUER": issuer,
+                                "ROLLCALL_OIDC_TENANT_ID": TENANT}).identity.tenant() == TENANT
+    with pytest.raises(ConfigError, match="ROLLCALL_OIDC_TENANT_ID=.*ROLLCALL_OIDC_ISSUER"):
+        load_config(environ={"ROLLCALL_OIDC_ISSUER": issuer,
+                             "ROLLCALL_OIDC_TENANT_ID": "0b0b0b0b-1111-4222-8333-444444444444"})
+
+
 def test_a_missing_issuer_or_audience_is_named():
     with pytest.raises(ConfigError, match="ROLLCALL_OIDC_ISSUER"):
         load_config(environ={}).require_oidc()

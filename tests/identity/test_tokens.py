@@ -66,6 +66,8 @@ def _bad_tokens(signer: Signer) -> dict[str, str]:
         "unknown key id": Signer(kid="key-nobody-published").token(),
         "no exp": signer.token(exp=None),
         "no mailbox": signer.token(preferred_username=None),
+        "only an email claim": signer.token(preferred_username=None, email="alex@contoso.com"),
+        "a guest": signer.token(idp="https://sts.windows.net/another-tenant/"),
         "not a jwt": "not-a-token",
         "no kid": unsigned({"alg": "RS256", "typ": "JWT"}, claims(), b"x" * 256),
     }
@@ -118,3 +120,70 @@ def test_keys_that_cannot_be_read_answer_503_not_401(signer):
     with pytest.raises(IdentityUnavailable) as raised:
         v.validate(signer.token())
     assert raised.value.status == 503
+
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+
+
+def _entra(signer: Signer, **settings: object) -> TokenValidator:
+    keys = KeySet(ISSUER, "https://keys.example.test/jwks", fetch=lambda url: signer.jwks())
+    return TokenValidator(OidcSettings(ISSUER, (AUDIENCE,), **settings), keys)  # type: ignore[arg-type]
+
+
+def test_a_token_for_another_tenant_is_refused(signer):
+    validator = _entra(signer, tenant_id=TENANT)
+    assert validator.validate(signer.token(tid=TENANT)).mailbox == "alex@contoso.com"
+    for tid in ("0b0b0b0b-1111-4222-8333-444444444444", None):
+        with pytest.raises(InvalidToken) as raised:
+            validator.validate(signer.token(tid=tid))
+        assert raised.value.code == "wrong_tenant" and raised.value.status == 401
+
+
+def test_the_tenant_is_read_from_an_entra_issuer_url():
+    from rollcall.identity.settings import IdentitySettings
+
+    entra = IdentitySettings(issuer=f"https://login.microsoftonline.com/{TENANT}/v2.0",
+                             audience=(AUDIENCE,)).oidc()
+    assert entra is not None and entra.tenant_id == TENANT
+    named = IdentitySettings(issuer=ISSUER, audience=(AUDIENCE,), tenant_id=TENANT.upper(),
+                             allow_guests=True, keys_refresh_s=60).oidc()
+    assert named is not None and (named.tenant_id, named.allow_guests) == (TENANT, True)
+    assert named.keys_refresh_s == 60
+    other = IdentitySettings(issuer="https://adfs.contoso.com/adfs", audience=(AUDIENCE,)).oidc()
+    assert other is not None and other.tenant_id is None
+
+
+def test_guests_are_refused_unless_the_setting_allows_them(signer):
+    guest = signer.token(tid=TENANT, acct=1, preferred_username="bob@fabrikam.example",
+                         upn="bob_fabrikam.example#EXT#@contoso.onmicrosoft.com")
+    with pytest.raises(InvalidToken) as raised:
+        _entra(signer, tenant_id=TENANT).validate(guest)
+    assert raised.value.code == "guest_not_allowed"
+    allowed = _entra(signer, tenant_id=TENANT, allow_guests=True).validate(guest)
+    assert allowed.mailbox == "bob_fabrikam.example#ext#@contoso.onmicrosoft.com"
+
+
+def test_upn_wins_over_preferred_username(validator, signer):
+    token = signer.token(upn="Alex.Wilber@contoso.com", preferred_username="alex@contoso.com")
+    assert validator.validate(token).mailbox == "alex.wilber@contoso.com"
+
+
+def test_a_directory_resolver_names_the_mailbox_from_oid_after_the_same_checks(signer):
+    asked: list[tuple[str, str | None]] = []
+
+    def directory(oid: str, tid: str | None) -> str | None:
+        asked.append((oid, tid))
+        return "Alex.Wilber@Contoso.com" if oid == claims()["oid"] else None
+
+    keys = KeySet(ISSUER, "https://k.example.test", fetch=lambda url: signer.jwks())
+    v = TokenValidator(OidcSettings(ISSUER, (AUDIENCE,), tenant_id=TENANT), keys,
+                       resolve_mailbox=directory)
+    assert v.validate(signer.token(tid=TENANT)).mailbox == "alex.wilber@contoso.com"
+    assert asked == [(claims()["oid"], TENANT)]
+    with pytest.raises(InvalidToken):  # the directory knows no mailbox for this person
+        v.validate(signer.token(tid=TENANT, oid="someone-else"))
+    for refused in (signer.token(tid="0b0b0b0b-1111-4222-8333-444444444444"),
+                    signer.token(tid=TENANT, acct=1)):
+        with pytest.raises(InvalidToken):
+            v.validate(refused)
+    assert len(asked) == 2  # tenant and guest checks come first: the directory is not asked

@@ -75,7 +75,9 @@ def test_a_valid_token_from_the_same_issuer_is_accepted_and_never_logged(app, ca
 def test_refusals_are_logged_with_the_reason(app, caplog):
     caplog.set_level(logging.INFO)
     app.test_client().get("/api/me", headers={"Authorization": f"Bearer {BAD['expired']()}"})
-    assert "refused GET /api/me: token_expired" in caplog.text
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refusals) == 1 and "GET" in refusals[0] and "/api/me" in refusals[0]
+    assert "token_expired" in refusals[0]
 
 
 def test_every_api_route_but_the_public_ones_needs_a_token(app):
@@ -114,3 +116,34 @@ def test_without_an_identity_provider_the_api_is_closed_and_says_what_to_set(mak
     assert answer.status_code == 503
     assert "ROLLCALL_OIDC_ISSUER" in answer.get_json()["error"]["message"]
     assert bare.test_client().get("/api/openapi.json").status_code == 200
+
+
+def test_a_configured_tenant_and_guests_are_enforced_at_the_gate(make_app, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(SIGNER.jwks()))
+    app = make_app(oidc_issuer=ISSUER, oidc_audience=(AUDIENCE,), oidc_jwks_url=jwks.as_uri(),
+                   oidc_tenant_id=tenant)
+    client = app.test_client()
+
+    def me(token: str) -> tuple[int, str]:
+        answer = client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+        body = answer.get_json()
+        return answer.status_code, body.get("mailbox") or body["error"]["code"]
+
+    assert me(SIGNER.token(tid=tenant)) == (200, "alex@contoso.com")
+    assert me(SIGNER.token()) == (401, "wrong_tenant")
+    assert me(SIGNER.token(tid="0b0b0b0b-1111-4222-8333-444444444444")) == (401, "wrong_tenant")
+    assert me(SIGNER.token(tid=tenant, idp="live.com")) == (401, "guest_not_allowed")
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refusals) == 3 and "guest_not_allowed" in refusals[2]
+    assert all("wrong_tenant" in m for m in refusals[:2])
+
+
+def test_the_key_refresh_setting_reaches_the_apps_key_set(make_app, tmp_path):
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(SIGNER.jwks()))
+    app = make_app(oidc_issuer=ISSUER, oidc_audience=(AUDIENCE,), oidc_jwks_url=jwks.as_uri(),
+                   oidc_keys_refresh_s=45.0)
+    assert app.extensions["rollcall"].identity.keys.refresh_s == 45.0

@@ -76,3 +76,38 @@ def test_a_lists_own_expected_count_is_what_a_count_compares_against(rollcall):
     counted = rollcall("count", "list:Board")
     assert "expected 3, difference -2" in counted.stdout
     assert "This list is expected to reach 3; 1 unique person will receive it" in counted.stdout
+
+
+def test_the_command_line_acts_as_an_administrator_and_hands_lists_over(rollcall, tmp_path):
+    from rollcall.store import open_store
+    from rollcall.store.access import NotYourList, Principal
+
+    megan = Principal.person("megan@contoso.com")
+    assert rollcall("lists", "create", "Ops").returncode == 0
+    assert rollcall("lists", "add", "Ops", "ann@fabrikam.com").returncode == 0
+    store = open_store(None, str(tmp_path / "instance"))
+    try:
+        owner = store.get_list("Ops").owner
+        assert owner.startswith("cli:")  # nobody's: administrators only, until handed over
+        with pytest.raises(NotYourList):
+            store.get_list("Ops", who=megan)
+        handed = rollcall("lists", "owner", "Ops", "Megan@Contoso.com")
+        assert handed.returncode == 0 and "megan@contoso.com" in handed.stdout
+        assert store.get_list("Ops", who=megan).owner == "megan@contoso.com"
+        shared = rollcall("lists", "share", "Ops", "--group", "G-1", "--role", "editor")
+        assert shared.returncode == 0, shared.stderr
+        assert "shared with the group g-1 as editor" in rollcall("lists", "show", "Ops").stdout
+        alex = Principal.person("alex@contoso.com", ["g-1"])
+        store.add_contact("Ops", "bob@fabrikam.com", "alex@contoso.com", who=alex)
+        assert rollcall("lists", "unshare", "Ops", "--group", "g-1").returncode == 0
+        with pytest.raises(NotYourList):
+            store.get_list("Ops", who=alex)
+    finally:
+        store.close()
+    assert "Ops  owner megan@contoso.com" in rollcall("lists", "all").stdout
+    # Still counted and purged from the command line, whoever owns the list.
+    assert rollcall("count", "list:Ops").stdout.startswith("2 unique recipients")
+    purged = rollcall("contacts", "delete", "ann@fabrikam.com", "--all", "--purge-tracking")
+    assert purged.returncode == 0 and "tracking purged" in purged.stdout
+    missing = rollcall("lists", "owner", "Ops", "not an address")
+    assert missing.returncode == 2 and "not a valid address" in missing.stderr

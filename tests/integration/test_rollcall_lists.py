@@ -153,3 +153,198 @@ def test_the_owners_expected_count_applies_however_the_list_is_typed(demo_simula
         client.post("/api/lists/Board/members", json={"email": email})
     report = count(client, typed)
     assert (report["total"], report["expected"], report["expected_source"]) == (2, 3, "list")
+
+
+# -- who can see and do what ------------------------------------------------------------------
+
+ALEX, ADELE, ISAIAH = "alex@contoso.com", "adele@contoso.com", "isaiah@contoso.com"
+
+
+def person(app, who, **claims):
+    """A client signed in as `who`, with extra token claims (groups, say)."""
+    from support import token
+
+    other = app.test_client()
+    other.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token(who, **claims)}"
+    return other
+
+
+def refused(answer):
+    assert answer.status_code == 403, answer.get_json()
+    assert answer.get_json()["error"]["code"] == "not_your_list"
+    return answer.get_json()["error"]["message"]
+
+
+def members(client, name):
+    answer = client.get(f"/api/lists/{name}")
+    assert answer.status_code == 200, answer.get_json()
+    return [m["address"] for m in answer.get_json()["active"]]
+
+
+def test_another_person_cannot_delete_or_purge_your_contacts(app, client):
+    """The issue's reproduction: Alex purging a contact of Megan's list."""
+    make_list(client, "Subscribers", "subscriber1@fabrikam.com", "subscriber2@fabrikam.com")
+    alex = person(app, ALEX)
+    refused(alex.delete("/api/contacts/subscriber1@fabrikam.com?all=true&purge_tracking=true"))
+    refused(alex.delete("/api/contacts/subscriber1@fabrikam.com?all=true"))
+    refused(alex.delete("/api/contacts/subscriber1@fabrikam.com?list=Subscribers"))
+    refused(alex.post("/api/contacts/subscriber1@fabrikam.com/opt-out", json={"opted_out": True}))
+    assert members(client, "Subscribers") == ["subscriber1@fabrikam.com",
+                                              "subscriber2@fabrikam.com"]
+    assert count(client, "list:Subscribers")["total"] == 2
+    # Megan's own delete and restore still work: the data is intact.
+    assert client.delete("/api/contacts/subscriber1@fabrikam.com?all=true").status_code == 200
+    assert client.post("/api/contacts/subscriber1@fabrikam.com/restore").status_code == 200
+    assert count(client, "list:Subscribers")["total"] == 2
+
+
+def test_every_list_route_refuses_a_person_it_is_not_shared_with(app, client):
+    make_list(client, "Private", "ann@fabrikam.com")
+    alex = person(app, ALEX)
+    for answer in (alex.get("/api/lists/Private"), alex.get("/api/lists/Private/export"),
+                   alex.get("/api/lists/Private/history"), alex.get("/api/audit?list=Private"),
+                   alex.post("/api/lists/Private/members", json={"email": "eve@evil.example"}),
+                   alex.delete("/api/lists/Private/members/ann@fabrikam.com"),
+                   alex.post("/api/lists/Private/import", data=b"email\neve@evil.example\n",
+                             content_type="text/csv"),
+                   alex.post("/api/lists/Private/snapshot",
+                             json={"exchange": "partners@contoso.com"}),
+                   alex.get("/api/lists/Private/shares"),
+                   alex.post("/api/lists/Private/shares", json={"person": ALEX}),
+                   alex.put("/api/lists/Private/owner", json={"owner": ALEX})):
+        refused(answer)
+    assert alex.get("/api/lists").get_json() == []
+    assert members(client, "Private") == ["ann@fabrikam.com"]
+
+
+def test_a_viewer_reads_and_exports_but_cannot_change(app, client):
+    make_list(client, "Readable", "ann@fabrikam.com")
+    answer = client.post("/api/lists/Readable/shares", json={"person": ALEX})
+    assert answer.status_code == 200 and answer.get_json()["role"] == "viewer"
+    alex = person(app, ALEX)
+    assert [i["name"] for i in alex.get("/api/lists").get_json()] == ["Readable"]
+    assert members(alex, "Readable") == ["ann@fabrikam.com"]
+    assert "ann@fabrikam.com" in alex.get("/api/lists/Readable/export").get_data(as_text=True)
+    assert count(alex, "list:Readable")["total"] == 1
+    assert alex.get("/api/lists/Readable/history").status_code == 200
+    message = refused(alex.post("/api/lists/Readable/members", json={"email": "x@y.example"}))
+    assert "read only" in message
+    refused(alex.delete("/api/contacts/ann@fabrikam.com?list=Readable"))
+    refused(alex.post("/api/lists/Readable/import", data=b"email\nx@y.example\n",
+                      content_type="text/csv"))
+    assert members(client, "Readable") == ["ann@fabrikam.com"]
+
+
+def test_an_editor_changes_but_cannot_share_or_purge(app, client):
+    make_list(client, "Team", "ann@fabrikam.com")
+    client.post("/api/lists/Team/shares", json={"person": ALEX, "role": "editor"})
+    alex = person(app, ALEX)
+    assert alex.post("/api/lists/Team/members",
+                     json={"email": "bob@northwind.example"}).status_code == 201
+    assert alex.delete("/api/contacts/ann@fabrikam.com?list=Team").status_code == 200
+    refused(alex.post("/api/lists/Team/shares", json={"person": ADELE}))
+    refused(alex.put("/api/lists/Team/owner", json={"owner": ALEX}))
+    refused(alex.delete("/api/contacts/bob@northwind.example?all=true&purge_tracking=true"))
+    assert members(client, "Team") == ["bob@northwind.example"]
+
+
+def test_a_group_share_applies_to_the_groups_in_the_callers_token(app, client):
+    make_list(client, "Sales", "ann@fabrikam.com")
+    answer = client.post("/api/lists/Sales/shares",
+                         json={"group": "5A1E5000-0000-4000-8000-000000000001"})
+    assert answer.get_json()["principal"] == "5a1e5000-0000-4000-8000-000000000001"
+    in_group = person(app, ADELE, groups=["5a1e5000-0000-4000-8000-000000000001"])
+    outside = person(app, ADELE, groups=["another-group"])
+    assert members(in_group, "Sales") == ["ann@fabrikam.com"]
+    assert count(in_group, "list:Sales")["total"] == 1
+    refused(outside.get("/api/lists/Sales"))
+    assert count(outside, "list:Sales")["total"] == 0
+
+
+def test_administrators_see_every_list_and_may_purge(app, client):
+    make_list(client, "Hers", "ann@fabrikam.com")
+    isaiah = person(app, ISAIAH)
+    assert "Hers" in [i["name"] for i in isaiah.get("/api/lists").get_json()]
+    assert members(isaiah, "Hers") == ["ann@fabrikam.com"]
+    answer = isaiah.delete("/api/contacts/ann@fabrikam.com?all=true&purge_tracking=true")
+    assert answer.status_code == 200 and answer.get_json()["tracking"] == "purged"
+    answer = isaiah.put("/api/lists/Hers/owner", json={"owner": ALEX})
+    assert answer.status_code == 200 and answer.get_json()["owner"] == ALEX
+    assert members(person(app, ALEX), "Hers") == []
+    refused(client.get("/api/lists/Hers"))  # handed over: no longer Megan's
+
+
+def test_the_audit_trail_shows_each_person_only_their_lists(app, client):
+    make_list(client, "Megans", "ann@fabrikam.com")
+    alex = person(app, ALEX)
+    make_list(alex, "Alexs", "ann@fabrikam.com")
+    assert {tuple(e["lists"]) for e in alex.get("/api/audit").get_json()} == {("Alexs",)}
+    assert {tuple(e["lists"]) for e in client.get("/api/audit").get_json()} == {("Megans",)}
+    assert alex.get("/api/audit?email=ann@fabrikam.com").get_json()[0]["lists"] == ["Alexs"]
+    everything = person(app, ISAIAH).get("/api/audit").get_json()
+    assert {n for e in everything for n in e["lists"]} >= {"Alexs", "Megans"}
+    # Alex deleting Ann "from all lists" deletes her from his: Megan's list keeps her.
+    event = alex.delete("/api/contacts/ann@fabrikam.com?all=true").get_json()
+    assert event["lists"] == ["Alexs"]
+    assert members(client, "Megans") == ["ann@fabrikam.com"]
+
+
+def test_counting_someone_elses_list_is_like_counting_no_list(app, client):
+    make_list(client, "Secret", "ann@fabrikam.com", "bob@northwind.example")
+    client.post("/api/lists", json={"name": "Expected", "expected": 7})
+    alex = person(app, ALEX)
+    theirs, nothing = count(alex, "list:Secret"), count(alex, "list:Nothing Here")
+    assert theirs["total"] == 0 and theirs["tree"] == []
+    assert [f["code"] for f in theirs["findings"]] == [f["code"] for f in nothing["findings"]]
+    assert [f["message"].replace("Secret", "X") for f in theirs["findings"]] == [
+        f["message"].replace("Nothing Here", "X") for f in nothing["findings"]]
+    assert "ann@fabrikam.com" not in str(theirs)
+    expected = count(alex, "list:Expected")
+    assert expected["expected"] is None and expected["expected_source"] is None
+    assert count(client, "list:Expected")["expected"] == 7
+    # The send check sees the same: an entry nobody resolves.
+    verdict = alex.post("/api/validate", json={
+        "recipients": [{"displayName": "list:Secret", "emailAddress": "list:Secret"}]})
+    assert verdict.get_json()["report"]["total"] == 0
+
+
+def test_a_nested_list_counts_while_the_including_lists_owner_may_see_it(app, client):
+    make_list(client, "Inner", "ann@fabrikam.com")
+    client.post("/api/lists/Inner/shares", json={"person": ALEX})
+    alex = person(app, ALEX)
+    make_list(alex, "Outer", "bob@northwind.example")
+    assert alex.post("/api/lists/Outer/members", json={"list": "Inner"}).status_code == 201
+    alex.post("/api/lists/Outer/shares", json={"person": ADELE})
+    adele = person(app, ADELE)
+    assert count(adele, "list:Outer")["total"] == 2  # Inner comes with Outer, through Alex
+    refused(adele.get("/api/lists/Inner"))  # but Adele still cannot read Inner itself
+    assert client.delete(f"/api/lists/Inner/shares?person={ALEX}").status_code == 200
+    for who in (adele, alex):
+        report = count(who, "list:Outer")
+        assert report["total"] == 1 and report["complete"] is False
+        [failed] = [f for f in report["findings"] if f["code"] == "expansion_failed"]
+        assert "list:Inner" in failed["message"]
+        assert "ann@fabrikam.com" not in str(report)
+
+
+def test_nesting_a_list_needs_to_see_it(app, client):
+    make_list(client, "Hidden", "ann@fabrikam.com")
+    alex = person(app, ALEX)
+    make_list(alex, "Mine")
+    refused(alex.post("/api/lists/Mine/members", json={"list": "Hidden"}))
+
+
+def test_shares_are_listed_and_removed_by_the_owner(app, client):
+    make_list(client, "Shared")
+    client.post("/api/lists/Shared/shares", json={"person": ALEX, "role": "editor"})
+    client.post("/api/lists/Shared/shares", json={"group": "g-1"})
+    shares = client.get("/api/lists/Shared/shares").get_json()
+    assert [(s["kind"], s["principal"], s["role"]) for s in shares] == [
+        ("person", ALEX, "editor"), ("group", "g-1", "viewer")]
+    answer = client.delete("/api/lists/Shared/shares?group=g-1")
+    assert answer.status_code == 200 and answer.get_json()["action"] == "list.unshared"
+    assert client.delete("/api/lists/Shared/shares?group=g-1").status_code == 404
+    bad = client.post("/api/lists/Shared/shares", json={"person": ALEX, "group": "g-1"})
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_share"
+    assert client.post("/api/lists/Shared/shares",
+                       json={"person": ALEX, "role": "owner"}).status_code == 400

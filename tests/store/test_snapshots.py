@@ -65,3 +65,19 @@ def test_100k_addresses_compress_and_round_trip(store: ListStore) -> None:
     with store.engine.connect() as conn:
         stored = conn.execute(text("SELECT length(addresses) FROM snapshots")).scalar()
     assert stored == info.stored_bytes
+
+
+def test_a_long_key_is_kept_as_its_digest(store) -> None:
+    key = "\n".join(f"person{i}@contoso.com" for i in range(2000))  # 2,000 pasted entries
+    info = store.save_snapshot(key, 1, ["a@contoso.com"])
+    assert info.key.startswith("sha256:") and len(info.key) < 100
+    assert store.previous_snapshot(key).addresses == frozenset({"a@contoso.com"})
+
+
+def test_counts_older_than_the_retention_are_purged(store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    store.save_snapshot("k", 1, ["a@contoso.com"])
+    assert store.purge_snapshots(datetime.now(UTC) - timedelta(days=90)) == 0
+    assert store.purge_snapshots(datetime.now(UTC) + timedelta(seconds=1)) == 1
+    assert store.previous_snapshot("k") is None

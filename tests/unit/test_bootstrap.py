@@ -58,8 +58,11 @@ def test_without_exchange_settings_a_count_names_the_missing_setting(tmp_path):
 
 
 def test_a_count_of_only_rollcall_lists_needs_no_exchange(tmp_path):
+    from rollcall.lists import counting_as_operator, operator
+
     services = bootstrap(load_config(environ={}, instance_path=str(tmp_path)))
-    services.lists.create_list("News", "test")
-    services.lists.add_contact("News", "ann@x.com", "test")
-    report = services.counts.count([Recipient("list:News", "list:News")])
+    services.lists.create_list(operator("test"), "News")
+    services.lists.add_contact(operator("test"), "News", "ann@x.com")
+    with counting_as_operator():
+        report = services.counts.count([Recipient("list:News", "list:News")])
     assert report.total == 1 and report.complete

@@ -37,7 +37,7 @@ def test_a_back_off_past_the_deadline_fails_the_list_at_once() -> None:
     assert report["complete"] is False
     assert report["total"] == 1
     failed = the(report, "expansion_failed")
-    assert failed["throttled"] is True and "asked Rollcall to wait" in failed["message"]
+    assert failed["throttled"] is True and "kept asking Rollcall to wait" in failed["message"]
     assert "30 s" in failed["message"]
     assert node(report, "Team")["status"] == "failed"
     assert report["pending"] == []  # it failed; it was not left unreached

@@ -127,7 +127,7 @@ def test_fewer_than_expected_in_an_incomplete_count_is_the_incomplete_rule_only(
     verdict = evaluate(incomplete, Policy())
     assert "incomplete" in rules(verdict) and "mismatch" not in rules(verdict)
     assert "could not expand every list (Big), so it may reach more than 400" in verdict.message
-    assert "It goes to at least 400 people." in verdict.message
+    assert "It goes to at least 400 people, a large audience" in verdict.message
 
 
 def test_deleted_contacts_still_mailed_warn_but_members_removed_from_lists_do_not():

@@ -17,8 +17,10 @@ from flask import current_app, g, request
 from ..errors import BadRequest, NotConfigured
 from ..identity import Caller, Forbidden, NotSignedIn, TokenValidator
 from ..identity.errors import AuthError
+from ..lists import signed_in
 from .context import services
 from .ratelimit import RateLimiter
+from .request_id import request_id
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger(__name__)
@@ -36,14 +38,18 @@ def authenticate() -> None:
     if validator is None:
         raise NotConfigured("ROLLCALL_OIDC_ISSUER and ROLLCALL_OIDC_AUDIENCE are not set: Rollcall "
                             "does not answer the API before it can tell who is asking")
-    token = bearer_token()
     try:
+        token = bearer_token()
         g.rollcall_caller = validator.validate(token)
     except AuthError as e:
-        # One line per refusal, with the reason and never the token: enough to see an attack
-        # or a misconfigured audience in the log.
-        log.info("refused %s %s: %s (%s)", request.method, path, e.code, e.message)
+        # One line per refusal, with the reason and the request's id, never the token: enough
+        # to see an attack or a misconfigured audience in the log, and to find a person's 401.
+        log.info("request %s: refused %s %r: %s (%s)", request_id(), request.method, path,
+                 e.code, e.message)
         raise
+    # Counts act as the caller's mailbox only: their Rollcall lists need the token's groups and
+    # admin role too (store/access.py remembers them for this mailbox).
+    signed_in(g.rollcall_caller)
     obo = services().on_behalf_of
     if obo is not None and token:
         # Exchange over OAuth acts with this person's token, traded when a count needs it.

@@ -20,7 +20,8 @@ bp = Blueprint("openapi", __name__)
 _MEANING = {
     400: "Bad input; `error.code` says which",
     401: "No valid bearer token (not_signed_in, invalid_token, token_expired, ...)",
-    403: "Signed in, but not allowed (not an admin, another person's mailbox)",
+    403: "Signed in, but not allowed (not an admin, another person's mailbox, a Rollcall list "
+         "not shared with the caller: not_your_list)",
     404: "No such list, contact or member",
     409: "Conflicts with the current state (exists already, nothing to restore)",
     413: "Too many recipients in one count, or a body over the size limit",
@@ -31,6 +32,7 @@ _MEANING = {
 }
 _SIGNED_IN = (401, 413, 503)  # any authenticated route: token checks, body size, identity
 _STORE = (*_SIGNED_IN, 400, 404, 409)
+_LISTS = (*_STORE, 403)  # a list not shared with the caller (as far as needed): not_your_list
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
@@ -102,42 +104,60 @@ def paths() -> dict[str, Any]:
         "/api/auth/config": {"get": op(
             "How the pane signs in (public)", ref("AuthConfig"), (), public=True)},
         "/api/lists": {
-            "get": op("Every Rollcall list", {"type": "array", "items": ref("ListInfo")},
-                      _SIGNED_IN),
-            "post": op("Create a Rollcall list", ref("ListInfo"), status=201,
-                       body=_json(ref("NewList"))),
+            "get": op("The Rollcall lists the caller may see (administrators: all)",
+                      {"type": "array", "items": ref("ListInfo")}, _SIGNED_IN),
+            "post": op("Create a Rollcall list, owned by the caller", ref("ListInfo"),
+                       status=201, body=_json(ref("NewList"))),
         },
-        "/api/lists/{name}": {"get": op("A list's members and removals", ref("ListMembers"),
-                                        params=LIST)},
+        "/api/lists/{name}": {"get": op("A list's members and removals (viewers)",
+                                        ref("ListMembers"), _LISTS, params=LIST)},
         "/api/lists/{name}/members": {"post": op(
-            "Add a contact, an Exchange address or a list", ref("MemberInfo"), status=201,
+            "Add a contact, an Exchange address or a list (editors; a nested list must be "
+            "one the caller may see)", ref("MemberInfo"), _LISTS, status=201,
             body=_json(ref("NewMember")), params=LIST)},
         "/api/lists/{name}/members/{member}": {"delete": op(
-            "End one membership (soft, audited)", ref("AuditInfo"),
+            "End one membership (soft, audited; editors)", ref("AuditInfo"), _LISTS,
             params=[*LIST, path_param("member")])},
         "/api/lists/{name}/import": {"post": op(
-            "Import a CSV (all or nothing unless skip_invalid)", ref("ImportReport"),
-            body=CSV, params=[*LIST, query("skip_invalid", FLAG)])},
+            "Import a CSV (all or nothing unless skip_invalid; editors, or a new list)",
+            ref("ImportReport"), _LISTS, body=CSV, params=[*LIST, query("skip_invalid", FLAG)])},
         "/api/lists/{name}/export": {"get": op(
-            "The list as CSV", None, ok_content=CSV, params=LIST)},
+            "The list as CSV (viewers)", None, _LISTS, ok_content=CSV, params=LIST)},
         "/api/lists/{name}/history": {"get": op(
-            "Stored counts of the list, newest first",
-            {"type": "array", "items": ref("SnapshotInfo")}, params=LIST)},
+            "Stored counts of the list, newest first (viewers)",
+            {"type": "array", "items": ref("SnapshotInfo")}, _LISTS, params=LIST)},
         "/api/lists/{name}/snapshot": {"post": op(
-            "Copy the people an Exchange list reaches today into this list, as the caller",
-            ref("ExchangeSnapshot"), (*_STORE, 403, 502), body=_json(ref("ExchangeAddress")),
+            "Copy the people an Exchange list reaches today into this list, as the caller "
+            "(editors, or a new list)",
+            ref("ExchangeSnapshot"), (*_LISTS, 502), body=_json(ref("ExchangeAddress")),
             params=[*LIST, query("skip_invalid", FLAG)])},
+        "/api/lists/{name}/shares": {
+            "get": op("Whom the list is shared with (its owner, administrators)",
+                      {"type": "array", "items": ref("ShareInfo")}, _LISTS, params=LIST),
+            "post": op("Share the list with a person or a group as viewer or editor (its "
+                       "owner, administrators)", ref("ShareInfo"), _LISTS,
+                       body=_json(ref("NewShare")), params=LIST),
+            "delete": op("Stop sharing the list with a person or a group (its owner, "
+                         "administrators)", ref("AuditInfo"), _LISTS,
+                         params=[*LIST, query("person"), query("group")]),
+        },
+        "/api/lists/{name}/owner": {"put": op(
+            "Hand the list over to a new owner (its owner, administrators)", ref("ListInfo"),
+            _LISTS, body=_json(ref("NewOwner")), params=LIST)},
         "/api/contacts/{email}": {"delete": op(
-            "Delete a contact from one list or all (soft, audited)", ref("AuditInfo"),
+            "Delete a contact from one list, or from every list the caller may edit (soft, "
+            "audited); purge_tracking is for administrators", ref("AuditInfo"), _LISTS,
             params=[*EMAIL, query("list"), query("all", FLAG),
                     query("purge_tracking", FLAG)])},
         "/api/contacts/{email}/restore": {"post": op(
-            "Undo a delete", ref("AuditInfo"), params=EMAIL)},
+            "Undo a delete, in the lists the caller may edit", ref("AuditInfo"), _LISTS,
+            params=EMAIL)},
         "/api/contacts/{email}/opt-out": {"post": op(
-            "Unsubscribe (or resubscribe) a contact", ref("AuditInfo"),
-            body=_json(ref("OptOut")), params=EMAIL)},
+            "Unsubscribe (or resubscribe) a contact of a list the caller may edit",
+            ref("AuditInfo"), _LISTS, body=_json(ref("OptOut")), params=EMAIL)},
         "/api/audit": {"get": op(
-            "The audit trail, newest first", {"type": "array", "items": ref("AuditInfo")},
+            "The audit trail, newest first: events about lists the caller may see "
+            "(administrators: all)", {"type": "array", "items": ref("AuditInfo")}, _LISTS,
             params=[query("email"), query("list")])},
         "/api/openapi.json": {"get": op(
             "This document (public)", {"type": "object"}, (), public=True)},

@@ -12,7 +12,7 @@ from ..manifest import HOST
 from ..sendcheck import SendCheck
 from .auth import rate_limited
 from .context import services
-from .inputs import expected_count, json_object, mailbox, parse_recipients
+from .inputs import expected_count, json_object, mailbox, message_id, parse_recipients
 from .pane import addin_folder
 from .request_id import request_id
 
@@ -29,12 +29,8 @@ def validate() -> Any:
     subject = body.get("subject", "")
     if not isinstance(subject, str):
         raise BadRequest("'subject' must be text", code="bad_subject")
-    message_id = body.get("message_id")
-    if message_id is not None and (not isinstance(message_id, str) or len(message_id) > 200):
-        raise BadRequest("'message_id' must be text of at most 200 characters",
-                         code="bad_message_id")
     result = _service().validate(parse_recipients(body.get("recipients")), subject,
-                                 expected_count(body), mailbox(body), message_id,
+                                 expected_count(body), mailbox(body), message_id(body),
                                  request_id=request_id())
     return jsonify(result)
 
@@ -58,7 +54,8 @@ def sendcheck_js() -> Any:
         source = source.replace(PLACEHOLDER, json.dumps(origin))
     response = Response(source, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"  # as every add-in file: deploys replace it
-    response.headers["Vary"] = "Host, X-Forwarded-Proto"
+    if not services().config.server.public_url:
+        response.headers["Vary"] = "Host, X-Forwarded-Proto"
     return response  # api/headers.py gives it the pane's headers: it shadows the pane's route
 
 
@@ -76,7 +73,13 @@ def _service() -> SendCheck:
 
 
 def _origin() -> str | None:
-    """This server's origin as the client reached it; None for a Host header that is no host."""
+    """ROLLCALL_PUBLIC_URL when set; else this server's origin as the client reached it (None
+    for a Host header that is no host)."""
+    public_url = services().config.server.public_url
+    if public_url:
+        # A Host header is the client's to choose: where an origin is configured, it never
+        # decides what the script calls or which script may call.
+        return public_url
     if not HOST.match(request.host):
         return None
     forwarded = request.headers.get("X-Forwarded-Proto", "").lower()

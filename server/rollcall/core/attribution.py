@@ -28,6 +28,7 @@ class Part:
     path: tuple[str, ...]
     kind: str  # "entry" | "list" | "direct"
     people: frozenset[str]
+    complete: bool = True  # False when a list in it was not fully expanded: a lower bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class Contribution:
     kind: str
     people: int
     only: int
+    complete: bool = True  # False: `people` and `only` are lower bounds
 
     @property
     def shared(self) -> int:
@@ -48,7 +50,7 @@ class Contribution:
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "address": self.address, "path": list(self.path),
                 "kind": self.kind, "people": self.people, "only": self.only,
-                "shared": self.shared}
+                "shared": self.shared, "complete": self.complete}
 
 
 def contributions(parts: Sequence[Part]) -> tuple[Contribution, ...]:
@@ -58,7 +60,7 @@ def contributions(parts: Sequence[Part]) -> tuple[Contribution, ...]:
         owners.update(part.people)
     return tuple(
         Contribution(p.name, p.address, p.path, p.kind, len(p.people),
-                     sum(1 for a in p.people if owners[a] == 1))
+                     sum(1 for a in p.people if owners[a] == 1), p.complete)
         for p in parts
     )
 
@@ -79,7 +81,9 @@ def explain(found: Sequence[Contribution], difference: int) -> str:
         return ""
     said = []
     for c in biggest(found):
-        if c.kind == "direct":
+        if not c.complete:
+            said.append(f"{c.name} brings at least {_people(c.people)} (not fully expanded)")
+        elif c.kind == "direct":
             said.append(f"{_people(c.people)} listed directly in {c.name}")
         elif c.only == c.people:
             said.append(f"{c.name} brings {_people(c.people)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
@@ -33,6 +34,14 @@ def expandable(entry: Entry) -> bool:
 
 # Members never delivered to, whatever their address says.
 _EXCLUDED = frozenset({MemberStatus.UNRECOGNIZED, MemberStatus.OPTED_OUT, MemberStatus.REMOVED})
+# Whitespace (Unicode's, line breaks included) and control characters: no mail system delivers
+# to an SMTP address holding one, and a line break in it could smuggle a header into a message.
+_NOT_SMTP = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+
+
+def usable_smtp(address: str) -> bool:
+    """True unless the (stripped) SMTP address holds whitespace or a control character."""
+    return _NOT_SMTP.search(address) is None
 
 
 def is_legacy_dn(entry: Entry) -> bool:
@@ -74,6 +83,8 @@ def classify(entry: Entry, smtp_by_dn: Mapping[str, str | None]) -> tuple[str | 
         address = smtp
     # Exchange compares SMTP addresses without regard to case; so must the count.
     address = address.strip().lower()
+    if entry.routing_type.upper() in ("SMTP", "EX") and not usable_smtp(address):
+        return None, Verdict.INVALID
     if entry.status is MemberStatus.DEMOTED:
         return address, Verdict.DELETED
     return address, Verdict.OK

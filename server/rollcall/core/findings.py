@@ -70,8 +70,8 @@ def ambiguous_top(query: str, resolution: Resolution) -> Finding:
     matches = f" ({some(names)})" if names else ""
     return finding(
         "ambiguous", ERROR,
-        f'"{query}" matches more than one person{matches}; pick one in Outlook so the message '
-        "goes to the right person. It is not counted until you do.",
+        f'"{query}" matches more than one person or list{matches}; pick one in Outlook so '
+        "the message goes to the right place. It is not counted until you do.",
         [c.address for c in resolution.candidates if c.address], [query], top=True,
     )
 
@@ -85,7 +85,7 @@ def not_looked_up(query: str, error: DirectoryError | None) -> Finding:
         "expansion_failed", ERROR,
         f'"{query}" {why}. It is not counted, so the count is incomplete.',
         [], [query], throttled=bool(error and error.code == "throttled"),
-        retry_after=_retry_after(error),
+        retry_after=_retry_after(error), detail=error.detail if error else None,
     )
 
 
@@ -208,9 +208,9 @@ def reason(error: DirectoryError) -> str:
     it (an EWS response code, an HTTP status) in brackets, for whoever they ask for help."""
     detail = f" ({error.detail})" if error.detail else ""
     if error.code == "throttled":
-        wait = f" for {error.back_off:g} s" if error.back_off else ""
-        return (f"Exchange is busy and asked Rollcall to wait{wait}, longer than the count "
-                f"could wait{detail}")
+        # True whether the wait it named was longer than the count had or it kept refusing.
+        wait = f" (its last answer: wait {error.back_off:g} s)" if error.back_off else ""
+        return f"Exchange is busy and kept asking Rollcall to wait{wait}{detail}"
     if error.code == "not_found":
         return "the directory does not know it (any more)"
     if error.code == "unreachable":
@@ -227,7 +227,7 @@ def expansion_failed(where: str, error: DirectoryError, address: str,
         f"{where} could not be expanded: {reason(error)}. Its members are not counted, so the "
         "count is incomplete.",
         [address] if address else [], path, throttled=error.code == "throttled",
-        retry_after=_retry_after(error),
+        retry_after=_retry_after(error), detail=error.detail,
     )
 
 
@@ -251,14 +251,16 @@ def not_reached(where: str | None, names: Sequence[str], addresses: Sequence[str
     )
 
 
-def external(addresses: Sequence[str], total: int) -> Finding:
+def external(addresses: Sequence[str], total: int, complete: bool = True) -> Finding:
     n = len(addresses)
     domains = sorted({a.rpartition("@")[2] for a in addresses})
+    # An incomplete count is a lower bound, and so is what it found outside.
+    of = f"the {plural(total, 'recipient')}" if complete else (
+        f"at least {plural(total, 'recipient')} counted so far")
     return finding(
         "external", INFO,
-        f"{n} of the {plural(total, 'recipient')} {'is' if n == 1 else 'are'} outside your "
-        "organisation "
-        f"({some(domains)}).",
+        f"{'At least ' if not complete else ''}{n} of {of} {'is' if n == 1 else 'are'} outside "
+        f"your organisation ({some(domains)}).",
         addresses, [], count=n,
     )
 
@@ -293,8 +295,11 @@ def count_mismatch(expected: int, total: int, breakdown: dict[str, int],
         causes = [(breakdown["deleted_contacts"], "deleted contact", None, "still counted")]
     said = [f"{plural(n, one, many)} {how}" for n, one, many, how in causes if n]
     whose = "This list is expected to reach" if source == "list" else "You expected"
-    message = (f"{whose} {expected}; {plural(total, 'unique person', 'unique people')} "
-               f"will receive it ({abs(difference)} {direction}).")
+    least = "" if complete else "at least "
+    message = (f"{whose} {expected}; {least}"
+               f"{plural(total, 'unique person', 'unique people')} will receive it "
+               f"({'at least ' if not complete and difference > 0 else ''}"
+               f"{abs(difference)} {direction}).")
     if explanation:
         message += f" Where they come from: {explanation}."
     if said:

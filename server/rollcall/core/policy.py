@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .findings import ERROR, WARNING, finding, plural, some
+from .model import LIST_PREFIX
 from .report_types import CountReport, ExpectedSource, Finding, FindingCode
 
 ALLOW, WARN, BLOCK, OFF = "allow", "warn", "block", "off"
@@ -155,11 +156,16 @@ def _unresolved(report: CountReport, policy: Policy,
     found = [f for f in report.of(FindingCode.UNRESOLVED, FindingCode.AMBIGUOUS) if f.top]
     if not found:
         return None
-    nobody = [f'"{_where(f)}"' for f in found if f.code is FindingCode.UNRESOLVED]
+    nobody = [f'"{_where(f)}"' for f in found if f.code is FindingCode.UNRESOLVED
+              and not _where(f).lower().startswith(LIST_PREFIX)]
+    no_list = [f'"{_where(f)[len(LIST_PREFIX):].strip()}"' for f in found
+               if f.code is FindingCode.UNRESOLVED and _where(f).lower().startswith(LIST_PREFIX)]
     several = [f'"{_where(f)}"' for f in found if f.code is FindingCode.AMBIGUOUS]
     parts = []
     if nobody:
         parts.append(f"Nobody in the directory matches {some(nobody)}")
+    if no_list:
+        parts.append(f"There is no Rollcall list named {some(no_list)}")
     if several:
         verb = "matches" if len(several) == 1 else "each match"
         parts.append(f"{some(several)} {verb} more than one person")
@@ -279,7 +285,8 @@ def _large_audience(report: CountReport, policy: Policy,
     total, limit = report.total, policy.large_audience_max
     if total <= limit:
         return None
-    text = f"It goes to {'' if report.complete else 'at least '}{_people(total)}."
+    text = (f"It goes to {'' if report.complete else 'at least '}{_people(total)}, a large "
+            f"audience (more than {limit:,}).")
     return _Hit(text, (finding("large_audience", WARNING, text, count=total, limit=limit),))
 
 

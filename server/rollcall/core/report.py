@@ -78,7 +78,7 @@ def build_report(
     if domains:
         outside = [a for a in tally.seen if not is_internal(a, domains)]
         if outside:
-            found.append(f.external(sorted(outside), total))
+            found.append(f.external(sorted(outside), total, tally.complete))
     else:
         outside = []
     expected = request.expected
@@ -143,24 +143,47 @@ def _parts(
         elif expandable(entry):
             node = next(roots)
             parts.append(Part(label(entry), entry.address, node.path, "entry",
-                              reached.get(node.key, frozenset())))
+                              reached.get(node.key, frozenset()), _expanded(node)))
     if len(parts) == 1 and tree.roots and parts[0].path == tree.roots[0].path:
         root = tree.roots[0]
         inner: list[Part] = []
         direct = own.get(root.key, set())
         if direct:
             inner.append(Part(label(root.entry), root.entry.address, root.path, "direct",
-                              frozenset(direct)))
+                              frozenset(direct), _complete(root)))
         keys: set[str] = set()
         for child in root.children:
             if child.key in keys or child.key == root.key:
                 continue
             keys.add(child.key)
             inner.append(Part(label(child.entry), child.entry.address, child.path, "list",
-                              reached.get(child.key, frozenset())))
+                              reached.get(child.key, frozenset()), _expanded(child)))
         if len(inner) > 1:
             return inner
     return parts
+
+
+def _complete(node: Node) -> bool:
+    """Whether this one list was read in full."""
+    origin = node.first or node
+    outcome = origin.outcome
+    return bool(outcome and outcome.expansion and outcome.expansion.complete)
+
+
+def _expanded(node: Node) -> bool:
+    """Whether this list and every list inside it were read in full."""
+    seen: set[str] = set()
+    stack = [node]
+    while stack:
+        here = stack.pop()
+        origin = here.first or here
+        if origin.key in seen:
+            continue
+        seen.add(origin.key)
+        if not _complete(origin):
+            return False
+        stack.extend(origin.children)
+    return True
 
 
 def _query(name: str, address: str | None) -> str:
@@ -239,7 +262,7 @@ def _count_members(
             # The common case inlined (classify + _Tally.add): 200,000 members in a big
             # organisation make the call overhead most of a warm count (bench/).
             normal = member.address.strip().lower()
-            if normal:
+            if normal and normal.isprintable() and " " not in normal:  # else classify() decides
                 tally.entries += 1
                 if normal in seen:
                     tally.duplicates += 1
@@ -378,10 +401,23 @@ def _not_reached(pending: list[Node]) -> list[f.Finding]:
     return result
 
 
+TREE_DEPTH_SHOWN = 100  # deeper lists are counted, and summed in their ancestor's `deeper`
+
+
 def _tree_nodes(tree: Tree, reached: Mapping[str, frozenset[str]]) -> tuple[TreeNode, ...]:
-    """The tree as TreeNodes; built bottom-up so very deep nesting needs no recursion."""
+    """The tree as TreeNodes; built bottom-up so very deep nesting needs no recursion.
+
+    Lists nested deeper than TREE_DEPTH_SHOWN are left out of the tree (JSON encoders recurse,
+    and nobody reads a tree 500 deep) and counted in `deeper` on the last node shown."""
     built: dict[int, TreeNode] = {}
+    hidden: dict[int, int] = {}  # id(node at the last shown depth) -> lists below it
     for node in reversed(tree.all_nodes):
+        if node.depth > TREE_DEPTH_SHOWN:
+            edge = node
+            while edge.depth > TREE_DEPTH_SHOWN and edge.parent is not None:
+                edge = edge.parent
+            hidden[id(edge)] = hidden.get(id(edge), 0) + 1
+            continue
         origin = node.first or node
         built[id(node)] = TreeNode(
             address=node.entry.address,
@@ -392,7 +428,9 @@ def _tree_nodes(tree: Tree, reached: Mapping[str, frozenset[str]]) -> tuple[Tree
             unique_members=len(reached.get(node.key, ())),
             status=NodeStatus(node.status),
             cached=bool(origin.outcome and origin.outcome.cached),
-            children=tuple(built.pop(id(child)) for child in node.children),
+            children=tuple(built.pop(id(child)) for child in node.children
+                           if id(child) in built),
             repeat_of=None if node.first is None else tuple(node.first.path),
+            deeper=hidden.get(id(node)),
         )
     return tuple(built[id(root)] for root in tree.roots)

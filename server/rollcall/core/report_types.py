@@ -69,6 +69,7 @@ class Finding:
     top: bool | None = None  # an entry typed into To/Cc/Bcc: the sender can fix it
     throttled: bool | None = None  # expansion_failed: the directory asked Rollcall to slow down
     retry_after: float | None = None  # expansion_failed, throttled: seconds it asked to wait
+    detail: str | None = None  # expansion_failed: the protocol's word (HTTP 503, ErrorServerBusy)
     counted: bool | None = None  # deleted_contact: False when members were taken out of lists
     removals: tuple[Mapping[str, Any], ...] | None = None  # who deleted whom, when, where
     loop: tuple[str, ...] | None = None  # cycle: the lists in order, the first again at the end
@@ -110,6 +111,7 @@ class TreeNode:
     cached: bool
     children: tuple[TreeNode, ...] = ()
     repeat_of: tuple[str, ...] | None = None  # the path to where it was first expanded
+    deeper: int | None = None  # lists nested below it, left out of the tree (too deep to show)
 
     def to_json(self) -> dict[str, Any]:
         """As nested objects, built without recursion: lists may nest hundreds deep."""
@@ -124,6 +126,8 @@ class TreeNode:
             }
             if node.repeat_of is not None:
                 item["repeat_of"] = list(node.repeat_of)
+            if node.deeper is not None:
+                item["deeper"] = node.deeper
             built[id(node)] = item
         return built[id(self)]
 

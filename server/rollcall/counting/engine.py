@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -36,6 +36,7 @@ from rollcall.core.tree import Outcome
 from .cache import ExpansionCache
 from .limit import AdaptiveLimit
 from .settings import Settings
+from .workers import directory_call
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +119,8 @@ class _Run:
         self.closed = False  # set at the deadline
         self.requests = 0
         self.requests_lock = threading.Lock()  # workers count their own calls
-        # Threads start as calls need them, so the pool grows with the limit; it never queues
-        # calls itself: those over the limit wait in `ready`, where the deadline can drop them.
-        self.pool = ThreadPoolExecutor(self.settings.max_concurrency, "rollcall-count")
+        # Calls over the count's limit wait in `ready`, where the deadline can drop them; the
+        # threads are the process's shared, bounded pool (workers.py).
         self.finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
 
     def execute(self) -> CountReport:
@@ -131,7 +131,8 @@ class _Run:
         finally:
             # Never wait for a stuck call: queued ones are dropped, running ones are abandoned
             # and their answers ignored; the report lists what they would have expanded.
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            for future in self.running:
+                future.cancel()
         with self.requests_lock:
             requests = self.requests
         elapsed_ms = round((self.clock() - self.started) * 1000)
@@ -191,7 +192,7 @@ class _Run:
         """Start calls in the order they became due, as many as the limit has room for."""
         while self.ready and self.limit.room():
             call = self.ready.popleft()
-            future = self.pool.submit(self.call_port, call)
+            future = directory_call(self.call_port, call)
             self.running[future] = (call, self.limit.started())
             future.add_done_callback(self.finished.put)
 

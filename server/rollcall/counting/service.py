@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rollcall.core.drift import count_key, drift, explain_with_drift
@@ -24,8 +26,10 @@ from rollcall.errors import DirectoryUnavailable, ExchangeBusy, TooLarge
 
 from .cache import ExpansionCache
 from .engine import Counter, Settings
+from .workers import connect
 
 log = logging.getLogger(__name__)
+PURGE_EVERY_S = 3600.0  # the count history's retention is applied at most this often
 BUSY = ("Exchange is busy and asked Rollcall to wait, so nobody could be counted. Try again in a "
         "moment.")
 
@@ -37,8 +41,8 @@ class CountService:
                  settings: Settings,
                  server_version: Callable[[], str | None] = lambda: None,
                  store: Callable[[], Any] | None = None,
-                 list_expected: Callable[[Recipient], int | None] | None = None,
-                 service_account: str | None = None) -> None:
+                 list_expected: Callable[[Recipient, str | None], int | None] | None = None,
+                 service_account: str | None = None, history_days: int = 90) -> None:
         # directory_for(mailbox, recipients): the directory one count walks (directory.routing)
         self.directory_for = directory_for
         self.settings = settings
@@ -46,6 +50,8 @@ class CountService:
         self.store = store
         self.list_expected = list_expected  # the owner's number for a Rollcall list entry
         self.service_account = service_account  # its domain is internal when none is set
+        self.history_days = history_days  # counts older than this are purged
+        self._purged_at: float | None = None  # monotonic time of the last purge
         self.cache = ExpansionCache()
 
     def count(self, recipients: list[Recipient], expected: int | None = None,
@@ -59,16 +65,27 @@ class CountService:
         # the configured deadline for this count (the send check's must be shorter).
         self.check_size(recipients)
         acting = self.acting(mailbox)
+        started = time.monotonic()
+        deadline = self.settings.deadline_s if deadline_s is None else deadline_s
         try:
-            directory = self.directory_for(acting, recipients)
+            # The first connection probes Exchange's version and can hang like any call: it
+            # gets the count's deadline, not exchangelib's timeout.
+            directory = connect(lambda: self.directory_for(acting, recipients), deadline)
+        except TimeoutError:
+            log.warning("request %s: connecting to the directory took longer than %g s",
+                        request_id or "-", deadline)
+            raise DirectoryUnavailable("Exchange did not answer in time, so nobody could be "
+                                       "counted. Try again in a moment; if it keeps happening, "
+                                       "tell your IT team.") from None
         except DirectoryError as e:
             _Logged(None, request_id)._log("connecting to the directory", e)
             if e.code == "throttled":
                 raise ExchangeBusy(BUSY, retry_after=e.back_off) from None
             if e.code == "unauthorized":
                 raise DirectoryUnavailable(e.message, code="exchange_unauthorized") from None
-            raise DirectoryUnavailable(f"{e.message}, so nobody could be counted. Try again in "
-                                       "a moment; if it keeps happening, tell your IT "
+            said = f" ({e.detail})" if e.detail else ""
+            raise DirectoryUnavailable(f"{e.message}{said}, so nobody could be counted. Try "
+                                       "again in a moment; if it keeps happening, tell your IT "
                                        "team.") from None
         directory = _Logged(directory, request_id)
         key = count_key(recipients, acting)
@@ -76,14 +93,13 @@ class CountService:
         # The sender's number first, then the list owner's, then what it was last time.
         source = ExpectedSource.SENDER
         if expected is None:
-            expected, source = self._list_expectation(recipients), ExpectedSource.LIST
+            expected, source = self._list_expectation(recipients, acting), ExpectedSource.LIST
         if expected is None and previous is not None:
             expected, source = previous.total, ExpectedSource.PREVIOUS_COUNT
         request = CountRequest(recipients=recipients, expected=expected, mailbox=acting,
                                refresh=refresh, expected_source=source)
-        settings = replace(self.settings,
-                           deadline_s=self.settings.deadline_s if deadline_s is None
-                           else deadline_s,
+        left = max(0.05, deadline - (time.monotonic() - started))
+        settings = replace(self.settings, deadline_s=left,
                            internal_domains=self.internal_domains(acting))
         report = Counter(directory, settings, self.cache).count(request)
         if not report.comparable:
@@ -139,12 +155,12 @@ class CountService:
         if report.comparable:
             self._remember(count_key(recipients, report.mailbox), report)
 
-    def _list_expectation(self, recipients: list[Recipient]) -> int | None:
+    def _list_expectation(self, recipients: list[Recipient], mailbox: str | None) -> int | None:
         """The expected count a Rollcall list's owner set, when that list is all that is sent."""
         if self.list_expected is None or len(recipients) != 1:
             return None
         try:
-            return self.list_expected(recipients[0])
+            return self.list_expected(recipients[0], mailbox)  # as that mailbox may see it
         except Exception:  # noqa: BLE001 - the count itself reports a list it cannot read
             return None
 
@@ -161,7 +177,13 @@ class CountService:
         if self.store is None:
             return
         try:
-            self.store().save_snapshot(key, report.total, report.recipients, report.holders)
+            store = self.store()
+            store.save_snapshot(key, report.total, report.recipients, report.holders)
+            now = time.monotonic()
+            if self._purged_at is None or now - self._purged_at > PURGE_EVERY_S:
+                self._purged_at = now
+                cutoff = datetime.now(UTC) - timedelta(days=self.history_days)
+                store.purge_snapshots(cutoff)
         except Exception:  # noqa: BLE001 - the count stands even if history cannot be saved
             log.exception("could not save the count history")
 
@@ -172,12 +194,15 @@ def no_count(report: CountReport) -> DirectoryUnavailable | None:
     if report.has_count:
         return None
     failed = report.of(FindingCode.EXPANSION_FAILED)
+    details = sorted({f.detail for f in failed if f.detail})
+    said = f" ({', '.join(details)})" if details else ""  # the protocol's word, for support
     if failed and all(f.throttled for f in failed):
         waits = [f.retry_after for f in failed if f.retry_after]
-        return ExchangeBusy(BUSY, retry_after=max(waits) if waits else None)
+        return ExchangeBusy(BUSY.replace(" and asked", f"{said} and asked", 1),
+                            retry_after=max(waits) if waits else None)
     return DirectoryUnavailable(
-        "Exchange could not be reached, so nobody could be counted. Try again in a moment; if "
-        "it keeps happening, tell your IT team.")
+        f"Exchange could not be reached{said}, so nobody could be counted. Try again in a "
+        "moment; if it keeps happening, tell your IT team.")
 
 
 class _Logged:
@@ -187,6 +212,7 @@ class _Logged:
     def __init__(self, directory: Directory | None, request_id: str | None) -> None:
         self.directory = directory
         self.request_id = request_id or "-"
+        self.traced = False  # the first failure's chain is enough; retries get one line
 
     def resolve(self, name: str, address: str | None) -> Resolution:
         assert self.directory is not None
@@ -213,7 +239,8 @@ class _Logged:
             raise
 
     def _log(self, doing: str, error: DirectoryError) -> None:
-        cause = error.cause
+        cause = error.cause if not self.traced else None
+        self.traced = self.traced or cause is not None
         log.warning("request %s: %s failed: %s [%s] (%s)", self.request_id, doing,
                     error.message, error.code, error.detail or "-",
                     exc_info=(type(cause), cause, cause.__traceback__) if cause else None)

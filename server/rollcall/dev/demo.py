@@ -42,6 +42,7 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
     org = load(demo_document())
     base = f"https://{_url_host(host)}:{port}"
     instance = Path(settings.store.instance_path)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # people's addresses, keys
     issuer = demo_issuer(instance / "dev-issuer", base, people(org.mailboxes.values()))
     ca = instance / "certs" / devcert.CA_NAME
     sim, exchange = _demo_exchange(org, issuer, ews_port, instance / "certs", host,
@@ -60,7 +61,7 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
               "development issuer for an Exchange one (ROLLCALL_EWS_AUTH=oauth)"
               if ews_auth == "oauth" else "through the service account, impersonating each person")
     banner = (
-        f"\nOpen https://{host}:{port}/ and paste allstaff@contoso.com (or 'Comms Champions',\n"
+        f"\nOpen https://{host}:{port}/ and paste allstaff@contoso.com (or Comms Champions,\n"
         "leadership@contoso.com, partners@contoso.com) to count as megan@contoso.com;\n"
         f"https://{host}:{port}/?as=alex@contoso.com signs in as Alex instead (the development\n"
         f"issuer at {issuer.issuer} signs in the demo's people, and only on this machine).\n"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_plus
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from rollcall.app import create_app
 from rollcall.config import Config
@@ -23,10 +26,13 @@ def serve(config: Config, host: str, port: int, banner: str = "",
     else:
         config.require_oidc()  # an API that cannot tell who asks must not start at all
         config.require_ews()  # nor one that cannot reach Exchange
-    cert, key = server_certificate(Path(config.store.instance_path) / "certs", host)
+    instance = Path(config.store.instance_path)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # keys and the database: owner-only
+    cert, key = server_certificate(instance / "certs", host)
     app = create_app(config) if dev_issuer is None else dev_app(config, dev_issuer)
     try:  # bind first, so "listening" is only said once it is true
         server = make_server(host, port, app, threaded=True,
+                             request_handler=RedactingRequestHandler,
                              ssl_context=(str(cert), str(key)))
     except (OSError, SystemExit) as e:
         why = e.strerror if isinstance(e, OSError) else "the address is in use"
@@ -51,3 +57,38 @@ def server_certificate(folder: Path, host: str) -> tuple[Path, Path]:
     return cert, key
 
 
+# Query parameters that carry credentials in OAuth and OpenID flows (an authorization `code`, an
+# `access_token` or `id_token` in an implicit-flow redirect), or that are named like a secret.
+_SECRET_NAME = re.compile(r"^(?:code|.*token.*|.*secret.*|.*password.*|assertion|key|sig|"
+                          r"signature)$", re.IGNORECASE)
+_PARAMETER = re.compile(r"(?<=[?&;])([^=&;\s#]+)=([^&;\s#]*)")
+
+
+def redact(line: str) -> str:
+    """`line` with the values of credential-like query parameters replaced by [redacted]."""
+
+    def hide(found: re.Match[str]) -> str:
+        name = found.group(1)
+        return f"{name}=[redacted]" if _SECRET_NAME.match(unquote_plus(name)) else found.group()
+
+    return _PARAMETER.sub(hide, line)
+
+
+class RedactingRequestHandler(WSGIRequestHandler):
+    """werkzeug's handler, whose access and error lines never show a credential from a query
+    string: Rollcall takes tokens only in headers, but a client may still put one in a URL."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Redacted while still percent-encoded: werkzeug decodes the path for its line.
+        raw = getattr(self, "path", None)
+        if raw is not None:
+            self.path = redact(raw)
+        try:
+            super().log_request(code, size)
+        finally:
+            if raw is not None:
+                self.path = raw
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        # Error lines ("Bad request version ...") quote the raw request line.
+        super().log(type, "%s", redact(message % args if args else message))

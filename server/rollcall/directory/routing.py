@@ -32,14 +32,15 @@ class Router:
         return self.own.list_name(recipient.name, recipient.address) is not None
 
     def for_count(self, mailbox: str | None, recipients: Sequence[Recipient]) -> Directory:
-        """The directory one count walks, acting as `mailbox`."""
+        """The directory one count walks, acting as `mailbox` (whose Rollcall lists, too)."""
+        own = self.own.counting_for(mailbox)
         if not all(self.is_own(r) for r in recipients):
             # Needed from the start: if it is down or not configured, the whole count says so
             # now (NotConfigured, DirectoryError) instead of listing every entry as failed.
             organisation = self.organisation.directory(mailbox)
-            return RoutingDirectory(self.own, lambda: organisation)
+            return RoutingDirectory(own, lambda: organisation)
         # Only Rollcall lists: the organisation is asked only if one holds an outside list.
-        return RoutingDirectory(self.own, lambda: _as_directory_error(
+        return RoutingDirectory(own, lambda: _as_directory_error(
             self.organisation.directory, mailbox))
 
 

@@ -15,7 +15,14 @@ from rollcall.lazy import lazy_exports
 if TYPE_CHECKING:
     from .errors import Forbidden, IdentityUnavailable, InvalidToken, NotSignedIn
     from .keys import KeySet
-    from .tokens import ADMIN_ROLE, REQUIRED_SCOPE, Caller, OidcSettings, TokenValidator
+    from .tokens import (
+        ADMIN_ROLE,
+        REQUIRED_SCOPE,
+        Caller,
+        MailboxResolver,
+        OidcSettings,
+        TokenValidator,
+    )
 
 # Loaded on first use (PEP 562): reading the configuration imports this package's settings, and
 # must not pay for what the rest of it imports.
@@ -26,6 +33,7 @@ _EXPORTS = {
     "IdentityUnavailable": "rollcall.identity.errors",
     "InvalidToken": "rollcall.identity.errors",
     "KeySet": "rollcall.identity.keys",
+    "MailboxResolver": "rollcall.identity.tokens",
     "NotSignedIn": "rollcall.identity.errors",
     "OidcSettings": "rollcall.identity.tokens",
     "REQUIRED_SCOPE": "rollcall.identity.tokens",
@@ -43,6 +51,7 @@ __all__ = [
     "IdentityUnavailable",
     "InvalidToken",
     "KeySet",
+    "MailboxResolver",
     "NotSignedIn",
     "OidcSettings",
     "TokenValidator",

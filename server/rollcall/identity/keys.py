@@ -1,8 +1,14 @@
 """The issuer's signing keys: JWKS found through OpenID metadata (or named directly), cached.
 
-Keys are read once and kept. A token signed with a key id the cache does not hold makes the set
-read again, at most once a minute, so a key rotation at the issuer is picked up within seconds
-while a stream of forged key ids cannot turn Rollcall into a traffic source against the issuer.
+Two things make the cache follow the issuer (the numbers are in `settings.py`):
+- a schedule: the set is read again every KEYS_REFRESH_S (5 minutes; ROLLCALL_OIDC_KEYS_REFRESH_S),
+  so a key the issuer withdrew stops working within that (plus the time one read takes);
+- a token naming a key id not held makes the set read again at once, but at most once in
+  KEYS_REREAD_S (10 s), so a new key works from its first token while a stream of forged key ids
+  cannot turn Rollcall into a traffic source against the issuer.
+One thread reads while the others go on with the keys held; only tokens that need the answer
+(an unknown key id, or no keys yet) wait for it. While the issuer cannot be read, the keys last
+read keep serving: an identity provider's outage does not become Rollcall's.
 """
 
 from __future__ import annotations
@@ -20,14 +26,14 @@ from jwt import PyJWK
 from jwt.exceptions import PyJWKError
 
 from .errors import IdentityUnavailable, InvalidToken
+from .settings import KEYS_REFRESH_S, KEYS_REREAD_S
 
 log = logging.getLogger(__name__)
 
 Fetch = Callable[[str], Any]  # URL -> parsed JSON; raises on any failure
 
-MIN_REFRESH_S = 60.0
-MAX_AGE_S = 24 * 3600.0  # keys the issuer withdrew stop being trusted within a day
 FETCH_TIMEOUT_S = 10.0
+WAIT_S = 2 * FETCH_TIMEOUT_S + 1  # discovery, then the JWKS: the longest one read takes
 MAX_DOCUMENT_BYTES = 1024 * 1024
 
 
@@ -61,30 +67,41 @@ class KeySet:
     """RS256 verification keys by key id; thread-safe; raises IdentityUnavailable or InvalidToken.
 
     `jwks_url` wins over discovery from `issuer`; either way the URL must be https:// or file://.
+    `clock` is monotonic seconds (tests move it by hand).
     """
 
     def __init__(self, issuer: str, jwks_url: str | None = None, fetch: Fetch | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 min_refresh_s: float = MIN_REFRESH_S, max_age_s: float = MAX_AGE_S) -> None:
+                 refresh_s: float = KEYS_REFRESH_S, reread_s: float = KEYS_REREAD_S) -> None:
         self.issuer = issuer
         self.jwks_url = jwks_url
+        self.refresh_s = refresh_s
+        self.reread_s = reread_s
         self._fetch = fetch or http_fetch()
         self._clock = clock
-        self._min_refresh_s = min_refresh_s
-        self._max_age_s = max_age_s
         self._lock = threading.Lock()
+        self._read_done = threading.Condition(self._lock)
         self._keys: dict[str, PyJWK] = {}
-        self._fetched_at: float | None = None  # last attempt, successful or not
-        self._loaded_at: float | None = None  # last success
+        self._tried_at: float | None = None  # last read started, successful or not
+        self._loaded_at: float | None = None  # last read that succeeded
+        self._reading = False
 
     def key(self, kid: str) -> PyJWK:
-        """The key with this id, reading the set again if it is unknown and a minute has passed."""
+        """The key with this id, reading the set first when the schedule or an unknown id says
+        so; raises InvalidToken (`unknown_key`), or IdentityUnavailable when no keys were read."""
         with self._lock:
-            if self._loaded_at is None or self._clock() - self._loaded_at >= self._max_age_s:
-                self._refresh(required=self._loaded_at is None)
-            elif kid not in self._keys and self._may_refresh():
-                self._refresh(required=False)
-            found = self._keys.get(kid)
+            read = self._should_read(kid)
+            if read:
+                self._reading, self._tried_at = True, self._clock()
+            elif self._reading and kid not in self._keys:
+                self._read_done.wait_for(lambda: not self._reading, timeout=WAIT_S)
+        if read:
+            self._read()
+        with self._lock:
+            found, loaded = self._keys.get(kid), self._loaded_at is not None
+        if found is None and not loaded:
+            raise IdentityUnavailable("Rollcall cannot read its identity provider's signing keys "
+                                      "just now; try again in a minute")
         if found is None:
             raise InvalidToken("The token is signed with a key the issuer does not publish",
                                code="unknown_key")
@@ -96,25 +113,34 @@ class KeySet:
             age = None if self._loaded_at is None else round(self._clock() - self._loaded_at)
             return {"keys": len(self._keys), "age_s": age, "source": self._source_kind()}
 
-    def _may_refresh(self) -> bool:
-        return self._fetched_at is None or self._clock() - self._fetched_at >= self._min_refresh_s
+    def _should_read(self, kid: str) -> bool:
+        """Under the lock: whether this call reads the set (one reader at a time)."""
+        if self._reading:
+            return False
+        if self._tried_at is None:
+            return True
+        since = self._clock() - self._tried_at
+        if self._loaded_at is not None and since >= self.refresh_s:
+            return True  # the schedule: withdrawn keys go, keys published early arrive
+        # An unknown key id (or no keys at all after a failed read): a rotation, or a forgery.
+        return (kid not in self._keys) and since >= self.reread_s
 
-    def _refresh(self, required: bool) -> None:
-        """Read the key set; on failure keep the keys held, or fail if there are none."""
-        self._fetched_at = self._clock()
+    def _read(self) -> None:
+        """Read the set; on failure keep the keys held (key() says 503 if there are none)."""
+        keys: dict[str, PyJWK] | None = None
         try:
             keys = _parse(self._fetch(self._jwks_url()))
         except Exception as e:  # noqa: BLE001 - any failure to read keys means the same here
             log.warning("cannot read the issuer's signing keys from %s: %s",
                         self._source_kind(), _short(e))
-            if required or not self._keys:
-                raise IdentityUnavailable(
-                    "Rollcall cannot read its identity provider's signing keys just now; "
-                    "try again in a minute") from None
-            return
-        self._keys = keys
-        self._loaded_at = self._fetched_at
-        log.info("read %d signing keys from the issuer", len(keys))
+        finally:
+            with self._lock:
+                if keys is not None:
+                    self._keys, self._loaded_at = keys, self._clock()
+                self._reading = False
+                self._read_done.notify_all()
+        if keys is not None:
+            log.info("read %d signing keys from the issuer", len(keys))
 
     def _jwks_url(self) -> str:
         if self.jwks_url:

@@ -142,8 +142,9 @@ class OnBehalfOf:
             # ValueError: MSAL could not read the provider's OpenID metadata.
             with self._lock:
                 self._app = None  # the next count tries discovery again
+            # Plain words; requests' text (the provider's host and port) is for the log only.
             raise DirectoryError("unreachable", "The identity provider could not be asked for an "
-                                 f"Exchange token: {e}") from None
+                                 "Exchange token", detail=type(e).__name__, cause=e) from None
         if "access_token" not in answer:
             error = answer.get("error", "error")
             # The description says what to fix (consent, conditional access) and holds no token.

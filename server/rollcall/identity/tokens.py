@@ -1,12 +1,15 @@
-"""Access-token validation (PyJWT): RS256 only, the issuer's keys, iss, aud, exp/nbf, the scope.
+"""Access-token validation (PyJWT): RS256 only, the issuer's keys, iss, aud, exp/nbf, the scope,
+then whose mailbox the token acts as (`mailbox.py`'s rule: tenant, guests, `upn`).
 
-Entra ID's access tokens for an API: v2.0 ones carry `preferred_username`, v1.0 ones `upn`; both
-carry `scp` (space-separated delegated scopes), `roles` (app roles) and optionally `groups`.
+Entra ID's access tokens for an API: v1.0 ones carry `upn`, v2.0 ones `preferred_username` (and
+`upn` as an optional claim); both carry `tid`, `oid`, `scp` (space-separated delegated scopes),
+`roles` (app roles) and optionally `groups`. AD FS sends what its issuance rules say: `upn`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +17,8 @@ import jwt
 
 from .errors import InvalidToken, NotSignedIn
 from .keys import KeySet
+from .mailbox import acting_mailbox, admit
+from .settings import KEYS_REFRESH_S
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +27,10 @@ REQUIRED_SCOPE = "access_as_user"
 ADMIN_ROLE = "Rollcall.Admin"
 LEEWAY_S = 60  # clocks of the issuer and this server may disagree by this much
 MAX_TOKEN_BYTES = 16 * 1024  # Entra tokens with many groups reach a few KB; more is abuse
+
+# (oid, tid) -> the person's mailbox from the directory, or None when they have none. The seam
+# for Microsoft Graph (not built yet): it raises IdentityUnavailable when it cannot ask.
+MailboxResolver = Callable[[str, str | None], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +43,9 @@ class OidcSettings:
     admin_group: str | None = None  # an object id in the `groups` claim, as well as the role
     admin_role: str = ADMIN_ROLE
     scope: str = REQUIRED_SCOPE
+    tenant_id: str | None = None  # every token's `tid` must be this (Entra ID)
+    allow_guests: bool = False
+    keys_refresh_s: float = KEYS_REFRESH_S  # for the KeySet bootstrap builds beside this
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +58,7 @@ class Caller:
     roles: tuple[str, ...] = ()
     admin: bool = False
     expires_at: float = 0.0  # the token's `exp`: how long Rollcall may act with it
+    groups: tuple[str, ...] = ()  # the `groups` claim's ids: lists can be shared with a group
 
     def as_json(self) -> dict[str, Any]:
         return {"mailbox": self.mailbox, "name": self.name, "roles": list(self.roles),
@@ -55,9 +68,11 @@ class Caller:
 class TokenValidator:
     """Turns a bearer token into a Caller; raises NotSignedIn, InvalidToken, IdentityUnavailable."""
 
-    def __init__(self, settings: OidcSettings, keys: KeySet) -> None:
+    def __init__(self, settings: OidcSettings, keys: KeySet,
+                 resolve_mailbox: MailboxResolver | None = None) -> None:
         self.settings = settings
         self.keys = keys
+        self.resolve_mailbox = resolve_mailbox  # None until Graph is configured (a later issue)
 
     def validate(self, token: str | None) -> Caller:
         """The caller a token names, once every check passed."""
@@ -110,16 +125,29 @@ class TokenValidator:
         if not isinstance(scopes, str) or s.scope not in scopes.split():
             raise InvalidToken(f"The token does not grant the '{s.scope}' scope",
                                code="missing_scope")
-        mailbox = claims.get("preferred_username") or claims.get("upn")
-        if not isinstance(mailbox, str) or "@" not in mailbox:
-            raise InvalidToken("The token names no mailbox (preferred_username or upn)")
+        mailbox = self._mailbox(claims)
         roles = tuple(r for r in claims.get("roles") or () if isinstance(r, str))
         groups = claims.get("groups") or ()
         admin = s.admin_role in roles or bool(
             s.admin_group and isinstance(groups, list) and s.admin_group in groups)
         name = claims.get("name")
         subject = claims.get("oid") or claims.get("sub") or mailbox
-        return Caller(mailbox=mailbox.strip().lower(),
+        return Caller(mailbox=mailbox,
                       name=name if isinstance(name, str) else mailbox,
                       subject=str(subject), roles=roles, admin=admin,
+                      groups=tuple(x for x in groups if isinstance(x, str))
+                      if isinstance(groups, list) else (),
                       expires_at=float(claims.get("exp", 0)))
+
+    def _mailbox(self, claims: dict[str, Any]) -> str:
+        """The rule in mailbox.py; with a directory resolver, `oid` names the mailbox instead."""
+        s = self.settings
+        oid = claims.get("oid")
+        if self.resolve_mailbox is None or not isinstance(oid, str) or not oid:
+            return acting_mailbox(claims, s.tenant_id, s.allow_guests)
+        admit(claims, s.tenant_id, s.allow_guests)
+        tid = claims.get("tid")
+        resolved = self.resolve_mailbox(oid, tid if isinstance(tid, str) else None)
+        if not resolved:
+            raise InvalidToken("The directory has no mailbox for the signed-in person")
+        return resolved.strip().lower()

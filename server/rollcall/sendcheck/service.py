@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 _WARMING_MAX = 16  # warm-ups under way or queued at once: keystrokes must not queue Exchange work
 _MARGIN_S = 0.5  # what a validate keeps for its own count after waiting for a warm-up
+_ANSWER_S = 0.1  # what a validate keeps for writing its answer after the database work
+_STORE_S = 0.3  # the most a validate waits for reading and writing the sender's hourly window
+_STORE_WORKERS = 4
 
 
 class SendCheck:
@@ -36,6 +39,9 @@ class SendCheck:
         self.deadline_s = policy.deadline_s
         self.store = store
         self._pool = ThreadPoolExecutor(warm_workers, "rollcall-warmup")
+        # The database work of a verdict (the hourly window, "last time"): bounded threads, and
+        # a validate never waits on them past its deadline (a long import holds the write lock).
+        self._store_pool = ThreadPoolExecutor(_STORE_WORKERS, "rollcall-sendlog")
         self._lock = threading.Lock()
         # count key -> (acting mailbox, the entries it counts, its future)
         self._warming: dict[str, tuple[str | None, frozenset[str], Future[None]]] = {}
@@ -66,6 +72,9 @@ class SendCheck:
         acting = self.counts.acting(mailbox)
         self._await_warm_up(acting, entries(recipients), deadline - _MARGIN_S)
         left = max(min(_MARGIN_S, deadline), deadline - (time.monotonic() - started))
+        # The count leaves the database its share of the deadline (the hourly window).
+        left = max(left / 2, left - _STORE_S)
+        counted = True
         try:
             report = self.counts.count(recipients, expected, acting, remember=False,
                                        deadline_s=left, request_id=request_id)
@@ -73,6 +82,7 @@ class SendCheck:
             # Exchange refused before the count began: the policy's incomplete rule still
             # answers, in words, rather than Outlook sending unchecked on an error.
             report = self.counts.unreachable(recipients, acting, e)
+            counted = False
         if record and not report.complete:
             # Finish the lists in the background: a second Send then finds them cached.
             self.warm_up(recipients, acting)
@@ -80,15 +90,45 @@ class SendCheck:
         # message sent again (after Don't send); only a hash is stored, never the subject.
         identity = message_id or f"{subject}\n{count_key(recipients, acting)}"
         key = hashlib.sha256(identity.encode("utf-8")).hexdigest()
-        verdict = self._decide(report, acting, key, record)
+        # The window normally takes milliseconds; a database that cannot answer in _STORE_S
+        # (another writer holds the lock) costs the hourly rule, never the deadline.
+        left = min(_STORE_S, deadline - (time.monotonic() - started) - _ANSWER_S)
+        verdict = self._decide_within(report, acting, key, record, left)
         if record and verdict.action != BLOCK:
             # "Last time" moves on only when the message may go: a blocked one keeps being
-            # compared with what was really sent.
-            self.counts.remember(recipients, report)
+            # compared with what was really sent. Waited for within the store's share of the
+            # deadline (so the next check reads it); past that it is finished in the background.
+            written = self._store_pool.submit(self._remember, recipients, report)
+            try:
+                written.result(timeout=max(0.0, min(_STORE_S, deadline
+                                                    - (time.monotonic() - started) - _ANSWER_S)))
+            except TimeoutError:
+                log.info("last time is being written after the verdict")
         log.info("send check action=%s rules=%s total=%d complete=%s elapsed_ms=%d",
                  verdict.action, ",".join(sorted({f.rule or "" for f in verdict.findings})),
                  report.total, report.complete, (time.monotonic() - started) * 1000)
-        return {**verdict.to_json(), "report": report.to_json()}
+        # No report when nothing was asked: its zeros would be numbers that are not a count.
+        return {**verdict.to_json(), "report": report.to_json() if counted else None}
+
+    def _decide_within(self, report: CountReport, sender: str | None, key: str, record: bool,
+                       timeout_s: float) -> SendVerdict:
+        """The verdict; without the hourly window when the database cannot answer in time."""
+        if sender is None or self.store is None or self.policy.action("per_hour") == OFF:
+            return evaluate(report, self.policy)
+        future = self._store_pool.submit(self._decide, report, sender, key, record)
+        try:
+            return future.result(timeout=max(0.0, timeout_s))
+        except TimeoutError:
+            future.cancel()
+            log.warning("send window not read within the deadline; checking without the "
+                        "hourly rule")
+            return evaluate(report, self.policy)
+
+    def _remember(self, recipients: list[Recipient], report: CountReport) -> None:
+        try:
+            self.counts.remember(recipients, report)
+        except Exception:  # noqa: BLE001 - history is a help; the verdict has gone already
+            log.exception("could not remember the send check's count")
 
     def _decide(self, report: CountReport, sender: str | None, key: str,
                 record: bool) -> SendVerdict:

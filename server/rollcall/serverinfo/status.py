@@ -49,6 +49,9 @@ def directory_status(missing: list[str], probe: Callable[[], str | None],
         out["error"] = f"Exchange did not answer within {timeout_s:g} s"
     except Exception as e:  # noqa: BLE001 - the status reports any failure, it never raises
         out["error"] = _describe(e)
+        # A server that answers "busy" is reachable: it is asking Rollcall to slow down.
+        if getattr(e, "code", None) == "throttled":
+            out["reachable"], out["busy"] = True, True
     finally:
         pool.shutdown(wait=False)
     out["elapsed_ms"] = round((time.monotonic() - started) * 1000)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,10 +12,30 @@ from typing import Any
 from rollcall.errors import BadRequest
 from rollcall.store.errors import InvalidAddress
 from rollcall.store.records import LineProblem
-from rollcall.store.validate import EMAIL_COLUMNS, clean_text, normalise_email
+from rollcall.store.validate import (
+    EMAIL_COLUMNS,
+    FORMULA_START,
+    MAX_COLUMN_NAME,
+    clean_text,
+    normalise_email,
+)
 
 TRUE = frozenset(("true", "yes", "y", "1", "x"))
 FALSE = frozenset(("false", "no", "n", "0", ""))
+# A cell a spreadsheet would run as a formula, behind any number of quotes.
+_FORMULA = re.compile("'*[" + re.escape("".join(FORMULA_START)) + "]")
+
+
+def neutralise(cell: str) -> str:
+    """The cell as export writes it: one quote before what a spreadsheet would run as a formula
+    (OWASP's advice; the spreadsheet shows the rest as text). A cell already starting with quotes
+    before such a character gets one more, so `restore` gives back exactly what was written."""
+    return f"'{cell}" if _FORMULA.match(cell) else cell
+
+
+def restore(cell: str) -> str:
+    """The cell as it was before `neutralise`: one leading quote off, if a formula follows."""
+    return cell[1:] if cell.startswith("'") and _FORMULA.match(cell, 1) else cell
 
 
 @dataclass(frozen=True)
@@ -64,12 +85,12 @@ def _header(cells: list[str], line: int) -> tuple[list[str], str | None]:
     columns: list[str] = []
     seen: dict[str, int] = {}
     for number, raw in enumerate(cells, start=1):
-        cell = raw.strip()
+        cell = restore(raw.strip())
         folded = cell.casefold()
         if not cell:
             return [], f"column {number} has no name"
         try:
-            clean_text(cell, "a column name", 200)
+            clean_text(cell, "a column name", MAX_COLUMN_NAME)
         except BadRequest as exc:
             return [], exc.message
         canonical = "email" if folded in EMAIL_COLUMNS else folded.replace(" ", "_")
@@ -133,7 +154,8 @@ def _rows(reader: Any, offset: int) -> ParsedCsv:
 def _row(
     line: int, columns: list[str], cells: list[str], first: dict[str, int]
 ) -> CsvRow | LineProblem:
-    values = {c: (cells[i].strip() if i < len(cells) else "") for i, c in enumerate(columns)}
+    values = {c: (restore(cells[i].strip()) if i < len(cells) else "")
+              for i, c in enumerate(columns)}
     raw = values["email"]
     extra = [i + 1 for i in range(len(columns), len(cells)) if cells[i].strip()]
     if extra:
@@ -142,7 +164,7 @@ def _row(
     if not raw:
         return LineProblem(line, raw, "missing_email", "no email address on this line")
     try:
-        email, key = normalise_email(raw)
+        email, key = normalise_email(raw, new=True)
     except InvalidAddress as exc:
         return LineProblem(line, raw, "bad_address", exc.message)
     if key in first:
@@ -166,7 +188,8 @@ def _row(
 
 
 def export_text(contacts: Iterable[tuple[str, str, bool, Mapping[str, str]]]) -> str:
-    """CSV with header email,name,opted_out,<attributes sorted>; readable by `parse_csv`."""
+    """CSV with header email,name,opted_out,<attributes sorted>; readable by `parse_csv`. Cells
+    a spreadsheet would run as formulas are neutralised; `parse_csv` restores them."""
     rows = list(contacts)
     spelled: dict[str, str] = {}  # attribute names match case-insensitively, as on import
     for _, _, _, attributes in rows:
@@ -175,10 +198,9 @@ def export_text(contacts: Iterable[tuple[str, str, bool, Mapping[str, str]]]) ->
     order = sorted(spelled, key=lambda k: (k, spelled[k]))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["email", "name", "opted_out", *(spelled[k] for k in order)])
+    writer.writerow(["email", "name", "opted_out", *(neutralise(spelled[k]) for k in order)])
     for email, name, opted_out, attributes in rows:
         folded = {k.casefold(): v for k, v in attributes.items()}
-        writer.writerow(
-            [email, name, "true" if opted_out else "false", *(folded.get(k, "") for k in order)]
-        )
+        cells = [email, name, "true" if opted_out else "false", *(folded.get(k, "") for k in order)]
+        writer.writerow([neutralise(cell) for cell in cells])
     return buffer.getvalue()

@@ -1,4 +1,8 @@
-"""Deleting a contact from every list, purging its tracking, and undoing the last delete."""
+"""Deleting a contact from every list, purging its tracking, and undoing the last delete.
+
+With `who` (a person, not an administrator), "every list" is every list they may edit: the
+contact stays in the others, and is marked deleted only once it is in no list at all. A restore
+likewise brings back only memberships of lists they may edit. `who=None` is Rollcall itself."""
 
 from __future__ import annotations
 
@@ -8,25 +12,47 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from rollcall.store import snapshots
+from rollcall.store.access import Level, NotYourList, Principal, require_admin
 from rollcall.store.errors import ContactNotFound, NothingToRestore
 from rollcall.store.members import deleted_error
 from rollcall.store.models import AuditEvent, Contact, Membership, RollcallList
 from rollcall.store.queries import audit_info, end, find_contact, pseudonym, record, utcnow
 from rollcall.store.records import AuditInfo, Tracking
+from rollcall.store.sharing import list_ids
 
 # Detail keys that may hold a contact's personal data; purging drops them from old events.
 PERSONAL = frozenset(("email", "address", "name", "attributes"))
 
 
-def delete_everywhere(s: Session, key: str, actor: str, purge: bool) -> AuditInfo:
-    """Soft-delete a contact and end all its memberships; with `purge`, erase its personal data."""
+def _editable(s: Session, who: Principal | None) -> set[int] | None:
+    """Ids of the lists `who` may edit; None when that is every list."""
+    ids = list_ids(who, Level.EDITOR)
+    return None if ids is None else set(s.scalars(ids))
+
+
+def _nowhere_yours(contact: Contact) -> NotYourList:
+    return NotYourList(f"{contact.email} is in no Rollcall list you may change")
+
+
+def delete_everywhere(s: Session, key: str, actor: str, purge: bool,
+                      who: Principal | None = None) -> AuditInfo:
+    """Soft-delete a contact and end its memberships (those `who` may edit); with `purge`
+    (administrators only), erase its personal data; raises NotYourList, ContactNotFound."""
+    if purge and who is not None:
+        require_admin(who, "Purging a contact's tracking (it erases them from every list and "
+                           "from the history)")
     contact = find_contact(s, key)
     if contact is None:
         raise ContactNotFound(f"no contact {key!r}")
     at = utcnow()
     tracking: Tracking = "purged" if purge else "kept"
+    editable = _editable(s, who)
     if contact.deleted_at is not None:
         if not purge:
+            ever = set(s.scalars(select(Membership.list_id)
+                                 .where(Membership.contact_id == contact.id)))
+            if editable is not None and not ever & editable:
+                raise _nowhere_yours(contact)  # who deleted it, and when, is not theirs to see
             raise deleted_error(contact)
         # Already deleted: this call only purges; who and when is recorded before erasing.
         event = record(s, actor, "contact.purged", at, (), contact, True, "purged")
@@ -38,11 +64,15 @@ def delete_everywhere(s: Session, key: str, actor: str, purge: bool) -> AuditInf
             .order_by(RollcallList.name_key)
             .with_for_update(of=Membership)
         ).all()
-        lists = [lst for _, lst in active]
-        detail = {"memberships": len(active)}
+        mine = [(m, lst) for m, lst in active if editable is None or lst.id in editable]
+        if editable is not None and not mine:
+            raise _nowhere_yours(contact)
+        lists = [lst for _, lst in mine]
+        detail = {"memberships": len(mine)}
         event = record(s, actor, "contact.deleted", at, lists, contact, True, tracking, detail)
-        end([m for m, _ in active], actor, at, event)
-        contact.deleted_at, contact.deleted_by = at, actor
+        end([m for m, _ in mine], actor, at, event)
+        if len(mine) == len(active):  # in no list any more: the contact itself is deleted
+            contact.deleted_at, contact.deleted_by = at, actor
     if purge:
         purge_tracking(s, contact)
     s.flush()
@@ -70,20 +100,27 @@ def purge_tracking(s: Session, contact: Contact) -> None:
     contact.name, contact.attributes, contact.tracking_purged = "", {}, True
 
 
-def restore(s: Session, key: str, actor: str) -> AuditInfo:
-    """Undo the last delete still in effect: the contact and the memberships it ended."""
+def restore(s: Session, key: str, actor: str, who: Principal | None = None) -> AuditInfo:
+    """Undo the last delete still in effect: the contact and the memberships it ended (of the
+    lists `who` may edit); raises ContactNotFound, NothingToRestore, NotYourList."""
     contact = find_contact(s, key)
     if contact is None:
         raise ContactNotFound(f"no contact {key!r} (unknown, or its tracking was purged)")
-    pending = pending_removals(s, contact.id)
+    every = pending_removals(s, contact.id)
+    editable = _editable(s, who)
+    pending = [(m, lst) for m, lst in every if editable is None or lst.id in editable]
     if contact.deleted_at is not None:
         target = s.scalar(
             select(func.max(AuditEvent.id)).where(
                 AuditEvent.contact_id == contact.id, AuditEvent.action == "contact.deleted"
             )
         )
+        if editable is not None and not any(m.removal_event_id == target for m, _ in pending):
+            raise NotYourList(f"{contact.email} was deleted from lists you may not change")
     elif pending:
         target = max(m.removal_event_id or 0 for m, _ in pending)
+    elif every:
+        raise NotYourList(f"{contact.email} was deleted from lists you may not change")
     else:
         raise NothingToRestore(f"{contact.email} is not deleted from any list")
     undone = s.get(AuditEvent, target) if target else None

@@ -69,3 +69,10 @@ class ImportRejected(BadRequest):
             for p in self.report.problems
         ]
         return body
+
+
+class NestedTooDeep(RollcallError):
+    """Nesting one list in another would chain more lists than a count shows (MAX_NESTING)."""
+
+    code = "nested_too_deep"
+    status = 400

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rollcall.store.errors import AlreadyExists, ContactDeleted, MemberNotFound
+from rollcall.store.errors import AlreadyExists, ContactDeleted, MemberNotFound, NestedTooDeep
 from rollcall.store.models import Contact, Membership, RollcallList
 from rollcall.store.queries import (
     active_membership,
@@ -124,3 +124,38 @@ def remove_member(s: Session, list_name: str, target: str, actor: str) -> AuditI
     event = record(s, actor, "member.removed", at, [lst], detail=detail)
     end([membership], actor, at, event)
     return audit_info(event)
+
+
+MAX_NESTING = 20  # Rollcall lists chained inside each other, the outermost included
+
+
+def check_nesting(s: Session, parent: RollcallList, child: RollcallList) -> None:
+    """NestedTooDeep when nesting `child` in `parent` would make a chain of more than
+    MAX_NESTING lists (levels as a count places them: breadth-first, a loop counted once)."""
+    above, holders = _levels(s, parent.id, up=True)
+    if child.id in holders:
+        return  # a loop: the count meets the child again and stops there, no deeper
+    below, _ = _levels(s, child.id, up=False)
+    if above + below > MAX_NESTING:
+        raise NestedTooDeep(
+            f"Nesting {LIST_PREFIX}{child.name} in {LIST_PREFIX}{parent.name} would chain "
+            f"{above + below} Rollcall lists inside each other; the most is {MAX_NESTING}. "
+            "Nest fewer levels, or add the people themselves.")
+
+
+def _levels(s: Session, start: int, up: bool) -> tuple[int, set[int]]:
+    """How many lists deep the active nesting goes from `start` (itself included), up to its
+    outermost holders or down to its innermost lists; stops counting past MAX_NESTING."""
+    mine, theirs = ((Membership.child_list_id, Membership.list_id) if up
+                    else (Membership.list_id, Membership.child_list_id))
+    seen, level, depth = {start}, [start], 1
+    while depth <= MAX_NESTING:
+        found = {i for i in s.scalars(select(theirs).where(mine.in_(level),
+                                                           Membership.removed_at.is_(None)))
+                 if i is not None}
+        level = list(found - seen)
+        if not level:
+            break
+        seen.update(level)
+        depth += 1
+    return depth, seen

@@ -86,9 +86,30 @@ class RollcallList(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     name_key: Mapped[str] = mapped_column(Text, unique=True)  # casefolded: names are unique
-    owner: Mapped[str] = mapped_column(Text)
+    # A mailbox (lower case), or a placeholder without `@` only administrators match (access.py).
+    owner: Mapped[str] = mapped_column(Text, index=True)
     expected: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ListShare(Base):
+    """A list shared with a person (mailbox) or a group (token group id) as viewer or editor
+    (added by 0004); both lower case, one share per list and principal."""
+
+    __tablename__ = "list_shares"
+    __table_args__ = (
+        UniqueConstraint("list_id", "kind", "principal"),
+        CheckConstraint("kind IN ('person', 'group')", name="kind"),
+        CheckConstraint("role IN ('viewer', 'editor')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id"))
+    principal: Mapped[str] = mapped_column(String(EMAIL_LENGTH), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    role: Mapped[str] = mapped_column(String(8))
+    added_by: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 # Exactly one of contact, Exchange address, child list (CASE: PostgreSQL cannot add booleans).

@@ -23,6 +23,17 @@ class ListInfo:
 
 
 @dataclass(frozen=True)
+class ShareInfo:
+    """A list shared with a person (`principal` a mailbox) or a group (a token group id)."""
+
+    principal: str
+    kind: Literal["person", "group"]
+    role: Literal["viewer", "editor"]
+    added_by: str
+    added_at: datetime
+
+
+@dataclass(frozen=True)
 class MemberInfo:
     """An active member: a contact (email), an Exchange address, or a child list ("list:NAME")."""
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from rollcall.errors import BadRequest
@@ -18,9 +19,23 @@ from rollcall.store.models import SnapshotRow
 from rollcall.store.queries import utcnow
 from rollcall.store.records import Snapshot, SnapshotInfo
 
+LONG_KEY = 512  # characters; a longer key (hundreds of entries) is kept as its digest
+
 
 def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def stored_key(key: str) -> str:
+    """What is kept of a count's key: itself, or for a long one its digest. A count of 2,000
+    pasted entries would otherwise store its whole text with every count."""
+    return key if len(key) <= LONG_KEY else "sha256:" + key_hash(key)
+
+
+def purge(s: Session, before: datetime) -> int:
+    """Delete the counts taken before `before`; how many went."""
+    result = s.execute(delete(SnapshotRow).where(SnapshotRow.at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def pack(addresses: Iterable[str],
@@ -58,6 +73,7 @@ def _info(row: SnapshotRow) -> SnapshotInfo:
 
 def save(s: Session, key: str, total: int, blob: bytes, size: int) -> SnapshotInfo:
     """Insert one snapshot."""
+    key = stored_key(key)
     row = SnapshotRow(
         key=key,
         key_hash=key_hash(key),
@@ -74,6 +90,7 @@ def save(s: Session, key: str, total: int, blob: bytes, size: int) -> SnapshotIn
 
 def latest(s: Session, key: str) -> Snapshot | None:
     """The newest snapshot for `key` with its addresses, or None."""
+    key = stored_key(key)
     # The hash finds the rows through the index; comparing the key too rules out collisions.
     query = (
         select(SnapshotRow)
@@ -91,6 +108,7 @@ def latest(s: Session, key: str) -> Snapshot | None:
 
 def history(s: Session, key: str, limit: int) -> list[SnapshotInfo]:
     """Snapshots for `key`, newest first; the address blobs are not loaded."""
+    key = stored_key(key)
     query = (
         select(
             SnapshotRow.id,

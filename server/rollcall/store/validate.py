@@ -2,26 +2,49 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 
 from email_validator import EmailNotValidError, validate_email
 
+from rollcall.core.recipients import unsafe_character
 from rollcall.errors import BadRequest
 from rollcall.store.errors import InvalidAddress
 
 LIST_PREFIX = "list:"
-MAX_LIST_NAME = 200
+MAX_LIST_NAME = 100
+MAX_COLUMN_NAME = 200
 MAX_TEXT = 1000
+# More people than any organisation mails at once; the API's `expected` has the same bound.
+MAX_EXPECTED = 10_000_000
+# What a spreadsheet runs as a formula when a cell starts with it (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+LIST_NAMES_ALLOWED = (
+    f"A list name is 1 to {MAX_LIST_NAME} characters (letters, digits, spaces, punctuation), "
+    "without '/' or '\\', control characters or line breaks, is not '.' or '..', and does not "
+    "itself start with 'list:'"
+)
+# Text no database can hold: lone UTF-16 surrogates (from a byte that is not UTF-8 on the
+# command line, say) cannot be encoded, and PostgreSQL refuses NUL.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 EMAIL_COLUMNS = ("email", "address", "e-mail")
 RESERVED_COLUMNS = frozenset((*EMAIL_COLUMNS, "name", "opted_out"))
 
 
-def normalise_email(address: str) -> tuple[str, str]:
-    """(normalised address, lower-cased key); raises InvalidAddress. No DNS lookups."""
+def normalise_email(address: str, new: bool = False) -> tuple[str, str]:
+    """(normalised address, lower-cased key); raises InvalidAddress. No DNS lookups.
+
+    `new`: an address being added, which must not start like a spreadsheet formula; lookups
+    stay lenient, so a contact stored before that rule can still be found and removed."""
     candidate = (address or "").strip()
     if not candidate:
         raise InvalidAddress("no address given")
+    if new and candidate.startswith(FORMULA_START):
+        # Valid by RFC 5322 (=cmd|'/Ccalc'!A0@evil.com is), but no real mailbox starts so, and
+        # a spreadsheet opening an export would run it.
+        raise InvalidAddress(f"{candidate!r} is not a valid address: it starts with "
+                             f"{candidate[0]!r}, which a spreadsheet would run as a formula")
     try:
         valid = validate_email(candidate, check_deliverability=False)
     except EmailNotValidError as exc:
@@ -40,6 +63,9 @@ def clean_text(value: str, what: str, limit: int = MAX_TEXT) -> str:
     cleaned = value.strip()
     if has_control(cleaned):
         raise BadRequest(f"{what} must not contain control characters", code="bad_value")
+    if _UNSTORABLE.search(cleaned):
+        raise BadRequest(f"{what} must not contain a lone surrogate (half of a character)",
+                         code="bad_value")
     if len(cleaned) > limit:
         raise BadRequest(f"{what} is longer than {limit} characters", code="bad_value")
     return cleaned
@@ -54,16 +80,44 @@ def strip_list_prefix(name: str) -> str:
 
 
 def clean_list_name(name: str) -> str:
-    """A list's display name, with any 'list:' prefix removed; raises BadRequest."""
-    cleaned = clean_text(strip_list_prefix(name or ""), "a list name", MAX_LIST_NAME)
-    if not cleaned:
-        raise BadRequest("a list needs a name", code="bad_list_name")
+    """A new list's name, with any 'list:' prefix and surrounding spaces removed; raises
+    BadRequest (bad_list_name) for a name that its web address or `list:NAME` could not reach."""
+    cleaned = strip_list_prefix(name or "")
+    problem = _name_problem(cleaned)
+    if problem:
+        raise BadRequest(f"{problem}. {LIST_NAMES_ALLOWED}", code="bad_list_name")
     return cleaned
 
 
+def _name_problem(name: str) -> str | None:
+    if not name:
+        return "a list needs a name"
+    unsafe = unsafe_character(name)
+    if unsafe:
+        return f"a list name must not contain {unsafe}"
+    if "\ufffd" in name:
+        return "a list name must not contain U+FFFD, the mark of text that was not UTF-8"
+    if "/" in name or "\\" in name:
+        return "a list name must not contain '/' or '\\' (its web address would break)"
+    if name in (".", ".."):
+        return "a list name cannot be '.' or '..' (web addresses read them as folders)"
+    if name.casefold().startswith(LIST_PREFIX):
+        return ("a list name cannot itself start with 'list:' (senders type list:NAME, and "
+                "the prefix is taken off once)")
+    if len(name) > MAX_LIST_NAME:
+        return f"a list name is at most {MAX_LIST_NAME} characters"
+    return None
+
+
 def list_key(name: str) -> str:
-    """The case-insensitive key under which list names are unique."""
-    return strip_list_prefix(name).casefold()
+    """The case-insensitive key under which list names are unique; raises BadRequest for text
+    no list's name can hold (so a lookup fails in words, not in the database driver)."""
+    bare = strip_list_prefix(name)
+    found = _UNSTORABLE.search(bare)
+    if found:
+        what = "a NUL character" if found.group() == "\x00" else unsafe_character(found.group())
+        raise BadRequest(f"a list name must not contain {what}", code="bad_list_name")
+    return bare.casefold()
 
 
 def list_address(name: str) -> str:
@@ -83,7 +137,7 @@ def clean_attributes(attributes: Mapping[str, str] | None) -> dict[str, str]:
     for key, value in (attributes or {}).items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise BadRequest("attributes must map text to text", code="bad_value")
-        name = clean_text(key, "an attribute name", MAX_LIST_NAME)
+        name = clean_text(key, "an attribute name", MAX_COLUMN_NAME)
         if not name or is_reserved_column(name) or name.casefold() in seen:
             raise BadRequest(f"bad or repeated attribute name {key!r}", code="bad_value")
         seen.add(name.casefold())

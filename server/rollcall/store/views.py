@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import cast
 
 from sqlalchemy import select
@@ -91,6 +92,17 @@ def _removal(
         tracking=tracking,
         kind=kind,
     )
+
+
+def redact(members: ListMembers, visible: frozenset[str] | None) -> ListMembers:
+    """The removals naming only the lists in `visible` (None: all) besides this one: a delete
+    from several lists must not tell a reader of one the names of lists they may not see."""
+    if visible is None:
+        return members
+    own = members.list.name
+    removed = tuple(replace(r, lists=tuple(n for n in r.lists if n == own or n in visible))
+                    for r in members.removed)
+    return replace(members, removed=removed)
 
 
 def active_lists(s: Session, contact_id: int) -> list[RollcallList]:

@@ -26,7 +26,9 @@ class FailFastWithRetryAfter(FailFast):
         try:
             super().raise_response_errors(response)
         except (ews_errors.ErrorInternalServerTransientError, ews_errors.ErrorServerBusy) as e:
-            raise ews_errors.ErrorServerBusy(e.args[0], back_off=_retry_after(response)) from None
+            busy = ews_errors.ErrorServerBusy(e.args[0], back_off=_retry_after(response))
+            busy.http_status = response.status_code  # type: ignore[attr-defined]
+            raise busy from None
         except ews_errors.UnauthorizedError as e:
             # A refused bearer token says why in its challenge (RFC 6750): keep the reason.
             reason = _bearer_error(response.headers.get("WWW-Authenticate", ""))
@@ -38,8 +40,22 @@ class FailFastWithRetryAfter(FailFast):
 
 
 def _bearer_error(challenge: str) -> str:
+    """The challenge's error_description, as people may read it: Exchange Online's names the
+    request URL ("request url is 'https://mail.corp.example/EWS/Exchange.asmx'"), which is
+    Exchange's own address and no business of a sender's."""
     found = re.search(r'error_description="([^"]*)"', challenge)
-    return found.group(1) if found else ""
+    return _without_addresses(found.group(1))[:300] if found else ""
+
+
+# URLs, and host=/port= as urllib3 writes them: where Exchange lives stays in the server's log.
+_ADDRESSES = ((re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]*", re.IGNORECASE), "(a URL)"),
+              (re.compile(r"\b(host|port)=('[^']*'|\"[^\"]*\"|[^\s,)]+)"), r"\1=..."))
+
+
+def _without_addresses(text: str) -> str:
+    for pattern, replacement in _ADDRESSES:
+        text = pattern.sub(replacement, text)
+    return "".join(c if c.isprintable() else " " for c in text).strip()
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -78,8 +94,9 @@ def mapped(error: Exception, what: str, auth: str = "basic") -> DirectoryError:
     # exchangelib wraps a busy answer to its version probe in a TransportError: still busy.
     busy = _in_chain(error, ews_errors.ErrorServerBusy)
     if isinstance(busy, ews_errors.ErrorServerBusy):
+        status = getattr(busy, "http_status", None)
         return Throttled("Exchange is busy and asked Rollcall to wait", back_off=busy.back_off,
-                         detail="ErrorServerBusy", cause=error)
+                         detail=f"HTTP {status}" if status else "ErrorServerBusy", cause=error)
     if isinstance(error, (ews_errors.ErrorNameResolutionNoResults, ews_errors.ErrorItemNotFound)):
         return NotFound(f"Exchange does not know {what}", detail=type(error).__name__)
     if isinstance(error, (ews_errors.ErrorAccessDenied, ews_errors.ErrorImpersonateUserDenied,
@@ -130,14 +147,17 @@ def transport_detail(error: BaseException) -> str:
         chain.append(seen)
         seen = seen.__cause__ or seen.__context__
     text = " ".join(f"{type(e).__name__} {e}" for e in chain)
+    # The most telling first: exchangelib wraps every failure of its version probe in
+    # ErrorTimeoutExpired, so "Timeout" comes after the failures it may wrap.
     for needle, words in (("RemoteDisconnected", "connection dropped"),
                           ("Connection aborted", "connection dropped"),
                           ("ConnectionRefused", "connection refused"),
                           ("Connection refused", "connection refused"),
-                          ("Timeout", "no answer in time"), ("timed out", "no answer in time"),
-                          ("SSL", "TLS handshake failed"), ("CERTIFICATE", "TLS handshake failed"),
                           ("NameResolution", "host name not found"),
-                          ("getaddrinfo", "host name not found")):
+                          ("getaddrinfo", "host name not found"),
+                          ("Name or service not known", "host name not found"),
+                          ("Timeout", "no answer in time"), ("timed out", "no answer in time"),
+                          ("SSL", "TLS handshake failed"), ("CERTIFICATE", "TLS handshake failed")):
         if needle in text:
             return words
     return "connection failed"
