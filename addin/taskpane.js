@@ -249,7 +249,9 @@ function render(report) {
   badge.textContent = !report.complete ? "Incomplete"
     : missing ? `Complete, ${plural(missing, "entry", "entries")} not found` : "Complete";
   badge.className = `badge ${clean ? "badge-ok" : "badge-warn"}`;
-  $("stats").textContent = `${plural(report.lists, "list")}, nested ${report.max_depth} deep · `
+  const lists = report.lists ? `${plural(report.lists, "list")}, nested ${report.max_depth} deep`
+    : "no lists";
+  $("stats").textContent = `${lists} · `
     + `${plural(report.requests, "request")} in ${report.elapsed_ms} ms`
     + (anyCached(report.tree) ? " · some lists from cache (Refresh reads them again)" : "");
   banner(report);

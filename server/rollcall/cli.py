@@ -244,13 +244,18 @@ def summary(report: CountReport, send_check: tuple[Finding, ...] = ()) -> str:
         found = [f for f in shown if f.severity is severity]
         if found:
             lines.append("")
-            lines.append(f"{severity.value.upper()}S")
+            lines.append(HEADINGS[severity])
             for f in found:
                 tag = f.code.value
                 if send_check:
                     tag += f", send: {actions.get((f.code, f.message)) or 'allow'}"
                 lines.append(f"  - [{tag}] {f.message}")
     return "\n".join(lines)
+
+
+# As the pane groups findings, so a sender and an admin use the same words.
+HEADINGS = {Severity.ERROR: "PROBLEMS", Severity.WARNING: "WARNINGS",
+            Severity.INFO: "GOOD TO KNOW"}
 
 
 def _n(count: int, one: str, many: str | None = None) -> str:
