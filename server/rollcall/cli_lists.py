@@ -83,7 +83,7 @@ def add_parsers(sub: Any) -> None:
 
 def _expected(text: str) -> int:
     """--expected N: a whole number within the bound the API keeps (argparse says it, exit 2)."""
-    from .store.validate import MAX_EXPECTED
+    from .core.model import MAX_EXPECTED
 
     try:
         value = int(text)

@@ -255,7 +255,7 @@ def test_an_expected_count_of_ten_million_is_taken(rollcall):
 
 def test_the_command_line_and_the_api_bound_expected_alike():
     from rollcall.api.inputs import MAX_EXPECTED as API
-    from rollcall.store.validate import MAX_EXPECTED as STORE
+    from rollcall.store.repository import MAX_EXPECTED as STORE
 
     assert API == STORE == 10_000_000
 

@@ -8,7 +8,7 @@ from typing import Any, NoReturn
 
 from flask import request
 
-from ..core.model import Recipient
+from ..core.model import MAX_EXPECTED, Recipient
 from ..core.recipients import unsafe_character
 from ..errors import BadRequest
 from .auth import acting_mailbox
@@ -17,7 +17,6 @@ from .auth import acting_mailbox
 # is an attack on the parser, refused before it can exhaust the stack.
 MAX_DEPTH = 16
 # More people than any organisation mails at once, and far below what a database integer holds.
-MAX_EXPECTED = 10_000_000
 _MESSAGE_ID_LENGTH = 200
 _FIELD = re.compile(r"^[a-z][a-z_]{0,30}$")  # a field whose error code is bad_<field>
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")  # a key shown as it is

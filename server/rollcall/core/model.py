@@ -132,6 +132,7 @@ class Throttled(DirectoryError):
         super().__init__("throttled", message, back_off, detail=detail, cause=cause)
 
 
+MAX_EXPECTED = 10_000_000  # the largest expected count anyone may give (API, lists, CLI)
 LIST_PREFIX = "list:"  # a Rollcall list typed into To/Cc/Bcc: list:NAME
 
 

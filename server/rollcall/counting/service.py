@@ -30,8 +30,9 @@ from .workers import connect
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 3600.0  # the count history's retention is applied at most this often
-BUSY = ("Exchange is busy and asked Rollcall to wait, so nobody could be counted. Try again in a "
-        "moment.")
+def _busy(said: str = "") -> str:
+    return (f"Exchange is busy{said} and asked Rollcall to wait, so nobody could be counted. "
+            "Try again in a moment.")
 
 
 class CountService:
@@ -80,7 +81,7 @@ class CountService:
         except DirectoryError as e:
             _Logged(None, request_id)._log("connecting to the directory", e)
             if e.code == "throttled":
-                raise ExchangeBusy(BUSY, retry_after=e.back_off) from None
+                raise ExchangeBusy(_busy(), retry_after=e.back_off) from None
             if e.code == "unauthorized":
                 raise DirectoryUnavailable(e.message, code="exchange_unauthorized") from None
             said = f" ({e.detail})" if e.detail else ""
@@ -198,7 +199,7 @@ def no_count(report: CountReport) -> DirectoryUnavailable | None:
     said = f" ({', '.join(details)})" if details else ""  # the protocol's word, for support
     if failed and all(f.throttled for f in failed):
         waits = [f.retry_after for f in failed if f.retry_after]
-        return ExchangeBusy(BUSY.replace(" and asked", f"{said} and asked", 1),
+        return ExchangeBusy(_busy(said),
                             retry_after=max(waits) if waits else None)
     return DirectoryUnavailable(
         f"Exchange could not be reached{said}, so nobody could be counted. Try again in a "

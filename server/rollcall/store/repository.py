@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from rollcall.core.model import MAX_EXPECTED
 from rollcall.errors import BadRequest
 from rollcall.store import deletion, importing, snapshots, views
 from rollcall.store.access import Level, NotYourList, Principal
@@ -45,7 +46,6 @@ from rollcall.store.sharing import SharedLists, check, list_ids, naming, visible
 from rollcall.store.transaction import Transactor
 from rollcall.store.validate import (
     LIST_PREFIX,
-    MAX_EXPECTED,
     clean_attributes,
     clean_list_name,
     clean_text,
