@@ -35,9 +35,23 @@ def create_app(config: Config | None = None, *, services: Services | None = None
         app.extensions["rollcall.ratelimits"].update(
             {what: RateLimiter(HEAVY_PER_MINUTE, HEAVY_BURST) for what in HEAVY})
 
-    from .api import admin, auth, count, headers, lists, me, openapi, pane, request_id, validate
+    from .api import (
+        admin,
+        auth,
+        count,
+        headers,
+        lists,
+        me,
+        openapi,
+        pane,
+        public_links,
+        request_id,
+        sends,
+        validate,
+    )
 
-    for blueprint in (count.bp, lists.bp, pane.bp, validate.bp, me.bp, admin.bp, openapi.bp):
+    for blueprint in (count.bp, lists.bp, pane.bp, validate.bp, me.bp, admin.bp, openapi.bp,
+                      sends.bp, public_links.bp):
         app.register_blueprint(blueprint)
     app.before_request(request_id.start)  # first: even a refused sign-in gets an id
     app.before_request(auth.authenticate)

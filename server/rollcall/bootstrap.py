@@ -22,12 +22,17 @@ from .directory.own_lists import OwnLists
 from .directory.routing import Router
 from .lists import ListsService
 from .sendcheck import SendCheck
+from .sending.service import SendService
 from .serverinfo import ServerInfo
 
 if TYPE_CHECKING:
     from .identity import TokenValidator
     from .identity.on_behalf_of import OnBehalfOf
+    from .sending.worker import SendWorker
     from .store.repository import ListStore
+
+
+DEFAULT_PUBLIC_URL = "https://localhost:3000"  # where unsubscribe links point by default
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,7 @@ class Services:
     counts: CountService
     send_check: SendCheck
     lists: ListsService
+    sends: SendService
     server_info: ServerInfo
     identity: TokenValidator | None  # None: no issuer configured, the API answers 503
     on_behalf_of: OnBehalfOf | None  # with ROLLCALL_EWS_AUTH=oauth: callers' tokens traded
@@ -82,6 +88,9 @@ def bootstrap(config: Config | None = None, *, organisation: Organisation | None
         counts=counts,
         send_check=SendCheck(counts, config.policy, store),
         lists=ListsService(store, counts),
+        sends=SendService(counts, config.policy, config.sending, lambda: store().engine,
+                          config.server.public_url or DEFAULT_PUBLIC_URL,
+                          lambda: tracking_key(config)),
         server_info=ServerInfo(organisation, lambda: _database_health(store), counts.cache,
                                config.count.cache_ttl_s, validator, config.identity.issuer,
                                counts.internal_domains, config.count.internal_domains),
@@ -89,6 +98,73 @@ def bootstrap(config: Config | None = None, *, organisation: Organisation | None
         on_behalf_of=obo,
         pane_auth=pane_auth(config),
     )
+
+
+def send_worker(services: Services, name: str | None = None) -> SendWorker | None:
+    """The worker that drains the outbox through the configured relays; None without one."""
+    sending = services.config.sending
+    if not sending.relays():
+        return None
+    from .sending.message import Dkim
+    from .sending.retry import RetryPolicy
+    from .sending.smtp import Session, relay, tls_context
+    from .sending.worker import Limits, SendWorker
+    from .store.outbox import Outbox
+
+    relays = [relay(name, settings) for name, settings in sending.relays()]
+    tls = tls_context(sending.smtp_ca_file)
+    oauth = smtp_token(services.config) if sending.smtp_auth == "oauth" else None
+
+    def session(r: Any) -> Session:
+        return Session(r, timeout_s=sending.smtp_timeout_s, helo=sending.helo_name, tls=tls,
+                       oauth_token=oauth)
+
+    dkim = None
+    if sending.dkim_domain and sending.dkim_selector and sending.dkim_key_file:
+        dkim = Dkim.from_files(sending.dkim_domain, sending.dkim_selector, sending.dkim_key_file)
+    return SendWorker(
+        Outbox(services.store().engine), relays,
+        Limits(sending.rate_per_minute, sending.rate_per_hour, sending.lease_s,
+               sending.connections),
+        session, retry=RetryPolicy(schedule_s=sending.retry_s, expire_s=sending.expire_s),
+        bounce_template=sending.bounce_address,
+        tracking_key=tracking_key(services.config), dkim=dkim, name=name)
+
+
+def start_send_worker(services: Services) -> Callable[[], None] | None:
+    """`rollcall serve`'s in-process worker (ROLLCALL_WORKER, on by default) on a daemon
+    thread; returns its stop, or None when there is no relay or it is off."""
+    if not services.config.sending.worker:
+        return None
+    worker = send_worker(services)
+    if worker is None:
+        return None
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), name="send-worker", daemon=True)
+    thread.start()
+
+    def stopped() -> None:
+        stop.set()
+        thread.join(timeout=10)
+
+    return stopped
+
+
+def tracking_key(config: Config) -> bytes:
+    """The key that signs tracking links: made on first use in the instance folder (every
+    process and machine of one Rollcall must share that folder's key file)."""
+    from .sending.keys import instance_key
+
+    return instance_key(config.store.instance_path, "tracking.key")
+
+
+def smtp_token(config: Config) -> Callable[[], str]:
+    """XOAUTH2's access token for Exchange Online SMTP AUTH: msal client credentials."""
+    from .identity.client_credentials import client_credentials
+
+    identity = config.identity
+    return client_credentials(identity.issuer, identity.client_id, identity.client_secret,
+                              config.sending.smtp_oauth_scope, identity.ca_file)
 
 
 def ews_organisation(config: Config, obo: OnBehalfOf | None = None) -> Organisation:

@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 
-from . import cli_lists
+from . import cli_lists, cli_send
 from .config import Config, ConfigError, load_config
 from .core.report_types import (
     CountReport,
@@ -60,8 +60,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="make the simulated Exchange misbehave: drop, busy, 503 (=N: every Nth "
                         "request, default every one), slow (answers after the count's "
                         "deadline), combined with commas, e.g. busy=3,slow")
+    d.add_argument("--relay-rules", metavar="SPEC", default=None,
+                   help="how the demo's SMTP relay misbehaves, per address: greylist, reject, "
+                        "defer, drop, relay_denied, quota, throttle (e.g. reject:*@fabrikam.com,"
+                        "greylist:*@northwind.example=2; default greylist:*@fabrikam.com)")
 
     cli_lists.add_parsers(sub)
+    cli_send.add_parsers(sub)
 
     m = sub.add_parser("manifest", help="print the Outlook add-in manifest for an https origin")
     m.add_argument("--url", default=None,
@@ -102,6 +107,11 @@ def _run(args: argparse.Namespace) -> int:
             return _manifest(args)
         if args.command in ("lists", "contacts"):
             return _lists(args)
+        if args.command in ("send", "worker"):
+            config = load_config()
+            if args.command == "send" and args.send_command == "create":
+                config = _with_service_account(config)  # it counts
+            return cli_send.run(args, config)
         # The development server and the demo are the only commands that use rollcall.dev.
         if args.command == "serve":
             from .dev.serve import serve
@@ -109,7 +119,8 @@ def _run(args: argparse.Namespace) -> int:
             return serve(load_config(), args.host, args.port)
         from .dev.demo import demo
 
-        return demo(args.host, args.port, args.ews_port, args.ews_auth, args.faults)
+        rules = {} if args.relay_rules is None else {"relay_rules": args.relay_rules}
+        return demo(args.host, args.port, args.ews_port, args.ews_auth, args.faults, **rules)
     except ConfigError as e:
         print(f"rollcall: configuration: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -23,6 +23,8 @@ from .counting.settings import Settings as CountSettings
 from .directory.ews.settings import EwsSettings
 from .identity.settings import KEYS_REREAD_S, IdentitySettings
 from .manifest import GUID, origin
+from .sending.settings import SendSettings
+from .sending.smtp import parse_relay_url
 from .store.settings import StoreSettings
 
 
@@ -129,6 +131,25 @@ def _flag(text: str) -> bool:
     return value in ("true", "yes", "on", "1")
 
 
+def _relay_url(text: str) -> str:
+    parse_relay_url(text)
+    return text.strip()
+
+
+def _bounce_template(text: str) -> str:
+    local, at, domain = text.strip().rpartition("@")
+    if "{token}" not in local or not at or not domain or "{" in domain:
+        raise ValueError("must be an address whose local part holds {token}, like "
+                         "bounces+{token}@rollcall.contoso.com")
+    return text.strip()
+
+
+def _schedule(text: str) -> tuple[float, ...]:
+    from .sending.retry import parse_schedule
+
+    return parse_schedule(text)
+
+
 def _refresh(text: str) -> float:
     value = float(text)
     if not KEYS_REREAD_S <= value <= 86400:
@@ -147,7 +168,8 @@ class Config:
     identity: IdentitySettings = field(default_factory=IdentitySettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
-    # Room for the wings to come: `graph` (Microsoft Graph) and `sending` (tracked send).
+    sending: SendSettings = field(default_factory=SendSettings)
+    # Room for the wing to come: `graph` (Microsoft Graph).
 
     def with_settings(self, **settings: Any) -> Config:
         """This configuration with some settings replaced, named as in SETTINGS (values already
@@ -267,6 +289,40 @@ SETTINGS: dict[str, Setting] = {
                                   "0 off"),
         "rate_limit_burst": (_int(1), "requests a caller may make at once before the limit"),
     }),
+    **_settings("sending", "", {
+        "smtp_url": (_relay_url, "the SMTP relay tracked sends go through: smtp://host:587 "
+                     "(STARTTLS when offered; ?starttls=required insists) or smtps://host:465"),
+        "smtp_username": (str, "its user, if it wants AUTH (a connector relay needs none)"),
+        "smtp_password": (str, "its password; or ROLLCALL_SMTP_PASSWORD_FILE naming a file"),
+        "smtp_fallback_url": (_relay_url, "a second relay, used while the first cannot be "
+                              "reached or refuses Rollcall"),
+        "smtp_fallback_username": (str, "the fallback relay's user"),
+        "smtp_fallback_password": (str, "its password; or ROLLCALL_SMTP_FALLBACK_PASSWORD_FILE"),
+        "smtp_auth": (_choice("password", "oauth"), "password, or oauth: XOAUTH2 with a "
+                      "client-credentials token (Exchange Online SMTP AUTH)"),
+        "smtp_ca_file": (_readable_file, "CA bundle for the relays' TLS; default the system's"),
+        "smtp_timeout_s": (_positive_float, "seconds one SMTP reply may take"),
+        "smtp_oauth_scope": (str, "what ROLLCALL_SMTP_AUTH=oauth asks for"),
+        "helo_name": (str, "the name Rollcall gives in EHLO; default this host's"),
+        "bounce_address": (_bounce_template, "VERP envelope sender, bounces+{token}@DOMAIN; "
+                           "default the sender's own address"),
+        "dkim_domain": (str, "DKIM signing domain (d=); with _SELECTOR and _KEY_FILE"),
+        "dkim_selector": (str, "DKIM selector (s=)"),
+        "dkim_key_file": (_readable_file, "PEM private key that signs"),
+        "tracking": (_choice("off", "anonymous", "individual"), "opens and clicks: off, per "
+                     "send (anonymous, default) or per person (individual)"),
+    }),
+    **_settings("sending", "send_", {
+        "connections": (_int(1), "SMTP sessions at once per worker process"),
+        "retry_s": (_schedule, "waits after each temporary refusal, seconds, then hourly"),
+        "expire_s": (_positive_float, "a recipient still refused after this has failed"),
+        "rate_per_hour": (_int(1), "recipients an hour, per relay and per sender"),
+        "rate_per_minute": (_int(1), "recipients a minute, per relay and per sender"),
+        "lease_s": (_positive_float, "a claimed recipient goes back to the queue when its "
+                    "worker is silent this long"),
+    }),
+    "worker": Setting("sending", "worker", _flag, "`rollcall serve` sends in-process (on); "
+                      "off where dedicated `rollcall worker` processes run"),
     **_settings("identity", "oidc_", {
         "issuer": (str, "the identity provider's issuer; its tokens are the only ones taken"),
         "audience": (_words, "accepted token audiences: the client id, api://HOST/CLIENT-ID"),
@@ -309,7 +365,8 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
         variable = f"ROLLCALL_{name.upper()}"
         if variable in env:
             raw[name] = env[variable]
-    for name in ("ews_password", "oidc_client_secret"):
+    for name in ("ews_password", "oidc_client_secret", "smtp_password",
+                 "smtp_fallback_password"):
         _secret_from_file(name, raw, env)
     values: dict[str, Any] = {}
     for name, value in raw.items():
@@ -321,6 +378,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
 # ROLLCALL_* variables that are not settings: where the settings come from, and test tools'.
 OTHER_VARIABLES = frozenset({
     "ROLLCALL_CONFIG", "ROLLCALL_EWS_PASSWORD_FILE", "ROLLCALL_OIDC_CLIENT_SECRET_FILE",
+    "ROLLCALL_SMTP_PASSWORD_FILE", "ROLLCALL_SMTP_FALLBACK_PASSWORD_FILE",
     "ROLLCALL_TEST_DATABASE_URL",
     "ROLLCALL_EWS_SCHEMA_DIR", "ROLLCALL_CHROMIUM",
 })

@@ -28,8 +28,9 @@ EXAMPLES = 50  # per operation and mode: about 20 s in all against the demo orga
 @pytest.fixture(scope="module")
 def app(demo_simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     sim, _ = demo_simulator
+    # A relay is configured so that sends are queued (no worker runs here: nothing is sent).
     return rollcall_app(demo_config(sim, instance_path=str(tmp_path_factory.mktemp("fuzz")),
-                                    rate_limit_per_minute=0))
+                                    rate_limit_per_minute=0, smtp_url="smtp://127.0.0.1:9"))
 
 
 def test_the_document_describes_every_api_route_and_no_other(app: Any) -> None:
@@ -136,7 +137,8 @@ _HOSTILE = st.one_of(_HOSTILE_TEXT, st.just(_RAW_MARK),
 def _spoil(body: dict[str, Any], path: str, data: st.DataObject) -> None:
     """Set one field (a top-level one, or a recipient's) to a hostile value."""
     targets: list[tuple[dict[str, Any], str]] = [(body, field) for field in FIELDS[path]]
-    for recipient in body.get("recipients") or ():
+    recipients = body.get("recipients")
+    for recipient in recipients if isinstance(recipients, list) else ():
         if isinstance(recipient, dict):
             targets += [(recipient, "displayName"), (recipient, "emailAddress")]
     where, key = data.draw(st.sampled_from(targets))

@@ -13,6 +13,7 @@ from flask import Blueprint, jsonify
 
 from .. import __version__
 from .openapi_schemas import SCHEMAS, STR, ref
+from .openapi_sends import SEND_SCHEMAS, send_paths
 
 bp = Blueprint("openapi", __name__)
 
@@ -22,13 +23,15 @@ _MEANING = {
     401: "No valid bearer token (not_signed_in, invalid_token, token_expired, ...)",
     403: "Signed in, but not allowed (not an admin, another person's mailbox, a Rollcall list "
          "not shared with the caller: not_your_list)",
-    404: "No such list, contact or member",
-    409: "Conflicts with the current state (exists already, nothing to restore)",
+    404: "No such list, contact, member or send (or a send that is not the caller's)",
+    409: "Conflicts with the current state (exists already, nothing to restore), or a send "
+         "refused: its count is incomplete (count_incomplete) or the send check blocks it "
+         "(send_blocked)",
     413: "Too many recipients in one count, or a body over the size limit",
     429: "Too many requests from this caller; see Retry-After",
     502: "Exchange could not be asked (unreachable, credentials refused)",
-    503: "Not configured yet, the identity provider's keys cannot be read, or Exchange is busy "
-         "(exchange_busy, with Retry-After)",
+    503: "Not configured yet (no SMTP relay for sends: smtp_not_configured), the identity "
+         "provider's keys cannot be read, or Exchange is busy (exchange_busy, with Retry-After)",
 }
 _SIGNED_IN = (401, 413, 503)  # any authenticated route: token checks, body size, identity
 _STORE = (*_SIGNED_IN, 400, 404, 409)
@@ -161,6 +164,7 @@ def paths() -> dict[str, Any]:
             params=[query("email"), query("list")])},
         "/api/openapi.json": {"get": op(
             "This document (public)", {"type": "object"}, (), public=True)},
+        **send_paths(op, _json, path_param, query, _SIGNED_IN),
     }
 
 
@@ -174,7 +178,7 @@ def document(extra_paths: dict[str, Any] | None = None) -> dict[str, Any]:
                                 "(scope access_as_user) unless marked public."},
         "paths": {**paths(), **(extra_paths or {})},
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **SEND_SCHEMAS},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "bearerFormat": "JWT"}},
         },

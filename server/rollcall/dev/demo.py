@@ -19,7 +19,15 @@ DEMO_ADMINS = frozenset({"isaiah@contoso.com"})  # the demo organisation's Excha
 SLOW_PAST_DEADLINE_S = 5.0  # `--faults slow`: answers this long after a count's deadline
 
 
-def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: str = "") -> int:
+# The demo's relay: fast enough to watch a send finish, and one partner domain greylists once,
+# so a deferred recipient arriving on retry is part of what it shows.
+DEMO_RELAY_RULES = "greylist:*@fabrikam.com"
+DEMO_SENDING = {"send_rate_per_minute": 600, "send_rate_per_hour": 20000,
+                "send_retry_s": (10, 30, 60), "bounce_address": "bounces+{token}@contoso.com"}
+
+
+def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: str = "",
+         relay_rules: str = DEMO_RELAY_RULES) -> int:
     """The EWS simulator's demo organisation in this process, and Rollcall counting against it:
     through the service account (basic), or with `ews_auth="oauth"` on behalf of each person.
     `faults` is a simulator fault spec (ews_simulator/faults.py: drop, busy=3, 503, slow)."""
@@ -39,6 +47,14 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
     except FaultSpecError as e:
         print(f"rollcall: demo: --faults {e}", file=sys.stderr)
         return 2
+    from smtp_simulator import RuleSpecError, SmtpSimulator
+
+    try:
+        relay = SmtpSimulator(rules=relay_rules, spool_dir=Path(
+            settings.store.instance_path) / "demo-relay")
+    except RuleSpecError as e:
+        print(f"rollcall: demo: --relay-rules {e}", file=sys.stderr)
+        return 2
     org = load(demo_document())
     base = f"https://{_url_host(host)}:{port}"
     instance = Path(settings.store.instance_path)
@@ -52,7 +68,10 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
     print(f"EWS simulator (demo organisation) listening on {sim.url}", flush=True)
     # with_settings(), not overrides: a ROLLCALL_OIDC_* in the developer's environment must not
     # mix a real identity provider's settings into the demo's.
-    config = settings.with_settings(**exchange, **dev_identity(issuer, ca))
+    relay.start()
+    print(f"SMTP simulator (the demo's relay) listening on {relay.url}", flush=True)
+    config = settings.with_settings(**exchange, **dev_identity(issuer, ca), smtp_url=relay.url,
+                                    **DEMO_SENDING)
     if ews_auth == "oauth":
         config = config.with_settings(oidc_client_id=issuer.client_id,
                                       oidc_client_secret=issuer.client_secret)
@@ -75,6 +94,7 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
         "  .venv/bin/rollcall count allstaff@contoso.com leadership@contoso.com \\\n"
         "    'Comms Champions' --expected 500\n"
         f"{_faults_lines(sim, ca if ews_auth == 'oauth' else None)}"
+        f"{_relay_lines(relay, instance)}"
         f"Sideload manifest.xml in Outlook (first trust the development CA, {ca}):\n"
         "  Outlook on the web / new Outlook: new message > Apps > Add apps (or Get Add-ins) >\n"
         "    My add-ins > Add a custom add-in > Add from File... > manifest.xml\n"
@@ -86,7 +106,18 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
     try:
         return serve(config, host, port, banner, dev_issuer=issuer)
     finally:
+        relay.stop()
         sim.stop()
+
+
+def _relay_lines(relay: Any, instance: Path) -> str:
+    """The banner's lines on tracked send through the demo's relay."""
+    return ("Tracked send: after a count, Send tracked (or Send a test to myself) sends one\n"
+            f"copy per person through the SMTP simulator at {relay.url}; it keeps what it\n"
+            f"accepted in {instance / 'demo-relay'}/ and greylists *@fabrikam.com once. Each\n"
+            "recipient's record (Message-ID, the relay's queue id, its reply and meaning):\n"
+            f"  ROLLCALL_INSTANCE_PATH={instance} .venv/bin/rollcall send list\n"
+            f"  ROLLCALL_INSTANCE_PATH={instance} .venv/bin/rollcall send recipients ID\n")
 
 
 def _faults_lines(sim: Any, ca: Path | None) -> str:

@@ -11,6 +11,7 @@ from urllib.parse import unquote_plus
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from rollcall.app import create_app
+from rollcall.bootstrap import start_send_worker
 from rollcall.config import Config
 
 from . import certs as devcert
@@ -39,12 +40,19 @@ def serve(config: Config, host: str, port: int, banner: str = "",
         print(f"rollcall: cannot listen on {host}:{port}: {why} (try --port)", file=sys.stderr)
         return 2
     print(f"Rollcall listening on https://{host}:{port}/", flush=True)
+    stop_worker = start_send_worker(app.extensions["rollcall"])
+    if stop_worker is not None:
+        print("Tracked sends go out from this process (ROLLCALL_WORKER=off turns that off)",
+              flush=True)
     if banner:
         print(banner, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+    finally:
+        if stop_worker is not None:
+            stop_worker()
     return 0
 
 

@@ -225,3 +225,7 @@ class SendCheckRow(Base):
     message_key: Mapped[str] = mapped_column(String(64))  # a hash: subjects are not kept
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     recipients: Mapped[int] = mapped_column(Integer)
+
+
+# The tracked send's tables live beside these, in the same metadata (0005).
+from . import outbox_models  # noqa: E402,F401

@@ -1,0 +1,233 @@
+"""The send worker: lanes (one SMTP session each) claim due recipients from the outbox, send
+each its copy, and record the reply at once.
+
+Every decision about a reply is `decide()`: accepted -> sent; a recipient's temporary refusal
+-> deferred with back-off until it expires; a permanent one -> failed; trouble with the relay
+itself (unreachable, throttling, credentials, quota) -> the recipient goes back untouched and
+the relay's circuit opens (or it pauses), so the fallback relay takes over and nobody is
+charged an attempt for the relay's fault.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from ..store.outbox import Outbox, Outcome
+from ..store.relay_state import RelayStates
+from ..store.send_records import SendRecords
+from .message import Dkim, render
+from .model import Claimed, SendContent, State
+from .replies import Outcome as Kind
+from .replies import Reply, Stage, classify, meaning, queue_id
+from .retry import RelayBackoff, RetryPolicy
+from .smtp import Relay, Session, SmtpFailure
+
+log = logging.getLogger(__name__)
+BATCH = 10  # recipients a lane claims at once: small, so a lease covers them comfortably
+IDLE_POLL_S = 0.5
+PAUSE_S = {"auth": 900.0, "quota": 3600.0}  # how long a refusing relay rests before a retry
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    per_minute: int
+    per_hour: int
+    lease_s: float
+    connections: int
+
+
+class SendWorker:
+    """Drains the outbox through the configured relays (primary first, fallback while the
+    primary is down). Several may run, in several processes, against one database."""
+
+    def __init__(self, outbox: Outbox, relays: Sequence[Relay], limits: Limits,
+                 session: Callable[[Relay], Session], *, retry: RetryPolicy,
+                 bounce_template: str | None, tracking_key: bytes,
+                 dkim: Dkim | None = None, name: str | None = None) -> None:
+        self.outbox = outbox
+        self.relays = list(relays)
+        self.limits = limits
+        self.session = session
+        self.retry = retry
+        self.backoff = RelayBackoff()
+        self.bounce_template = bounce_template
+        self.tracking_key = tracking_key
+        self.dkim = dkim
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.states = RelayStates(outbox.engine)
+        self.records = SendRecords(outbox.engine)
+        self._contents: dict[int, SendContent] = {}
+        self._linked: set[int] = set()
+        self._lock = threading.Lock()
+
+    def run(self, stop: threading.Event, until_done: bool = False) -> None:
+        """Send until `stop` is set (or, `until_done`, until every send is final)."""
+        lanes = [threading.Thread(target=self._lane, args=(stop, until_done),
+                                  name=f"send-lane-{i}", daemon=True)
+                 for i in range(max(1, self.limits.connections))]
+        for lane in lanes:
+            lane.start()
+        reaped_at = 0.0
+        while not stop.is_set():
+            try:
+                if time.monotonic() - reaped_at >= min(self.limits.lease_s / 2, 5.0):
+                    reaped_at = time.monotonic()
+                    reaped = self.outbox.reap()
+                    if reaped:
+                        log.warning("send worker %s: %d recipients whose worker went quiet "
+                                    "are queued again", self.name, reaped)
+                if until_done and self.outbox.pending() == 0:
+                    break
+            except Exception:  # noqa: BLE001 - the database may be down: keep trying
+                log.exception("send worker: the reaper could not run")
+            stop.wait(0.25)
+        stop.set()
+        for lane in lanes:
+            lane.join()
+
+    def _lane(self, stop: threading.Event, until_done: bool) -> None:
+        sessions: dict[str, Session] = {}
+        try:
+            while not stop.is_set():
+                try:
+                    worked = self._step(sessions)
+                except Exception:  # noqa: BLE001 - a lane must outlive a database hiccup
+                    log.exception("send lane failed a step; trying again")
+                    worked = False
+                if not worked:
+                    stop.wait(IDLE_POLL_S)
+        finally:
+            for s in sessions.values():
+                s.close()
+
+    def _step(self, sessions: dict[str, Session]) -> bool:
+        relay = self._usable_relay()
+        if relay is None:
+            return False
+        batch = self.outbox.claim(self.name, relay.name, BATCH, self.limits.lease_s,
+                                  self.limits.per_minute, self.limits.per_hour)
+        if not batch:
+            return False
+        session = sessions.get(relay.name)
+        if session is None:
+            session = sessions[relay.name] = self.session(relay)
+        self._deliver(relay, session, batch)
+        return True
+
+    def _usable_relay(self) -> Relay | None:
+        health = self.states.all()
+        now = datetime.now(UTC)
+        for relay in self.relays:
+            h = health.get(relay.name)
+            if h is None or h.state == "active" or (h.until is not None and h.until <= now):
+                return relay
+        return None
+
+    def _deliver(self, relay: Relay, session: Session, batch: list[Claimed]) -> None:
+        ok = False
+        for i, claimed in enumerate(batch):
+            try:
+                if not session.is_open:
+                    session.open()
+                envelope = render(self._content(claimed.send_id), claimed,
+                                  bounce_template=self.bounce_template,
+                                  tracking_key=self.tracking_key, dkim=self.dkim)
+                self._links(claimed.send_id, envelope.links)
+                reply = session.send(envelope.mail_from, envelope.rcpt, envelope.data)
+            except SmtpFailure as e:
+                reply = e.reply
+            outcome = decide(reply, claimed, self.retry)
+            if outcome is None:  # the relay's fault: nobody is charged, the relay rests
+                self._relay_trouble(relay, reply, batch[i:])
+                return
+            self.outbox.finish(claimed, outcome, self.name)
+            ok = ok or outcome.state is State.SENT
+        if ok:
+            self.states.ok(relay.name)
+
+    def _relay_trouble(self, relay: Relay, reply: Reply, rest: Sequence[Claimed]) -> None:
+        verdict = classify(reply)
+        failures = self._failures(relay.name) + 1
+        if verdict.outcome is Kind.RELAY_PAUSED:
+            kind = "quota" if _is_quota(reply) else "auth"
+            rest_s, state = PAUSE_S[kind], "paused"
+        else:
+            rest_s, state = self.backoff.pause_for(failures, verdict.retry_after_s), "circuit_open"
+        until = datetime.now(UTC) + timedelta(seconds=rest_s)
+        said = f"{reply.code} {reply.text}" if reply.code else reply.text
+        self.states.failed(relay.name, state, until, verdict.meaning, f"{reply.stage}: {said}")
+        # With a fallback the recipients are due at once (it takes them); else when the relay
+        # is tried again.
+        others = any(r.name != relay.name for r in self.relays)
+        self.outbox.release(rest, self.name, datetime.now(UTC) if others else until)
+        log.warning("relay %s (%s) %s until %s: %s", relay.name, relay.label, state,
+                    until.isoformat(timespec="seconds"), said)
+
+    def _failures(self, relay: str) -> int:
+        h = self.states.all().get(relay)
+        return h.failures if h else 0
+
+    def _content(self, send_id: int) -> SendContent:
+        with self._lock:
+            found = self._contents.get(send_id)
+        if found is None:
+            found = self.outbox.content(send_id)
+            with self._lock:
+                self._contents[send_id] = found
+        return found
+
+    def _links(self, send_id: int, links: tuple[str, ...]) -> None:
+        if not links or send_id in self._linked:
+            return
+        self.records.save_links(send_id, links)
+        with self._lock:
+            self._linked.add(send_id)
+
+
+def decide(reply: Reply, claimed: Claimed, retry: RetryPolicy,
+           now: float | None = None) -> Outcome | None:
+    """What one reply does to its recipient; None when the relay, not the recipient, failed."""
+    verdict = classify(reply)
+    kind = verdict.outcome
+    if reply.code is None and reply.stage in (Stage.MAIL, Stage.RCPT, Stage.DATA):
+        # Dropped mid-message: the next connection may work, but a recipient that drops it
+        # every time must not loop for ever uncharged. (A drop during DATA may still have been
+        # delivered: at least once, by design.)
+        kind = Kind.RECIPIENT_TRANSIENT
+    said = meaning(reply.code, reply.enhanced, reply.stage)
+    base = {"stage": reply.stage.value, "code": reply.code, "enhanced": reply.enhanced,
+            "text": reply.text, "meaning": said or verdict.meaning, "outcome": kind.value}
+    if kind is Kind.ACCEPTED:
+        return Outcome(State.SENT, remote_id=queue_id(reply.text), **base)  # type: ignore[arg-type]
+    if kind in (Kind.RELAY_TRANSIENT, Kind.RELAY_PAUSED):
+        return None
+    if kind is Kind.RECIPIENT_TRANSIENT:
+        at = time.time() if now is None else now
+        if retry.expired(claimed.queued_at.timestamp(), at):
+            gave_up = f"{said} Gave up: still refused {_age(retry.expire_s)} after queueing."
+            return Outcome(State.FAILED, **{**base, "meaning": gave_up})  # type: ignore[arg-type]
+        delay = retry.next_delay(claimed.attempts + 1)
+        if verdict.retry_after_s:
+            delay = max(delay, verdict.retry_after_s)
+        return Outcome(State.DEFERRED, next_attempt_at=datetime.fromtimestamp(at + delay, UTC),
+                       **base)  # type: ignore[arg-type]
+    return Outcome(State.FAILED, **base)  # type: ignore[arg-type]
+
+
+def _is_quota(reply: Reply) -> bool:
+    enhanced = reply.enhanced or ""
+    return ("quota" in reply.text.lower() or enhanced.startswith("5.2.")
+            or enhanced in ("5.7.232", "5.7.233"))
+
+
+def _age(seconds: float) -> str:
+    hours = seconds / 3600
+    return f"{hours:g} hours" if hours >= 1 else f"{seconds / 60:g} minutes"

@@ -1,0 +1,23 @@
+"""A stand-alone SMTP relay simulator for Rollcall's tracked-send tests and demo.
+
+It speaks real SMTP over TCP (aiosmtpd on a background thread) and answers each recipient the
+way Postfix or Exchange Online would, as scripted by rules: greylisting, unknown users, full
+mailboxes, dropped connections, relay denial, submission quota and rate throttling. It offers
+AUTH and STARTTLS when asked to, and can write what it accepts to a spool folder for another
+process to read. Like aiosmtpd, it does not offer DSN. It never imports `rollcall`.
+"""
+
+from .ledger import Accepted
+from .rules import ACTIONS, Rule, RuleSpecError, parse_rules
+from .server import SmtpSimulator
+from .spool import read as read_spool
+
+__all__ = [
+    "ACTIONS",
+    "Accepted",
+    "Rule",
+    "RuleSpecError",
+    "SmtpSimulator",
+    "parse_rules",
+    "read_spool",
+]

@@ -1,0 +1,77 @@
+"""`python -m smtp_simulator [--host H] [--port N] [--rules SPEC] [--auth USER:PASSWORD]
+[--slow-ms N] [--spool DIR]`: serve until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from .rules import ACTIONS, RuleSpecError, parse_rules
+from .server import SmtpSimulator
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m smtp_simulator", description=__doc__)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=2525, help="0 picks a free port (default 2525)")
+    p.add_argument("--rules", metavar="SPEC", default="",
+                   help="per-recipient behaviours, ACTION:ADDRESS[=TIMES] joined by commas, "
+                   "e.g. greylist:*@slow.example=2,reject:nobody@contoso.com; ADDRESS is an "
+                   f"address, *@domain or *; ACTION is one of {', '.join(ACTIONS)}")
+    p.add_argument("--auth", metavar="USER:PASSWORD",
+                   help="require AUTH PLAIN or LOGIN with these credentials before MAIL")
+    p.add_argument("--slow-ms", type=float, default=0, metavar="N",
+                   help="delay every reply after the banner by N milliseconds")
+    p.add_argument("--spool", type=Path, metavar="DIR",
+                   help="also write each accepted message to DIR as <queue id>.eml and .json")
+    p.add_argument("--hostname", default="relay.simulator.test",
+                   help="the name in the banner and the EHLO reply")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        rules = parse_rules(args.rules)
+    except RuleSpecError as e:
+        parser.error(f"--rules: {e}")
+    auth = None
+    if args.auth is not None:
+        user, colon, password = args.auth.partition(":")
+        if not colon or not user:
+            parser.error(f"--auth: expected USER:PASSWORD, not {args.auth!r}")
+        auth = (user, password)
+    if args.slow_ms < 0:
+        parser.error(f"--slow-ms: must be 0 or more, not {args.slow_ms:g}")
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port: {args.port} is not a TCP port (0 to 65535)")
+    sim = SmtpSimulator(args.host, args.port, rules=rules, auth=auth, slow_ms=args.slow_ms,
+                        spool_dir=args.spool, hostname=args.hostname)
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        sim.start()
+    except OSError as e:
+        print(f"error: cannot listen on {args.host}:{args.port}: {e.strerror or e}",
+              file=sys.stderr)
+        return 2
+    print(f"SMTP simulator listening on {sim.url}", flush=True)
+    try:
+        stopping.wait()
+    finally:
+        sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

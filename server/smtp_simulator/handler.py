@@ -1,0 +1,172 @@
+"""The aiosmtpd handler: Postfix-style replies, the rules at RCPT and DATA, AUTH, slowness.
+
+aiosmtpd calls `handle_<COMMAND>` hooks found by name on this object (and would take any
+`auth_<NAME>` method as an AUTH mechanism, so none is named so). A hook that returns its own
+reply takes over: aiosmtpd then records nothing itself, which is why MAIL and RCPT fill the
+envelope here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+import weakref
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from . import spool
+from .ledger import Accepted, Ledger
+from .rules import REPLIES
+
+AUTH_REQUIRED = "530 5.7.0 Authentication required"
+HANG_UP_WAIT_S = 5.0  # the hook waits for its own cancellation, which comes at once
+
+
+class Handler:
+    """Replies to one simulator's sessions and records them in its ledger."""
+
+    def __init__(self, ledger: Ledger, *, auth: tuple[str, str] | None, slow_ms: float,
+                 spool_dir: Path | None) -> None:
+        self.ledger = ledger
+        self.auth = auth
+        self.slow_ms = slow_ms
+        self.spool_dir = spool_dir
+        # Recipients a quota rule accepted at RCPT, answered at DATA; gone with the envelope.
+        self._quota: weakref.WeakKeyDictionary[Envelope, list[str]] = (
+            weakref.WeakKeyDictionary())
+
+    async def _pause(self) -> None:
+        if self.slow_ms > 0:
+            await asyncio.sleep(self.slow_ms / 1000)
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope,
+                          hostname: str, responses: list[str]) -> list[str]:
+        await self._pause()
+        session.host_name = hostname  # with an EHLO hook, aiosmtpd leaves this to the hook
+        if self.auth is None:  # a relay without AUTH does not offer it
+            responses = [r for r in responses if not r[4:].upper().startswith("AUTH")]
+        return responses
+
+    async def handle_HELO(self, server: SMTP, session: Session, envelope: Envelope,
+                          hostname: str) -> Any:
+        await self._pause()
+        return MISSING
+
+    async def handle_AUTH(self, server: SMTP, session: Session, envelope: Envelope,
+                          args: list[str]) -> Any:
+        await self._pause()
+        return MISSING  # aiosmtpd runs the mechanism, then asks `authenticator` below
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, mail_options: list[str]) -> str:
+        await self._pause()
+        if self.auth is not None and not session.authenticated:
+            return AUTH_REQUIRED
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 Ok"
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        await self._pause()
+        rule = self.ledger.choose(address)
+        if rule is None or rule.action == "quota":
+            envelope.rcpt_tos.append(address)
+            envelope.rcpt_options.extend(rcpt_options)
+            if rule is not None:
+                self._quota.setdefault(envelope, []).append(address)
+            self.ledger.attempt(address, 250)
+            return "250 2.1.5 Ok"
+        reply = rule.reply(address)
+        self.ledger.attempt(address, int(reply[:3]) if reply else 0)
+        if rule.action == "drop":
+            await _hang_up(server, abort=True)
+        elif rule.action == "throttle":
+            await server.push(reply)
+            await _hang_up(server, abort=False)
+        return reply
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await self._pause()
+        quota = self._quota.pop(envelope, None)
+        if quota:
+            return REPLIES["quota"]
+        queue_id = secrets.token_hex(5).upper()
+        message = Accepted(
+            queue_id=queue_id,
+            mail_from=envelope.mail_from or "",
+            rcpt_to=tuple(envelope.rcpt_tos),
+            # The bytes as received (dot-unstuffed, CRLF kept); aiosmtpd adds no headers.
+            # `content` is the same bytes here, as decode_data is off.
+            data=bytes(envelope.original_content or b""),
+            at=time.time(),
+        )
+        self.ledger.accept(message)
+        if self.spool_dir is not None:
+            spool.write(self.spool_dir, message)
+        return f"250 2.0.0 Ok: queued as {queue_id}"
+
+    async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> Any:
+        await self._pause()
+        return "250 2.0.0 Ok"
+
+    async def handle_NOOP(self, server: SMTP, session: Session, envelope: Envelope,
+                          arg: str) -> Any:
+        await self._pause()
+        return "250 2.0.0 Ok"
+
+    async def handle_VRFY(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str) -> Any:
+        await self._pause()
+        return MISSING
+
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await self._pause()
+        return "221 2.0.0 Bye"
+
+
+class _NoLoginDataNotice(logging.Filter):
+    """Drops aiosmtpd 1.4's "Session.login_data is deprecated" warning.
+
+    aiosmtpd sets that attribute itself after every successful AUTH and then warns about it;
+    the command line would print it once per login. Nothing else is filtered.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Session.login_data is deprecated")
+
+
+def authenticator(credentials: tuple[str, str]) -> Any:
+    """aiosmtpd's `authenticator` callable accepting exactly `credentials` (PLAIN and LOGIN)."""
+    user, password = credentials[0].encode(), credentials[1].encode()
+    mail_log = logging.getLogger("mail.log")  # aiosmtpd's logger
+    if not any(isinstance(f, _NoLoginDataNotice) for f in mail_log.filters):
+        mail_log.addFilter(_NoLoginDataNotice())
+
+    def check(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+              auth_data: Any) -> AuthResult:
+        # Failure without a message makes aiosmtpd answer 535 5.7.8 credentials invalid.
+        ok = isinstance(auth_data, LoginPassword) and (
+            auth_data.login, auth_data.password) == (user, password)
+        return AuthResult(success=ok, handled=False)
+
+    return check
+
+
+async def _hang_up(server: SMTP, *, abort: bool) -> None:
+    """Close the connection (abort: at once, unsent data lost) and wait to be cancelled.
+
+    Closing makes aiosmtpd's connection_lost cancel the session task, this hook included, so
+    the reply the hook would return is never written.
+    """
+    transport = server.transport
+    if isinstance(transport, asyncio.WriteTransport):
+        if abort:
+            transport.abort()
+        else:
+            transport.close()
+    await asyncio.sleep(HANG_UP_WAIT_S)

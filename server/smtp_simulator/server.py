@@ -1,0 +1,173 @@
+"""SmtpSimulator: an SMTP relay on a real TCP port, run by aiosmtpd on a background thread."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+
+from .handler import Handler, authenticator
+from .ledger import Accepted, Ledger
+from .rules import Rule, parse_rules
+
+IDENT = "ESMTP Rollcall SMTP simulator"
+
+
+class _Controller(Controller):
+    """aiosmtpd's threaded Controller, serving a socket bound beforehand.
+
+    The Controller binds inside its thread and then probes the port it was given with a real
+    connection, so port 0 cannot work (there is no port 0 to probe) and a port in use surfaces
+    only after `ready_timeout` as the thread's exception. Binding in the caller's thread fixes
+    both. The probe is still one real connection; it is not counted.
+    """
+
+    def __init__(self, handler: Handler, sock: socket.socket, **smtp_kwargs: Any) -> None:
+        host, port = sock.getsockname()[:2]
+        super().__init__(handler, hostname=host, port=port, **smtp_kwargs)
+        self._sock = sock
+        self._ledger = handler.ledger
+        self._probed = False
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(self._factory_invoker, sock=self._sock,
+                                       ssl=self.ssl_context)
+
+    def factory(self) -> SMTP:
+        smtp = super().factory()  # one SMTP protocol object per connection
+        if self._probed:
+            self._ledger.connected()
+        self._probed = True
+        return smtp
+
+
+class SmtpSimulator:
+    """An SMTP relay for tests and the demo: scripted per-recipient replies, AUTH, STARTTLS.
+
+    `start()` binds (port 0 picks a free port, then `.port` and `.url` say which) and serves on
+    a background thread until `stop()`; it can be started again on the same port, which makes a
+    relay that goes away and comes back. What it saw is in `accepted`, `attempts` (every RCPT
+    as `(address, code)`, code 0 when the connection was dropped) and `connections`.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        rules: Iterable[Rule] | str = (),
+        auth: tuple[str, str] | None = None,
+        tls: tuple[str | Path, str | Path] | None = None,
+        require_tls: bool = False,
+        slow_ms: float = 0,
+        spool_dir: str | Path | None = None,
+        hostname: str = "relay.simulator.test",
+    ) -> None:
+        if require_tls and tls is None:
+            raise ValueError("require_tls needs tls=(certfile, keyfile) to offer STARTTLS with")
+        if slow_ms < 0:
+            raise ValueError(f"slow_ms must be 0 or more, not {slow_ms}")
+        self.host = host
+        self.port = port
+        self.hostname = hostname
+        self._ledger = Ledger(parse_rules(rules) if isinstance(rules, str) else rules)
+        self._handler = Handler(self._ledger, auth=auth, slow_ms=slow_ms,
+                                spool_dir=Path(spool_dir) if spool_dir is not None else None)
+        self._smtp_kwargs: dict[str, Any] = {
+            "server_hostname": hostname,
+            "ident": IDENT,
+            "decode_data": False,  # keep the data as bytes, exactly as received
+            "require_starttls": require_tls,
+            # A simulator on loopback: AUTH in plain text is allowed unless TLS is on offer,
+            # and then, as Postfix with smtpd_tls_auth_only and Exchange Online do, only
+            # after STARTTLS.
+            "auth_require_tls": tls is not None,
+        }
+        if tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))  # a bad pair fails here, now
+            self._smtp_kwargs["tls_context"] = context
+        if auth is not None:
+            self._smtp_kwargs["authenticator"] = authenticator(auth)
+        else:
+            self._smtp_kwargs["auth_exclude_mechanism"] = ["LOGIN", "PLAIN"]
+        self._controller: _Controller | None = None
+
+    # Running
+
+    def start(self) -> SmtpSimulator:
+        if self._controller is not None:
+            raise RuntimeError(f"the SMTP simulator is already running on {self.url}")
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.create_server((self.host, self.port), family=family)
+        self.port = sock.getsockname()[1]
+        controller = _Controller(self._handler, sock, **self._smtp_kwargs)
+        try:
+            controller.start()
+        except BaseException:
+            controller.stop(no_assert=True)
+            sock.close()
+            raise
+        self._controller = controller
+        return self
+
+    def stop(self) -> None:
+        """Close the port and every open connection; nothing happens if it is not running."""
+        controller, self._controller = self._controller, None
+        if controller is not None:
+            controller.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._controller is not None
+
+    def __enter__(self) -> SmtpSimulator:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"smtp://{host}:{self.port}"
+
+    # Rules
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return self._ledger.rules
+
+    def set_rules(self, rules: Iterable[Rule] | str) -> None:
+        """Replace the rules while running; their counts start again."""
+        self._ledger.set_rules(parse_rules(rules) if isinstance(rules, str) else rules)
+
+    # What it saw (copies: the sessions run on another thread)
+
+    @property
+    def accepted(self) -> list[Accepted]:
+        return self._ledger.accepted()
+
+    def messages_for(self, address: str) -> list[Accepted]:
+        """The accepted messages with `address` among their recipients (case-insensitive)."""
+        address = address.lower()
+        return [m for m in self.accepted if address in (r.lower() for r in m.rcpt_to)]
+
+    @property
+    def attempts(self) -> list[tuple[str, int]]:
+        return self._ledger.attempts()
+
+    @property
+    def connections(self) -> int:
+        return self._ledger.connections()
+
+    def clear(self) -> None:
+        """Forget the messages, attempts and connections; the rules' counts start again."""
+        self._ledger.clear()
