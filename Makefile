@@ -33,6 +33,7 @@ node_modules: package-lock.json
 
 bench: $(STAMP)
 	$(PY) -m bench
+	$(PY) -m bench --send
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check server tests bench

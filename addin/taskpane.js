@@ -12,6 +12,7 @@ import { renderFindings, throttled } from "./findings.js";
 import { onRecipientsChanged, outlookItem, readRecipients, readSubject } from "./mailbox.js";
 import { parsePasted } from "./recipients.js";
 import { supportReport } from "./report.js";
+import { offerSend } from "./send.js";
 import { anyCached, renderTree } from "./tree.js";
 
 const PROGRESS_AFTER_MS = 300; // quicker answers never flash a spinner
@@ -129,6 +130,7 @@ async function recountFromOutlook(options = {}) {
     show($("progress"), false);
     problem(null);
     show($("result"), false);
+    offerSend(null); // nobody to send to
     const waiting = $("waiting");
     waiting.textContent = "Add people or lists to To, Cc or Bcc and the count appears here.";
     show(waiting);
@@ -224,6 +226,7 @@ function problem(kind, detail = "", status = 0, retryAfter = null, requestId = n
   $("retry").textContent = { cancelled: "Count again", unauthorized: "Sign in" }[key]
     || "Try again";
   show($("result"), false); // a number next to an error would look current when it is not
+  offerSend(null); // nor a Send button
   show(box);
 }
 
@@ -270,6 +273,7 @@ function render(report) {
     + `${badge.textContent}.`);
   $("copied").textContent = "";
   show($("copy-fallback"), false);
+  offerSend(report, state.recipients, state.item); // "Send tracked" for a complete count
 }
 
 // Who joined and who left since the last count of the same recipients: why the number moved.

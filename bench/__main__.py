@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--validate", action="store_true",
                    help="the send check's latency instead (10,000 people, 300 lists by default)")
     p.add_argument("--validate-runs", type=int, default=50, help="warm checks to time")
+    p.add_argument("--send", action="store_true",
+                   help="tracked send's throughput instead: 10,000 recipients, 1 and 4 workers")
+    p.add_argument("--send-recipients", type=int, default=10_000)
     return p
 
 
@@ -65,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.only == "throttled" and args.throttle_at < 1:
         parser.error("--only throttled needs --throttle-at of 1 or more")
+    if args.send:
+        from .send import run as run_send
+
+        return run_send(say, args.send_recipients)
     if args.validate:
         from .validate import run
 

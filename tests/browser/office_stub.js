@@ -1,16 +1,20 @@
 // A stand-in for Office.js with only what the pane calls. The test sets window.__officeConfig
 // (an init script) before the page loads: {mode: "outlook" | "browser", to, cc, bcc, subject,
-// failField, sso}. `sso` adds Office.auth.getAccessToken in Outlook mode: {token} answers that
-// token, {fail: 13001} fails with that code. window.__office lets the test change recipients
-// and raise RecipientsChanged, and counts SSO calls.
+// body, failField, sso}. `body` is the draft's HTML (item.body.getAsync); `failField` names
+// one of to, cc, bcc, subject or body whose getAsync fails. `sso` adds Office.auth.getAccessToken
+// in Outlook mode: {token} answers that token, {fail: 13001} fails with that code.
+// window.__office lets the test change recipients and raise RecipientsChanged, change the
+// subject and body, and counts SSO calls.
 (function () {
   const config = window.__officeConfig || { mode: "browser" };
   const handlers = [];
   const associated = {};
   const state = {
     to: config.to || [], cc: config.cc || [], bcc: config.bcc || [],
-    subject: config.subject || "", failField: config.failField || null,
+    subject: config.subject || "", body: config.body || "",
+    failField: config.failField || null,
   };
+  const CoercionType = { Html: "html", Text: "text" };
   const Succeeded = "succeeded";
   const Failed = "failed";
 
@@ -24,7 +28,17 @@
   }
   const item = {
     to: field("to"), cc: field("cc"), bcc: field("bcc"),
-    subject: { getAsync: (cb) => answer(cb, state.subject, false) },
+    subject: { getAsync: (cb) => answer(cb, state.subject, state.failField === "subject") },
+    // Office.js: body.getAsync(coercionType, [options], callback); Text strips the markup.
+    body: {
+      getAsync(coercionType, options, cb) {
+        const callback = typeof options === "function" ? options : cb;
+        const html = state.body;
+        const value = coercionType === CoercionType.Html ? html
+          : new DOMParser().parseFromString(html, "text/html").body.textContent;
+        answer(callback, value, state.failField === "body");
+      },
+    },
     addHandlerAsync(type, handler, cb) {
       if (type === "olkRecipientsChanged") handlers.push(handler);
       answer(cb, undefined, type !== "olkRecipientsChanged");
@@ -33,6 +47,7 @@
   const outlook = config.mode === "outlook";
   window.Office = {
     AsyncResultStatus: { Succeeded, Failed },
+    CoercionType,
     EventType: { RecipientsChanged: "olkRecipientsChanged" },
     HostType: { Outlook: "Outlook" },
     context: outlook ? { mailbox: { item } } : {},
@@ -60,6 +75,8 @@
   window.__office = {
     associated,
     setRecipients(name, list) { state[name] = list; },
+    setSubject(text) { state.subject = text; },
+    setBody(html) { state.body = html; },
     fireRecipientsChanged(fields) {
       for (const h of handlers) h({ type: "olkRecipientsChanged", changedRecipientFields: fields || {} });
     },

@@ -51,16 +51,57 @@ def unsubscribe_url(base_url: str, token: str) -> str:
 def render(content: SendContent, claimed: Claimed, *, bounce_template: str | None,
            tracking_key: bytes, dkim: Dkim | None = None) -> Envelope:
     """One recipient's message, ready for MAIL FROM / RCPT TO / DATA."""
-    unsubscribe = unsubscribe_url(content.base_url, claimed.token)
+    mail_from = bounce_address(bounce_template, claimed.token, content.from_address)
+    if Mode(content.tracking) is Mode.INDIVIDUAL or not _plain(claimed):
+        data, links = _build(content, claimed.address, claimed.message_id, claimed.token,
+                             formatdate(usegmt=True), tracking_key)
+    else:
+        # Every copy of a send is the same but for a few header values: build the message
+        # once (the email package takes milliseconds a message) and fill them in per copy.
+        template, links = _template(content, tracking_key)
+        head, sep, body = template.partition(b"\r\n\r\n")
+        head = (head.replace(_TO.encode(), claimed.address.encode())
+                .replace(_MESSAGE_ID.encode(), claimed.message_id.encode())
+                .replace(_TOKEN.encode(), claimed.token.encode())
+                .replace(_DATE.encode(), formatdate(usegmt=True).encode()))
+        data = head + sep + body
+    if dkim is not None:
+        data = sign(data, dkim)
+    return Envelope(mail_from, claimed.address, data, links)
+
+
+# Stand-ins in the per-send template, as long as the values usually are so that the headers
+# fold alike: plain ASCII that no value and no header name contains.
+_TO = "rollcall-recipient-stand-in@example.invalid"
+_MESSAGE_ID = "<rollcall-message-id-stand-in@example.invalid>"
+_TOKEN = "rollcalltokenstandin0000"
+_DATE = "Thu, 01 Jan 2099 00:00:00 GMT"
+
+
+def _plain(claimed: Claimed) -> bool:
+    """Whether a copy can come from the template: ASCII values that fold like the stand-ins."""
+    return (claimed.address.isascii() and claimed.message_id.isascii()
+            and claimed.token.isascii() and len(claimed.address) <= 64
+            and len(claimed.message_id) <= 72)
+
+
+@functools.lru_cache(maxsize=16)
+def _template(content: SendContent, tracking_key: bytes) -> tuple[bytes, tuple[str, ...]]:
+    return _build(content, _TO, _MESSAGE_ID, _TOKEN, _DATE, tracking_key)
+
+
+def _build(content: SendContent, to: str, message_id: str, token: str, date: str,
+           tracking_key: bytes) -> tuple[bytes, tuple[str, ...]]:
+    unsubscribe = unsubscribe_url(content.base_url, token)
     msg = EmailMessage(policy=email.policy.SMTP)
     msg["From"] = content.from_address
-    msg["To"] = claimed.address
+    msg["To"] = to
     msg["Subject"] = content.subject
-    msg["Date"] = formatdate(usegmt=True)
-    msg["Message-ID"] = claimed.message_id
+    msg["Date"] = date
+    msg["Message-ID"] = message_id
     msg["List-Unsubscribe"] = f"<{unsubscribe}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg["X-Rollcall-R"] = claimed.token  # a bounce that lost its envelope still names it
+    msg["X-Rollcall-R"] = token  # a bounce that lost its envelope still names it
     # Out-of-office replies from Exchange to a broadcast help nobody (they are not bounces).
     msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
     links: tuple[str, ...] = ()
@@ -68,7 +109,7 @@ def render(content: SendContent, claimed: Claimed, *, bounce_template: str | Non
     mode = Mode(content.tracking)
     if html is not None and mode is not Mode.OFF:
         # Individual tracking knows the person (their token); anonymous only the send.
-        who = claimed.token if mode is Mode.INDIVIDUAL else f"s{content.id}"
+        who = token if mode is Mode.INDIVIDUAL else f"s{content.id}"
         html, links = _tracked(html, content.base_url, tracking_key, who, mode)
     if content.text is not None:
         msg.set_content(content.text)
@@ -76,11 +117,7 @@ def render(content: SendContent, claimed: Claimed, *, bounce_template: str | Non
             msg.add_alternative(html, subtype="html")
     else:
         msg.set_content(html or "", subtype="html")
-    data = msg.as_bytes(policy=email.policy.SMTP)
-    if dkim is not None:
-        data = sign(data, dkim)
-    return Envelope(bounce_address(bounce_template, claimed.token, content.from_address),
-                    claimed.address, data, links)
+    return msg.as_bytes(policy=email.policy.SMTP), links
 
 
 @functools.lru_cache(maxsize=64)

@@ -31,7 +31,7 @@ from .retry import RelayBackoff, RetryPolicy
 from .smtp import Relay, Session, SmtpFailure
 
 log = logging.getLogger(__name__)
-BATCH = 10  # recipients a lane claims at once: small, so a lease covers them comfortably
+BATCH = 25  # recipients a lane claims at once: a lease covers them at a relay's usual pace
 IDLE_POLL_S = 0.5
 PAUSE_S = {"auth": 900.0, "quota": 3600.0}  # how long a refusing relay rests before a retry
 

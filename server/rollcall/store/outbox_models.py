@@ -55,10 +55,13 @@ class SendRecipientRow(Base):
         UniqueConstraint("send_id", "address_key"),  # nobody gets one send twice
         CheckConstraint(_STATES, name="state"),
         Index("ix_send_recipients_state_next_attempt_at", "state", "next_attempt_at"),
+        # A send's recipients by state: its counts, and "is anything still pending?" after
+        # each reply, without reading the whole send.
+        Index("ix_send_recipients_send_id_state", "send_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    send_id: Mapped[int] = mapped_column(ForeignKey("sends.id"), index=True)
+    send_id: Mapped[int] = mapped_column(ForeignKey("sends.id"))
     address: Mapped[str] = mapped_column(String(EMAIL_LENGTH))
     address_key: Mapped[str] = mapped_column(String(EMAIL_LENGTH))
     token: Mapped[str] = mapped_column(String(64), unique=True)  # VERP, unsubscribe, tracking

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -35,12 +36,28 @@ def should_retry(exc: DBAPIError) -> bool:
     return False  # anything else is a real fault (a foreign key, a lost server): raise it
 
 
+# SQLite lets one writer in at a time and makes the others sleep in growing steps (up to 100 ms)
+# until the lock is free. Writers in one process queue on a Python lock instead, which hands the
+# database over the moment it is free: the send worker's lanes commit once a message each.
+_SQLITE_WRITERS: dict[str, threading.RLock] = {}
+_REGISTRY = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.RLock | None:
+    if engine.dialect.name != "sqlite":
+        return None
+    key = engine.url.render_as_string(hide_password=True)
+    with _REGISTRY:
+        return _SQLITE_WRITERS.setdefault(key, threading.RLock())
+
+
 class Transactor:
     """Runs a function in a session inside one transaction; writes retry on conflicts."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._write = engine.execution_options(rollcall_write=True)
+        self._write_lock = _writer_lock(engine)
         # Reads see one snapshot across their queries; SQLite transactions already do.
         postgres = engine.dialect.name == "postgresql"
         self._read = (
@@ -53,7 +70,10 @@ class Transactor:
 
     def write(self, work: Callable[[Session], T]) -> T:
         """Run `work` in one write transaction; all or nothing, re-run on conflicts."""
-        return self._run(self._write, work)
+        if self._write_lock is None:
+            return self._run(self._write, work)
+        with self._write_lock:
+            return self._run(self._write, work)
 
     def _run(self, engine: Engine, work: Callable[[Session], T]) -> T:
         for attempt in range(1, ATTEMPTS + 1):

@@ -81,7 +81,7 @@ def upgrade() -> None:
         sa.CheckConstraint("state IN (" + ", ".join(f"'{s}'" for s in STATES) + ")",
                            name="ck_send_recipients_state"),
     )
-    op.create_index("ix_send_recipients_send_id", "send_recipients", ["send_id"])
+    op.create_index("ix_send_recipients_send_id_state", "send_recipients", ["send_id", "state"])
     op.create_index("ix_send_recipients_remote_id", "send_recipients", ["remote_id"])
     op.create_index("ix_send_recipients_state_next_attempt_at", "send_recipients",
                     ["state", "next_attempt_at"])

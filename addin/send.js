@@ -1,0 +1,534 @@
+// "Send tracked": after a complete count, Rollcall sends one copy of the draft to each person
+// through the organisation's relay and says what became of every copy (POST /api/sends and
+// GET /api/sends/ID). A test to the sender first; the real send only after a dry run the sender
+// has read and confirmed. taskpane.js calls offerSend() after each count, offerSend(null) when
+// the count is gone. In Outlook the message is the open draft; in a browser tab (`make demo`,
+// recipients pasted) there is no draft, so the sender writes a subject and a plain-text message
+// in the pane, sent as text and as HTML made from it (htmlFromText).
+
+import { ApiError, kindForStatus } from "./api.js";
+import { accessToken, forgetToken } from "./auth.js";
+import { $, el, plural, show } from "./dom.js";
+
+const POLL_MS = 2000;
+const POLL_MAX_MS = 30_000; // errors double the wait up to this: a struggling server gets air
+
+// What went wrong, per error code (the pane switches on the code, never on the message text).
+const PROBLEMS = {
+  count_incomplete: "The count is incomplete (some lists could not be expanded), so Rollcall "
+    + "won't send from it. Count again with Refresh, and send once the count is complete.",
+  smtp_not_configured: "Rollcall has no mail relay to send through, so it can't send. Ask "
+    + "your administrator to set one up.",
+  not_configured: "Rollcall isn't set up to send yet. Ask your administrator.",
+  exchange_unreachable: "Rollcall couldn't reach Exchange to count the people again, so "
+    + "nothing was sent. Try again in a minute.",
+  exchange_busy: "Exchange asked Rollcall to wait, so nothing was sent yet. Try again in a "
+    + "moment.",
+  exchange_unauthorized: "Exchange refused Rollcall's service account, so nothing was sent. "
+    + "Tell your IT team.",
+  throttled: "Rollcall or Exchange is busy just now, so nothing was sent. Try again in a minute.",
+  unreachable: "Rollcall didn't answer. Check your connection and try again.",
+  unauthorized: "Rollcall couldn't confirm who you are. Count again to sign in, then try again.",
+  not_signed_in: "Rollcall couldn't confirm who you are. Count again to sign in, then try again.",
+  forbidden: "Your account isn't allowed to send with Rollcall. Ask your IT team.",
+  rate_limited: "You've asked Rollcall for a lot in a short time. Wait a moment, then try again.",
+  too_many_recipients: "This message has more entries than Rollcall sends to at once.",
+  no_body: "The message has no body yet. Write it, then try again.",
+  bad_subject: "The subject is missing, or too long for a mail header.",
+  bad_html: "The message's body is too large for Rollcall to send.",
+  send_not_found: "Rollcall can't find this send any more.",
+  server_error: "Something went wrong on the Rollcall server. Try again; if it keeps "
+    + "happening, tell your IT team and give them the reference below.",
+};
+const SUPPRESSED = { // the server's words (sending/model.py SUPPRESSION_WORDS) for one recipient
+  opted_out: "opted out", deleted: "contact deleted", unsubscribed: "unsubscribed",
+  hard_bounce: "bounced before (address does not exist)",
+  manual: "suppressed by an administrator",
+};
+const STATES = { queued: "Queued", sending: "Sending", deferred: "Deferred (tried again later)",
+  sent: "Sent", failed: "Failed", bounced: "Bounced", suppressed: "Not sent",
+  cancelled: "Cancelled" };
+const COUNTS = { queued: "Queued", sent: "Sent", deferred: "Deferred", failed: "Failed",
+  suppressed: "Suppressed", bounced: "Bounced", cancelled: "Cancelled" };
+const ALWAYS = ["queued", "sent", "deferred", "failed", "suppressed"]; // the rest once non-zero
+
+const s = {
+  report: null,
+  recipients: [],
+  item: null,
+  offer: 0, // bumped by every count: a dry run made for other recipients is dropped
+  tracked: null, // the queued send: once there is one, the section shows it whatever comes
+  test: null, // the test send's watcher
+};
+
+export function offerSend(report, recipients = [], item = null) {
+  s.offer++;
+  if (s.tracked) return;
+  s.report = report;
+  s.recipients = recipients;
+  s.item = item;
+  wire();
+  closeConfirm(false);
+  problem(null);
+  // Nothing to send to without people. Outside Outlook the sender writes the message here.
+  const visible = Boolean(report && (report.total > 0 || !report.complete));
+  show($("send"), visible);
+  if (!visible) return;
+  show($("send-compose"), !item);
+  show($("send-needs"), !report.complete);
+  show($("send-offer"), report.complete);
+  setBusy(false);
+}
+
+let wired = false;
+function wire() {
+  if (wired) return;
+  wired = true;
+  $("send-test").addEventListener("click", sendTest);
+  $("send-start").addEventListener("click", dryRun);
+  document.addEventListener("visibilitychange", resumeOrPause);
+  window.addEventListener("pagehide", () => watchers.forEach((w) => w.stop()));
+  $("send-every").addEventListener("click", () => recipientsTable(false));
+  $("send-see-failed").addEventListener("click", () => recipientsTable(true));
+  for (const name of ["subject", "message"]) {
+    $(`send-${name}`).addEventListener("input", () => fieldError(name, null));
+  }
+}
+
+function setBusy(busy) {
+  $("send-test").disabled = busy;
+  $("send-start").disabled = busy;
+}
+
+// The draft as Outlook has it now (or as written in the pane outside Outlook); null, and the
+// reason on screen, when there is nothing to send.
+async function readDraft() {
+  if (!s.item) return readWritten();
+  let subject;
+  let html;
+  try {
+    subject = typeof s.item.subject === "string" ? s.item.subject
+      : await officeValue((cb) => s.item.subject.getAsync(cb));
+    html = await officeValue((cb) => s.item.body.getAsync(Office.CoercionType.Html, cb));
+  } catch {
+    problem("Outlook didn't give Rollcall the message's subject and body just now. Try again.");
+    return null;
+  }
+  if (!subject || !subject.trim()) {
+    problem("Give the message a subject first: Rollcall sends nothing without one.");
+    return null;
+  }
+  if (!html || !html.trim()) {
+    problem("The message has no body yet. Write it, then try again.");
+    return null;
+  }
+  return { subject: subject.trim(), html, text: null };
+}
+
+// Outside Outlook: the Subject and Message fields. Each empty one says so beside itself, the
+// first of them gets the focus, and nothing is asked of the server.
+function readWritten() {
+  const subject = $("send-subject").value.trim();
+  const text = $("send-message").value;
+  const missing = [];
+  fieldError("subject", subject ? null : "Write a subject first");
+  if (!subject) missing.push("subject");
+  fieldError("message", text.trim() ? null : "Write the message first");
+  if (!text.trim()) missing.push("message");
+  if (missing.length) {
+    $(`send-${missing[0]}`).focus();
+    return null;
+  }
+  return { subject, html: htmlFromText(text), text };
+}
+
+function fieldError(name, message) {
+  const field = $(`send-${name}`);
+  const error = $(`send-${name}-error`);
+  error.textContent = message || "";
+  show(error, Boolean(message));
+  const described = (field.getAttribute("aria-describedby") || "").split(" ")
+    .filter((id) => id && id !== error.id);
+  if (message) described.unshift(error.id); // read out when the field gets the focus
+  if (described.length) field.setAttribute("aria-describedby", described.join(" "));
+  else field.removeAttribute("aria-describedby");
+  if (message) field.setAttribute("aria-invalid", "true");
+  else field.removeAttribute("aria-invalid");
+}
+
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const escapeHtml = (text) => text.replace(/[&<>"']/g, (ch) => ESCAPES[ch]);
+
+// Plain text as HTML: every character escaped, a blank line (spaces allowed) between paragraphs,
+// a single line break kept as <br>. Nothing the sender typed is ever read as markup.
+export function htmlFromText(text) {
+  const paragraphs = String(text).replace(/\r\n?/g, "\n").split(/\n[ \t]*(?:\n[ \t]*)+/)
+    .map((p) => p.replace(/^(?:[ \t]*\n)+|(?:\n[ \t]*)+$/g, "")) // a lone blank line at either end
+    .filter((p) => p.trim())
+    .map((p) => `<p>${p.split("\n").map(escapeHtml).join("<br>\n")}</p>`);
+  return `<html><body>\n${paragraphs.join("\n")}\n</body></html>`;
+}
+
+function officeValue(call) {
+  return new Promise((resolve, reject) => {
+    call((result) => {
+      if (result.status === Office.AsyncResultStatus.Succeeded) resolve(result.value);
+      else reject(new Error(result.error?.message || "Outlook did not answer"));
+    });
+  });
+}
+
+// --- Send a test to myself
+
+async function sendTest() {
+  problem(null);
+  const status = $("send-test-status");
+  const draft = await readDraft();
+  if (!draft) return;
+  setBusy(true);
+  status.textContent = "Sending a test to you…";
+  show(status);
+  let summary;
+  try {
+    summary = await api("api/sends/test", { method: "POST", body: draft }, isSummary);
+  } catch (e) {
+    show(status, false);
+    problem(e);
+    return;
+  } finally {
+    setBusy(false);
+  }
+  s.test?.stop();
+  s.test = watch(summary, async (now, error) => {
+    if (error) {
+      status.textContent = "Sending a test to you… (Rollcall isn't answering; still trying)";
+      return;
+    }
+    if (now.status !== "done") {
+      status.textContent = now.waiting ? `Sending a test to you… ${now.waiting}`
+        : "Sending a test to you…";
+      return;
+    }
+    const reply = await firstReply(now.id);
+    status.textContent = now.counts.sent
+      ? `Test sent to you: check your inbox.${reply ? ` The relay said: ${reply}` : ""}`
+      : `The test wasn't sent: ${reply || "the relay refused it."}`;
+  });
+}
+
+async function firstReply(id) {
+  try {
+    const { recipients } = await api(`api/sends/${id}/recipients`, {}, isRecipients);
+    return recipients[0]?.reply?.meaning || "";
+  } catch {
+    return ""; // the counts already said whether it went
+  }
+}
+
+// --- Send tracked: dry run, confirmation, the real send
+
+async function dryRun() {
+  problem(null);
+  const offer = s.offer;
+  const draft = await readDraft();
+  if (!draft || offer !== s.offer) return;
+  setBusy(true);
+  const body = { recipients: s.recipients, ...draft, dry_run: true };
+  if (s.report.expected_source === "sender") body.expected = s.report.expected;
+  let answer;
+  try {
+    answer = await api("api/sends", { method: "POST", body },
+      (b) => typeof b?.plan?.messages === "number");
+  } catch (e) {
+    if (offer === s.offer) problem(e);
+    return;
+  } finally {
+    if (offer === s.offer) setBusy(false);
+  }
+  if (offer !== s.offer) return; // the recipients changed while the server counted
+  confirm(answer.plan, { ...body, dry_run: false });
+}
+
+function confirm(plan, body) {
+  const box = $("send-confirm");
+  const n = plan.messages;
+  const facts = [el("li", { "data-fact": "messages",
+    text: `${plural(n, "message")}, one per person.` })];
+  const left = Object.values(plan.suppressed).reduce((a, b) => a + b, 0);
+  if (left) {
+    const reasons = Object.entries(plan.suppressed);
+    const said = (reason) => plan.suppressed_words[reason] || reason.replace(/_/g, " ");
+    // One reason needs no second number: "2 not sent: opted out".
+    const why = reasons.length === 1 ? said(reasons[0][0])
+      : reasons.map(([reason, k]) => `${k.toLocaleString("en-US")} ${said(reason)}`).join(", ");
+    facts.push(el("li", { "data-fact": "suppressed",
+      text: `${left.toLocaleString("en-US")} not sent: ${why}.` }));
+  }
+  facts.push(el("li", { "data-fact": "relay", text: `Through the relay ${plan.relay}`
+    + (plan.fallback ? `, or ${plan.fallback} if it is down.` : ".") }));
+  if (n) {
+    facts.push(el("li", { "data-fact": "time", text: `Takes ${duration(plan.estimated_s)} at `
+      + `the sending limit (${plan.rate.per_minute.toLocaleString("en-US")} a minute).` }));
+  }
+  const check = plan.send_check;
+  const queue = el("button", { type: "button", class: "primary", id: "send-queue",
+    text: `Queue ${plural(n, "message")}`, onclick: () => queueSend(body) });
+  box.replaceChildren(...[
+    el("h3", { id: "send-confirm-title", tabindex: "-1", text: "Before Rollcall sends" }),
+    el("p", { class: "send-subject", text: `Subject: ${body.subject}` }),
+    el("ul", { class: "send-plan" }, facts),
+    check?.action === "warn" && check.message
+      ? el("p", { class: "send-warning", "data-fact": "send-check", text: check.message }) : null,
+    n ? null : el("p", { text: "Nobody is left to send to." }),
+    el("div", { class: "row" }, n ? queue : null,
+      el("button", { type: "button", class: "secondary", id: "send-cancel", text: "Cancel",
+        onclick: () => closeConfirm(true) })),
+  ].filter(Boolean));
+  show($("send-offer"), false);
+  show(box);
+  $("send-confirm-title").focus();
+}
+
+function closeConfirm(focus) {
+  const box = $("send-confirm");
+  if (box.hidden) return;
+  show(box, false);
+  box.replaceChildren();
+  show($("send-offer"), Boolean(s.report?.complete));
+  if (focus) $("send-start").focus();
+}
+
+async function queueSend(body) {
+  problem(null);
+  for (const b of $("send-confirm").querySelectorAll("button")) b.disabled = true;
+  let summary;
+  try {
+    summary = await api("api/sends", { method: "POST", body }, isSummary);
+  } catch (e) {
+    closeConfirm(false);
+    // No answer: the send may be queued all the same, and a second try would send twice.
+    problem(e.kind === "unreachable" ? Object.assign(e, { kind: "unreachable_send" }) : e);
+    return;
+  }
+  s.tracked = { id: summary.id };
+  $("send-note").textContent = s.item
+    ? "The draft is still open: discard it yourself (Rollcall sent the copies)."
+    : "Sent from Rollcall; nothing else to do.";
+  show($("send-confirm"), false);
+  show($("send-offer"), false);
+  show($("send-needs"), false);
+  progress(summary);
+  $("send-title").focus(); // the confirmation that had the focus is gone
+  s.tracked.watcher = watch(summary, (now, error) => progress(now, error));
+}
+
+// --- Progress and the outcome
+
+function progress(summary, error = null) {
+  const box = $("send-progress");
+  show(box);
+  if (error) {
+    $("send-lag").textContent = error.kind === "send_not_found" ? PROBLEMS.send_not_found
+      : "Rollcall isn't answering just now; still trying.";
+    show($("send-lag"));
+    return;
+  }
+  show($("send-lag"), false);
+  const c = summary.counts;
+  const total = summary.recipients;
+  const handled = c.sent + c.failed + c.bounced + c.suppressed + c.cancelled;
+  const done = summary.status === "done";
+  $("send-headline").textContent = done ? outcome(c)
+    : { paused: "Paused by an administrator: nothing goes out until they resume it.",
+      stopped: "Stopped: the copies not sent yet are being cancelled.",
+      queued: `Queued: ${plural(total - handled, "message")} waiting for the relay.` }[
+      summary.status] || `Sending: ${handled.toLocaleString("en-US")} of `
+      + `${plural(total, "message")} handled.`;
+  const bar = $("send-bar");
+  bar.max = Math.max(total, 1);
+  bar.value = handled;
+  const shown = Object.keys(COUNTS).filter((k) => ALWAYS.includes(k) || c[k]);
+  $("send-counts").replaceChildren(...shown.flatMap((k) => [
+    el("dt", { text: COUNTS[k] }),
+    el("dd", { "data-state": k, text: c[k].toLocaleString("en-US") })]));
+  $("send-waiting").textContent = summary.waiting || "";
+  show($("send-waiting"), Boolean(summary.waiting));
+  if (!done) return;
+  const failed = c.failed + c.bounced;
+  show($("send-see-failed"), failed > 0);
+  show($("send-after"));
+}
+
+function outcome(c) {
+  const n = (k) => k.toLocaleString("en-US");
+  const failed = c.failed + c.bounced;
+  const parts = [failed ? `${n(c.sent)} sent, ${n(failed)} failed`
+    : c.sent ? `All ${n(c.sent)} delivered to the relay` : "Nothing was sent"];
+  if (c.suppressed) parts.push(`${n(c.suppressed)} not sent (suppressed)`);
+  if (c.cancelled) parts.push(`${n(c.cancelled)} cancelled`);
+  return parts.join(", ") + (failed ? ":" : "."); // "see them" follows the colon
+}
+
+// "Show every recipient" (or only the failed ones): each copy's fate, as support asks for it.
+async function recipientsTable(onlyFailed) {
+  const toggle = $("send-every");
+  const box = $("send-table");
+  const open = !box.hidden && box.dataset.only === String(onlyFailed);
+  if (open) {
+    show(box, false);
+    toggle.setAttribute("aria-expanded", "false");
+    return;
+  }
+  toggle.setAttribute("aria-expanded", String(!onlyFailed));
+  box.dataset.only = String(onlyFailed);
+  box.replaceChildren(el("p", { class: "hint", text: "Asking Rollcall…" }));
+  show(box);
+  let rows;
+  try {
+    rows = (await api(`api/sends/${s.tracked.id}/recipients`, {}, isRecipients)).recipients;
+  } catch (e) {
+    box.replaceChildren(el("p", { class: "hint", text: words(e) }));
+    return;
+  }
+  if (onlyFailed) rows = rows.filter((r) => r.state === "failed" || r.state === "bounced");
+  const head = ["Address", "State", "Reply", "Meaning", "Message-ID", "Relay queue ID"];
+  box.replaceChildren(el("table", { class: "send-recipients" },
+    el("caption", { class: "visually-hidden",
+      text: onlyFailed ? "Recipients that failed" : "Every recipient" }),
+    el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, rows.map((r) => el("tr", { "data-state": r.state },
+      el("td", { class: "addr", text: r.address }),
+      el("td", { text: r.state === "suppressed"
+        ? `Not sent: ${SUPPRESSED[r.reason] || r.reason || "suppressed"}` : STATES[r.state]
+        || r.state }),
+      el("td", { class: "num", text: r.reply?.code ? `${r.reply.code} ${r.reply.enhanced || ""}`
+        .trim() : "" }),
+      el("td", { class: "meaning", text: r.reply?.meaning || "" }),
+      el("td", { class: "mono", text: r.message_id || "" }),
+      el("td", { class: "mono", text: r.remote_id || "" }))))));
+}
+
+function duration(seconds) {
+  if (seconds < 60) return "under a minute";
+  if (seconds < 3600) return `about ${plural(Math.round(seconds / 60), "minute")}`;
+  return `about ${plural(Math.round(seconds / 3600), "hour")}`;
+}
+
+// --- Polling: every 2 s until done, paused while the pane is hidden, slower after errors
+
+const watchers = new Set();
+
+function watch(summary, onChange) {
+  const w = { id: summary.id, delay: POLL_MS, timer: null, busy: false, stopped: false };
+  w.stop = () => {
+    w.stopped = true;
+    clearTimeout(w.timer);
+    watchers.delete(w);
+  };
+  w.tick = async () => {
+    w.timer = null;
+    if (w.stopped || w.busy || document.hidden) return; // visibilitychange resumes it
+    w.busy = true;
+    try {
+      const now = await api(`api/sends/${w.id}`, {}, isSummary);
+      if (w.stopped) return;
+      w.delay = POLL_MS;
+      await onChange(now, null);
+      if (now.status === "done") return w.stop();
+    } catch (e) {
+      if (w.stopped) return;
+      await onChange(null, e);
+      if (e.kind === "send_not_found") return w.stop();
+      w.delay = Math.min(w.delay * 2, POLL_MAX_MS);
+    } finally {
+      w.busy = false;
+    }
+    w.timer = setTimeout(w.tick, w.delay);
+  };
+  watchers.add(w);
+  w.timer = setTimeout(w.tick, POLL_MS);
+  return w;
+}
+
+function resumeOrPause() {
+  for (const w of watchers) {
+    clearTimeout(w.timer);
+    w.timer = null;
+    if (!document.hidden) w.tick();
+  }
+}
+
+// --- Errors
+
+function problem(error) {
+  const box = $("send-problem");
+  if (!error) {
+    show(box, false);
+    return;
+  }
+  const text = typeof error === "string" ? error : words(error);
+  const reference = error.requestId ? `Reference for support: ${error.requestId}` : "";
+  $("send-problem-text").textContent = text;
+  $("send-problem-detail").textContent = reference;
+  show($("send-problem-detail"), Boolean(reference));
+  show(box);
+}
+
+function words(error) {
+  if (error.kind === "send_blocked") {
+    const said = error.sendCheck?.message;
+    return `Rollcall's send check stops this send${said ? `: ${said}` : "."}`;
+  }
+  if (error.kind === "unreachable_send") {
+    return "Rollcall didn't answer, so the send may or may not be queued. Ask your IT team "
+      + "before trying again, so nobody gets it twice.";
+  }
+  if (PROBLEMS[error.kind]) return PROBLEMS[error.kind];
+  // A 4xx the pane has no words for: the server's message is written for people.
+  if (error.status >= 400 && error.status < 500 && error.message && error.message !== error.kind
+    && ![401, 403, 413, 429].includes(error.status)) return error.message;
+  return PROBLEMS[kindForStatus(error.status)] || PROBLEMS.server_error;
+}
+
+// --- The API, as api.js calls it, keeping the error's send_check (send_blocked)
+
+const isSummary = (b) => typeof b?.id === "number" && typeof b?.counts === "object";
+const isRecipients = (b) => Array.isArray(b?.recipients);
+
+async function api(path, { method = "GET", body } = {}, looksRight, fresh = false) {
+  let token;
+  try {
+    token = await accessToken({ fresh });
+  } catch (e) {
+    throw new ApiError("not_signed_in", 401, e.message);
+  }
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: { Accept: "application/json", Authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+  } catch (e) {
+    throw new ApiError("unreachable", 0, e.message);
+  }
+  if (response.status === 401 && !fresh) { // a 401 means nothing was done: asking again is safe
+    forgetToken();
+    return api(path, { method, body }, looksRight, true);
+  }
+  let answer = null;
+  try {
+    answer = await response.json();
+  } catch {
+    // A proxy's HTML error page or an empty body: the status alone must decide.
+  }
+  if (response.ok && looksRight(answer)) return answer;
+  const error = new ApiError(answer?.error?.code || kindForStatus(response.status),
+    response.status, answer?.error?.message,
+    Number(response.headers.get("Retry-After")) || null,
+    answer?.error?.request_id || response.headers.get("X-Request-Id"));
+  error.sendCheck = answer?.error?.send_check || null;
+  throw error;
+}
