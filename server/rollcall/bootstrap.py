@@ -160,11 +160,14 @@ def tracking_key(config: Config) -> bytes:
 
 def smtp_token(config: Config) -> Callable[[], str]:
     """XOAUTH2's access token for Exchange Online SMTP AUTH: msal client credentials."""
-    from .identity.client_credentials import client_credentials
+    from .identity.client_credentials import SmtpOAuthError, client_credentials
 
     identity = config.identity
-    return client_credentials(identity.issuer, identity.client_id, identity.client_secret,
-                              config.sending.smtp_oauth_scope, identity.ca_file)
+    try:
+        return client_credentials(identity.issuer, identity.client_id, identity.client_secret,
+                                  config.sending.smtp_oauth_scope, identity.ca_file)
+    except SmtpOAuthError as e:
+        raise ConfigError(str(e)) from None
 
 
 def ews_organisation(config: Config, obo: OnBehalfOf | None = None) -> Organisation:

@@ -3,11 +3,13 @@
 It speaks real SMTP over TCP (aiosmtpd on a background thread) and answers each recipient the
 way Postfix or Exchange Online would, as scripted by rules: greylisting, unknown users, full
 mailboxes, dropped connections, relay denial, submission quota and rate throttling. It offers
-AUTH and STARTTLS when asked to, and can write what it accepts to a spool folder for another
+AUTH (PLAIN and LOGIN with a password, XOAUTH2 with an OAuth issuer's tokens, as Exchange Online
+does) and STARTTLS when asked to, and can write what it accepts to a spool folder for another
 process to read. Like aiosmtpd, it does not offer DSN. It never imports `rollcall`.
 """
 
 from .ledger import Accepted
+from .oauth import BearerCheck, SignIn
 from .rules import ACTIONS, Rule, RuleSpecError, parse_rules
 from .server import SmtpSimulator
 from .spool import read as read_spool
@@ -15,8 +17,10 @@ from .spool import read as read_spool
 __all__ = [
     "ACTIONS",
     "Accepted",
+    "BearerCheck",
     "Rule",
     "RuleSpecError",
+    "SignIn",
     "SmtpSimulator",
     "parse_rules",
     "read_spool",

@@ -1,5 +1,6 @@
 """`python -m smtp_simulator [--host H] [--port N] [--rules SPEC] [--auth USER:PASSWORD]
-[--slow-ms N] [--spool DIR]`: serve until Ctrl-C or SIGTERM."""
+[--oauth-issuer URL --oauth-jwks URL_OR_PATH [--oauth-audience AUD]] [--slow-ms N]
+[--spool DIR]`: serve until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from .oauth import EXCHANGE_AUDIENCE, BearerCheck, InvalidToken, TokenVerifier
 from .rules import ACTIONS, RuleSpecError, parse_rules
 from .server import SmtpSimulator
 
@@ -24,6 +26,13 @@ def _parser() -> argparse.ArgumentParser:
                    f"address, *@domain or *; ACTION is one of {', '.join(ACTIONS)}")
     p.add_argument("--auth", metavar="USER:PASSWORD",
                    help="require AUTH PLAIN or LOGIN with these credentials before MAIL")
+    p.add_argument("--oauth-issuer", metavar="URL",
+                   help="offer AUTH XOAUTH2 (as Exchange Online does), taking RS256 tokens this "
+                   "issuer signed (their iss); needs --oauth-jwks")
+    p.add_argument("--oauth-jwks", metavar="URL_OR_PATH",
+                   help="the issuer's keys: an https://, http:// or file:// URL, or a jwks.json")
+    p.add_argument("--oauth-audience", metavar="AUD", default=EXCHANGE_AUDIENCE,
+                   help=f"the aud tokens must carry (default {EXCHANGE_AUDIENCE})")
     p.add_argument("--slow-ms", type=float, default=0, metavar="N",
                    help="delay every reply after the banner by N milliseconds")
     p.add_argument("--spool", type=Path, metavar="DIR",
@@ -46,12 +55,22 @@ def main(argv: list[str] | None = None) -> int:
         if not colon or not user:
             parser.error(f"--auth: expected USER:PASSWORD, not {args.auth!r}")
         auth = (user, password)
+    bearer = None
+    if (args.oauth_issuer is None) != (args.oauth_jwks is None):
+        parser.error("--oauth-issuer and --oauth-jwks go together")
+    if args.oauth_issuer is not None:
+        try:
+            bearer = BearerCheck(args.oauth_issuer, args.oauth_jwks, args.oauth_audience)
+            if TokenVerifier(bearer).check_keys() == 0:  # fail now, not at the first sign-in
+                raise InvalidToken(f"{bearer.jwks_url} holds no RS256 signing key")
+        except (ValueError, InvalidToken) as e:
+            parser.error(f"XOAUTH2: {e}")
     if args.slow_ms < 0:
         parser.error(f"--slow-ms: must be 0 or more, not {args.slow_ms:g}")
     if not 0 <= args.port <= 65535:
         parser.error(f"--port: {args.port} is not a TCP port (0 to 65535)")
-    sim = SmtpSimulator(args.host, args.port, rules=rules, auth=auth, slow_ms=args.slow_ms,
-                        spool_dir=args.spool, hostname=args.hostname)
+    sim = SmtpSimulator(args.host, args.port, rules=rules, auth=auth, bearer=bearer,
+                        slow_ms=args.slow_ms, spool_dir=args.spool, hostname=args.hostname)
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:

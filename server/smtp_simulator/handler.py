@@ -1,14 +1,15 @@
 """The aiosmtpd handler: Postfix-style replies, the rules at RCPT and DATA, AUTH, slowness.
 
-aiosmtpd calls `handle_<COMMAND>` hooks found by name on this object (and would take any
-`auth_<NAME>` method as an AUTH mechanism, so none is named so). A hook that returns its own
-reply takes over: aiosmtpd then records nothing itself, which is why MAIL and RCPT fill the
-envelope here.
+aiosmtpd calls `handle_<COMMAND>` hooks found by name on this object, and takes any
+`auth_<NAME>` method as an AUTH mechanism: `auth_XOAUTH2` is the one here (the server leaves it
+out of EHLO unless a BearerCheck is set). A hook that returns its own reply takes over: aiosmtpd
+then records nothing itself, which is why MAIL and RCPT fill the envelope here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import secrets
 import time
@@ -20,6 +21,7 @@ from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Se
 
 from . import spool
 from .ledger import Accepted, Ledger
+from .oauth import UNSUCCESSFUL, InvalidToken, SignIn, TokenVerifier, parse_xoauth2
 from .rules import REPLIES
 
 AUTH_REQUIRED = "530 5.7.0 Authentication required"
@@ -30,14 +32,22 @@ class Handler:
     """Replies to one simulator's sessions and records them in its ledger."""
 
     def __init__(self, ledger: Ledger, *, auth: tuple[str, str] | None, slow_ms: float,
-                 spool_dir: Path | None) -> None:
+                 spool_dir: Path | None, bearer: TokenVerifier | None = None) -> None:
         self.ledger = ledger
         self.auth = auth
+        self.bearer = bearer
+        if bearer is not None:
+            quiet_login_data_notice()
         self.slow_ms = slow_ms
         self.spool_dir = spool_dir
         # Recipients a quota rule accepted at RCPT, answered at DATA; gone with the envelope.
         self._quota: weakref.WeakKeyDictionary[Envelope, list[str]] = (
             weakref.WeakKeyDictionary())
+
+    @property
+    def signs_in(self) -> bool:
+        """Whether AUTH is offered, and then required before MAIL."""
+        return self.auth is not None or self.bearer is not None
 
     async def _pause(self) -> None:
         if self.slow_ms > 0:
@@ -47,7 +57,7 @@ class Handler:
                           hostname: str, responses: list[str]) -> list[str]:
         await self._pause()
         session.host_name = hostname  # with an EHLO hook, aiosmtpd leaves this to the hook
-        if self.auth is None:  # a relay without AUTH does not offer it
+        if not self.signs_in:  # a relay without AUTH does not offer it
             responses = [r for r in responses if not r[4:].upper().startswith("AUTH")]
         return responses
 
@@ -64,7 +74,7 @@ class Handler:
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, mail_options: list[str]) -> str:
         await self._pause()
-        if self.auth is not None and not session.authenticated:
+        if self.signs_in and not session.authenticated:
             return AUTH_REQUIRED
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
@@ -128,6 +138,35 @@ class Handler:
         await self._pause()
         return "221 2.0.0 Bye"
 
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        """AUTH XOAUTH2 [initial response]: the bearer token checked as Exchange Online does;
+        any refusal is its 535 5.7.3, the reason kept in the ledger's sign-ins."""
+        if len(args) == 1:  # no initial response: ask for it with an empty challenge
+            answer = await server.challenge_auth("")
+            if answer is MISSING:
+                return AuthResult(success=False, handled=True)  # aiosmtpd answered 501
+            assert isinstance(answer, bytes)
+            message = answer
+        else:
+            try:
+                message = base64.b64decode(args[1].encode(), validate=True)
+            except ValueError:  # binascii.Error is one
+                await server.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False, handled=True)
+        user = ""
+        try:
+            user, token = parse_xoauth2(message)
+            assert self.bearer is not None  # the server offers XOAUTH2 only with a check
+            loop = asyncio.get_running_loop()
+            # Reading the issuer's keys may block: off the event loop, like a real relay's I/O.
+            claims = await loop.run_in_executor(None, self.bearer.claims, token)
+        except InvalidToken as e:
+            self.ledger.signed_in(SignIn("XOAUTH2", user, False, str(e)))
+            return AuthResult(success=False, handled=False, message=UNSUCCESSFUL)
+        accepted = SignIn("XOAUTH2", user, True, claims=claims)
+        self.ledger.signed_in(accepted)
+        return AuthResult(success=True, auth_data=accepted)
+
 
 class _NoLoginDataNotice(logging.Filter):
     """Drops aiosmtpd 1.4's "Session.login_data is deprecated" warning.
@@ -140,18 +179,27 @@ class _NoLoginDataNotice(logging.Filter):
         return not str(record.msg).startswith("Session.login_data is deprecated")
 
 
-def authenticator(credentials: tuple[str, str]) -> Any:
-    """aiosmtpd's `authenticator` callable accepting exactly `credentials` (PLAIN and LOGIN)."""
-    user, password = credentials[0].encode(), credentials[1].encode()
+def quiet_login_data_notice() -> None:
     mail_log = logging.getLogger("mail.log")  # aiosmtpd's logger
     if not any(isinstance(f, _NoLoginDataNotice) for f in mail_log.filters):
         mail_log.addFilter(_NoLoginDataNotice())
+
+
+def authenticator(credentials: tuple[str, str], ledger: Ledger | None = None) -> Any:
+    """aiosmtpd's `authenticator` callable accepting exactly `credentials` (PLAIN and LOGIN);
+    each attempt is kept in `ledger`'s sign-ins."""
+    user, password = credentials[0].encode(), credentials[1].encode()
+    quiet_login_data_notice()
 
     def check(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
               auth_data: Any) -> AuthResult:
         # Failure without a message makes aiosmtpd answer 535 5.7.8 credentials invalid.
         ok = isinstance(auth_data, LoginPassword) and (
             auth_data.login, auth_data.password) == (user, password)
+        if ledger is not None:
+            login = auth_data.login if isinstance(auth_data, LoginPassword) else b""
+            ledger.signed_in(SignIn(mechanism, login.decode("utf-8", "replace"), ok,
+                                    None if ok else "wrong user name or password"))
         return AuthResult(success=ok, handled=False)
 
     return check

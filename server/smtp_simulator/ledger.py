@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .oauth import SignIn
 from .rules import Rule, choose
 
 
@@ -25,7 +26,8 @@ class Accepted:
 
 
 class Ledger:
-    """Accepted messages, RCPT attempts, connections, and the rules with their counts."""
+    """Accepted messages, RCPT attempts, sign-ins, connections, and the rules with their
+    counts."""
 
     def __init__(self, rules: Iterable[Rule] = ()) -> None:
         self._lock = threading.Lock()
@@ -33,6 +35,7 @@ class Ledger:
         self._seen: dict[tuple[Rule, str], int] = {}
         self._accepted: list[Accepted] = []
         self._attempts: list[tuple[str, int]] = []
+        self._sign_ins: list[SignIn] = []
         self._connections = 0
 
     @property
@@ -58,6 +61,14 @@ class Ledger:
         with self._lock:
             self._accepted.append(message)
 
+    def signed_in(self, attempt: SignIn) -> None:
+        with self._lock:
+            self._sign_ins.append(attempt)
+
+    def sign_ins(self) -> list[SignIn]:
+        with self._lock:
+            return list(self._sign_ins)
+
     def connected(self) -> None:
         with self._lock:
             self._connections += 1
@@ -79,5 +90,6 @@ class Ledger:
         with self._lock:
             self._accepted.clear()
             self._attempts.clear()
+            self._sign_ins.clear()
             self._connections = 0
             self._seen.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import socket
 import ssl
 from collections.abc import Iterable
@@ -14,9 +15,29 @@ from aiosmtpd.smtp import SMTP
 
 from .handler import Handler, authenticator
 from .ledger import Accepted, Ledger
+from .oauth import BearerCheck, SignIn, TokenVerifier
 from .rules import Rule, parse_rules
 
 IDENT = "ESMTP Rollcall SMTP simulator"
+# RFC 4954 section 4: a server offering AUTH takes command lines of at least 12288 octets, for
+# the initial response; an XOAUTH2 token alone is well over aiosmtpd's 512 (and its 1001-octet
+# read buffer). Every other command keeps RFC 5321's 512, and message lines their 1000.
+AUTH_LINE_LIMIT = 12288
+
+
+class _Smtp(SMTP):
+    """aiosmtpd's SMTP protocol with RFC 4954's longer AUTH command line."""
+
+    line_length_limit = AUTH_LINE_LIMIT  # read by SMTP.__init__ for its stream buffer only
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Message lines are held to aiosmtpd's own limit again, as before.
+        self.line_length_limit = SMTP.line_length_limit
+        # Per connection: aiosmtpd's own table is shared by every SMTP object, and EHLO adds to
+        # MAIL's entry in it.
+        self.command_size_limits = collections.defaultdict(
+            lambda: SMTP.command_size_limit, {"AUTH": AUTH_LINE_LIMIT})
 
 
 class _Controller(Controller):
@@ -40,7 +61,7 @@ class _Controller(Controller):
                                        ssl=self.ssl_context)
 
     def factory(self) -> SMTP:
-        smtp = super().factory()  # one SMTP protocol object per connection
+        smtp = _Smtp(self.handler, **self.SMTP_kwargs)  # one per connection
         if self._probed:
             self._ledger.connected()
         self._probed = True
@@ -49,6 +70,11 @@ class _Controller(Controller):
 
 class SmtpSimulator:
     """An SMTP relay for tests and the demo: scripted per-recipient replies, AUTH, STARTTLS.
+
+    `auth=(user, password)` offers AUTH PLAIN and LOGIN; `bearer=BearerCheck(issuer, jwks,
+    audience)` offers XOAUTH2 as Exchange Online does, taking RS256 tokens that issuer signed
+    for that audience. With either, MAIL needs a successful AUTH first; every attempt is kept
+    in `sign_ins`.
 
     `start()` binds (port 0 picks a free port, then `.port` and `.url` say which) and serves on
     a background thread until `stop()`; it can be started again on the same port, which makes a
@@ -63,6 +89,7 @@ class SmtpSimulator:
         *,
         rules: Iterable[Rule] | str = (),
         auth: tuple[str, str] | None = None,
+        bearer: BearerCheck | None = None,
         tls: tuple[str | Path, str | Path] | None = None,
         require_tls: bool = False,
         slow_ms: float = 0,
@@ -77,8 +104,10 @@ class SmtpSimulator:
         self.port = port
         self.hostname = hostname
         self._ledger = Ledger(parse_rules(rules) if isinstance(rules, str) else rules)
+        self.verifier = TokenVerifier(bearer) if bearer is not None else None
         self._handler = Handler(self._ledger, auth=auth, slow_ms=slow_ms,
-                                spool_dir=Path(spool_dir) if spool_dir is not None else None)
+                                spool_dir=Path(spool_dir) if spool_dir is not None else None,
+                                bearer=self.verifier)
         self._smtp_kwargs: dict[str, Any] = {
             "server_hostname": hostname,
             "ident": IDENT,
@@ -93,10 +122,12 @@ class SmtpSimulator:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(str(tls[0]), str(tls[1]))  # a bad pair fails here, now
             self._smtp_kwargs["tls_context"] = context
+        excluded = [] if bearer is not None else ["XOAUTH2"]
         if auth is not None:
-            self._smtp_kwargs["authenticator"] = authenticator(auth)
+            self._smtp_kwargs["authenticator"] = authenticator(auth, self._ledger)
         else:
-            self._smtp_kwargs["auth_exclude_mechanism"] = ["LOGIN", "PLAIN"]
+            excluded += ["LOGIN", "PLAIN"]
+        self._smtp_kwargs["auth_exclude_mechanism"] = excluded
         self._controller: _Controller | None = None
 
     # Running
@@ -165,9 +196,16 @@ class SmtpSimulator:
         return self._ledger.attempts()
 
     @property
+    def sign_ins(self) -> list[SignIn]:
+        """Every AUTH attempt: mechanism, user, accepted, the reason for a refusal and (XOAUTH2)
+        the token's claims."""
+        return self._ledger.sign_ins()
+
+    @property
     def connections(self) -> int:
         return self._ledger.connections()
 
     def clear(self) -> None:
-        """Forget the messages, attempts and connections; the rules' counts start again."""
+        """Forget the messages, attempts, sign-ins and connections; the rules' counts start
+        again."""
         self._ledger.clear()

@@ -157,3 +157,77 @@ def test_the_token_endpoint_speaks_oauth_over_http(demo_simulator, tmp_path):
                          environ_base={"REMOTE_ADDR": "10.9.8.7"})
     assert remote.status_code == 403
     assert client.get("/dev-issuer/authorize").get_json()["error"] == "unsupported_response_type"
+
+
+# -- the client credentials grant (RFC 6749 section 4.4): Rollcall's app token for SMTP ----------
+
+def _app_form(issuer: DevIssuer, **changes: str) -> dict[str, str]:
+    form = {"grant_type": "client_credentials", "client_id": issuer.client_id,
+            "client_secret": issuer.client_secret, "scope": f"{EWS}/.default"}
+    form.update(changes)
+    return form
+
+
+def test_client_credentials_give_an_app_token_for_the_resource(tmp_path):
+    import jwt
+
+    issuer = _issuer(tmp_path)
+    answer = issuer.token(_app_form(issuer))
+    assert answer["token_type"] == "Bearer" and answer["expires_in"] > 0
+    assert "refresh_token" not in answer and "id_token" not in answer
+    claims = jwt.decode(answer["access_token"], jwt.PyJWK(issuer.jwks()["keys"][0]).key,
+                        algorithms=["RS256"], audience=EWS, issuer=issuer.issuer)
+    assert claims["appid"] == claims["azp"] == issuer.client_id
+    assert claims["idtyp"] == "app" and claims["roles"] == ["SMTP.SendAsApp"]
+    # An app token names no person.
+    assert not {"upn", "preferred_username", "unique_name", "scp", "name"} & set(claims)
+    assert jwt.get_unverified_header(answer["access_token"])["kid"] == issuer.kid
+    # MSAL's OpenID scopes beside the resource's are passed over; Basic works as well.
+    form = _app_form(issuer, scope=f"{EWS}/.default openid profile offline_access")
+    basic = (form.pop("client_id"), form.pop("client_secret"))
+    assert issuer.token(form, basic=basic)["access_token"]
+    assert "client_credentials" in issuer.metadata()["grant_types_supported"]
+
+
+@pytest.mark.parametrize("change, error", [
+    ({"client_secret": "guess"}, "invalid_client"),
+    ({"client_id": "11111111-0000-0000-0000-000000000000"}, "invalid_client"),
+    ({"grant_type": "password"}, "unsupported_grant_type"),
+    ({"grant_type": ""}, "unsupported_grant_type"),
+    ({"scope": f"{EWS}/SMTP.SendAsApp"}, "invalid_scope"),  # Entra ID: /.default only
+    ({"scope": "openid profile"}, "invalid_scope"),
+    ({"scope": ""}, "invalid_scope"),
+    ({"scope": "/.default"}, "invalid_scope"),
+    ({"scope": f"{EWS}/.default https://graph.microsoft.com/.default"}, "invalid_scope"),
+])
+def test_client_credentials_refusals_use_oauths_error_codes(tmp_path, change, error):
+    from rollcall.dev.issuer import OAuthError
+
+    issuer = _issuer(tmp_path)
+    with pytest.raises(OAuthError) as refused:
+        issuer.token(_app_form(issuer, **change))
+    assert refused.value.error == error
+    assert refused.value.status == (401 if error == "invalid_client" else 400)
+    assert refused.value.as_json()["error_description"]
+
+
+def test_the_token_endpoint_serves_client_credentials_over_http(demo_simulator, tmp_path):
+    from support import demo_config, dev_issuer, rollcall_app
+
+    client = rollcall_app(demo_config(demo_simulator[0], instance_path=str(tmp_path))
+                          ).test_client()
+    issuer = dev_issuer()
+    meta = client.get("/dev-issuer/.well-known/openid-configuration").get_json()
+    assert set(meta["grant_types_supported"]) == {
+        "urn:ietf:params:oauth:grant-type:jwt-bearer", "client_credentials"}
+    ok = client.post("/dev-issuer/oauth2/token", data=_app_form(issuer))
+    assert ok.status_code == 200 and ok.headers["Cache-Control"] == "no-store"
+    assert ok.get_json()["access_token"]
+    form = _app_form(issuer)
+    secret = form.pop("client_secret")
+    assert client.post("/dev-issuer/oauth2/token", data=form,
+                       auth=(issuer.client_id, secret)).status_code == 200
+    bad = client.post("/dev-issuer/oauth2/token", data={**form, "client_secret": "x"})
+    assert bad.status_code == 401 and bad.get_json()["error"] == "invalid_client"
+    other = client.post("/dev-issuer/oauth2/token", data={**form, "grant_type": "password"})
+    assert other.status_code == 400 and other.get_json()["error"] == "unsupported_grant_type"

@@ -52,3 +52,25 @@ def show(services: Any, send_id: int) -> Any:
     from rollcall.lists import operator
 
     return services.sends.show(send_id, operator())
+
+
+def run_for(services: Any, seconds: float) -> Any:
+    """Run a send worker for `seconds`, then stop it (for relays that never take everything)."""
+    from rollcall.bootstrap import send_worker
+
+    worker = send_worker(services)
+    assert worker is not None
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    stop.set()
+    thread.join(30)
+    return worker
+
+
+def relay_health(services: Any, name: str = "primary") -> Any:
+    """The relay's shared health as the workers left it."""
+    from rollcall.store.relay_state import RelayStates
+
+    return RelayStates(services.sends.outbox.engine).all()[name]

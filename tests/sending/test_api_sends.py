@@ -174,3 +174,17 @@ def test_opens_and_clicks_are_recorded_with_a_verdict_and_forged_tokens_are_refu
     seen = app.extensions["rollcall"].sends.records.engagement(send["id"])
     assert seen["click"] == {"scanner": 1, "human": 1}
     assert seen["open"] == {"apple_proxy": 1}  # Apple Mail Privacy Protection's bare agent
+
+
+def test_exchange_down_refuses_the_send_in_words_and_queues_nothing(app, demo_simulator):
+    megan = signed_in(app)
+    demo_simulator[0].apply_faults("busy")
+    try:
+        answer = megan.post("/api/sends", json={**BODY, "allow_incomplete": True})
+    finally:
+        demo_simulator[0].apply_faults("")
+    error = answer.get_json()["error"]
+    assert (answer.status_code, error["code"]) == (503, "exchange_busy") and error["request_id"]
+    assert answer.headers["Retry-After"]
+    assert "Traceback" not in error["message"]
+    assert megan.get("/api/sends").get_json() == {"sends": []}

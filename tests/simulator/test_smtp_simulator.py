@@ -7,6 +7,7 @@ final reply and with it the queue id.
 from __future__ import annotations
 
 import ast
+import base64
 import json
 import re
 import select
@@ -23,7 +24,15 @@ from typing import Any
 
 import pytest
 
-from smtp_simulator import Accepted, Rule, RuleSpecError, SmtpSimulator, parse_rules, read_spool
+from smtp_simulator import (
+    Accepted,
+    BearerCheck,
+    Rule,
+    RuleSpecError,
+    SmtpSimulator,
+    parse_rules,
+    read_spool,
+)
 from smtp_simulator.__main__ import main
 from smtp_simulator.rules import choose
 
@@ -239,6 +248,156 @@ def test_auth_is_required_and_checked(start, connect):
     assert other.auth("LOGIN", other.auth_login) == (235, b"2.7.0 Authentication successful")
 
 
+# -- XOAUTH2, as Exchange Online's SMTP AUTH takes an app's token ------------------------------
+
+OUTLOOK = "https://outlook.office365.com"
+SERVICE = "svc-rollcall@contoso.com"
+UNSUCCESSFUL = (535, b"5.7.3 Authentication unsuccessful")
+
+
+@pytest.fixture(scope="module")
+def issuers(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
+    """Rollcall's development issuer, and another with a key of its own (the simulator never
+    imports rollcall; its tests may use it to sign tokens)."""
+    from rollcall.dev.issuer import DevIssuer
+
+    def make(name: str) -> DevIssuer:
+        return DevIssuer(tmp_path_factory.mktemp(name), "https://localhost:3000/dev-issuer",
+                         "api://localhost:3000/00000000-0000-0000-0000-000000000000",
+                         {"megan@contoso.com": "Megan Bowen"})
+
+    return make("issuer"), make("other-issuer")
+
+
+def app_token(issuer: Any, scope: str = f"{OUTLOOK}/.default") -> str:
+    """A client-credentials token, as MSAL gets one for ROLLCALL_SMTP_AUTH=oauth."""
+    answer = issuer.client_credentials({"grant_type": "client_credentials", "scope": scope,
+                                        "client_id": issuer.client_id,
+                                        "client_secret": issuer.client_secret})
+    token: str = answer["access_token"]
+    return token
+
+
+def xoauth2(user: str, token: str) -> Callable[..., str]:
+    return lambda challenge=None: f"user={user}\x01auth=Bearer {token}\x01\x01"
+
+
+def test_xoauth2_takes_the_issuers_token_for_exchange(start, connect, issuers):
+    issuer, _ = issuers
+    sim = start(bearer=BearerCheck(issuer.issuer, issuer.jwks_path, OUTLOOK))  # a file path
+    client = connect(sim)
+    client.ehlo()
+    assert client.esmtp_features["auth"].split() == ["XOAUTH2"]  # no password to guess at
+    assert client.mail("megan@contoso.com") == (530, b"5.7.0 Authentication required")
+    assert client.auth("XOAUTH2", xoauth2(SERVICE, app_token(issuer))) == (
+        235, b"2.7.0 Authentication successful")
+    assert client.mail("megan@contoso.com")[0] == 250
+    assert client.rcpt("alex@contoso.com")[0] == 250
+    queue_id(client.data(MESSAGE))
+    [seen] = sim.sign_ins
+    assert (seen.mechanism, seen.user, seen.accepted, seen.reason) == (
+        "XOAUTH2", SERVICE, True, None)
+    assert seen.claims is not None and seen.claims["aud"] == OUTLOOK
+    assert seen.claims["appid"] == issuer.client_id and "upn" not in seen.claims
+
+    # AUTH XOAUTH2 without an initial response: an empty 334 challenge asks for it.
+    other = connect(sim)
+    other.ehlo()
+    assert other.auth("XOAUTH2", xoauth2(SERVICE, app_token(issuer)),
+                      initial_response_ok=False)[0] == 235
+    sim.clear()
+    assert sim.sign_ins == []
+
+
+def test_password_and_xoauth2_together_and_sign_ins_recorded(start, connect, issuers):
+    issuer, _ = issuers
+    sim = start(auth=("relay-user", "s3cret"),
+                bearer=BearerCheck(issuer.issuer, issuer.jwks_url))  # file:// URL, Exchange's
+    client = connect(sim)
+    client.ehlo()
+    assert set(client.esmtp_features["auth"].split()) == {"PLAIN", "LOGIN", "XOAUTH2"}
+    with pytest.raises(smtplib.SMTPAuthenticationError):
+        client.login("relay-user", "wrong")  # smtplib tries PLAIN, then LOGIN
+    assert client.login("relay-user", "s3cret")[0] == 235
+    assert [(s.mechanism, s.user, s.accepted) for s in sim.sign_ins] == [
+        ("PLAIN", "relay-user", False), ("LOGIN", "relay-user", False),
+        ("PLAIN", "relay-user", True)]
+    assert sim.sign_ins[0].reason == "wrong user name or password"
+
+
+def _forged(issuer: Any) -> str:
+    """HS256 keyed with the issuer's public key, the classic trick (by hand: PyJWT refuses)."""
+    import hashlib
+    import hmac
+
+    def part(data: bytes) -> bytes:
+        return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+    claims = app_token(issuer).split(".")[1].encode()
+    header = part(json.dumps({"alg": "HS256", "typ": "JWT", "kid": issuer.kid}).encode())
+    signed = header + b"." + claims
+    mac = hmac.new(issuer.jwks_path.read_bytes(), signed, hashlib.sha256).digest()
+    return (signed + b"." + part(mac)).decode()
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("audience", "Audience doesn't match"),
+    ("expired", "Signature has expired"),
+    ("issuer", "Invalid issuer"),
+    ("other key", "a key the issuer does not publish"),
+    ("forged", "only RS256-signed tokens"),
+    ("not a token", "not a JSON Web Token"),
+    ("no user", "names no user"),
+    ("no bearer", "carries no bearer token"),
+])
+def test_xoauth2_refusals_are_exchanges_535_5_7_3(start, connect, issuers, case, reason):
+    issuer, other = issuers
+    sim = start(bearer=BearerCheck(issuer.issuer, issuer.jwks_url, OUTLOOK))
+    user, token = SERVICE, app_token(issuer)
+    if case == "audience":
+        token = app_token(issuer, "https://mail.elsewhere.example/.default")
+    elif case == "expired":
+        token = issuer.mint("megan@contoso.com", aud=OUTLOOK, exp=int(time.time()) - 3600)
+    elif case == "issuer":
+        token = issuer.mint("megan@contoso.com", aud=OUTLOOK, iss="https://evil.example")
+    elif case == "other key":
+        token = app_token(other)  # same issuer URL and audience, another key
+    elif case == "forged":
+        token = _forged(issuer)
+    elif case == "not a token":
+        token = "not-a-token"
+    elif case == "no user":
+        user = ""
+    client = connect(sim)
+    client.ehlo()
+    if case == "no bearer":
+        answer = client.docmd("AUTH", "XOAUTH2 " + base64.b64encode(
+            f"user={user}\x01auth=Basic czNjcmV0\x01\x01".encode()).decode())
+    else:
+        answer = client.docmd("AUTH", "XOAUTH2 " + base64.b64encode(
+            xoauth2(user, token)().encode()).decode())
+    assert answer == UNSUCCESSFUL
+    assert client.mail("megan@contoso.com")[0] == 530  # still not signed in
+    [seen] = sim.sign_ins
+    assert not seen.accepted and seen.reason and reason in seen.reason, seen
+
+
+def test_xoauth2_that_is_not_base64_is_a_syntax_error(start, connect, issuers):
+    issuer, _ = issuers
+    sim = start(bearer=BearerCheck(issuer.issuer, issuer.jwks_url))
+    client = connect(sim)
+    client.ehlo()
+    assert client.docmd("AUTH", "XOAUTH2 not*base64")[0] == 501
+    assert sim.sign_ins == []
+
+
+def test_a_simulator_without_a_bearer_check_does_not_offer_xoauth2(start, connect):
+    client = connect(start(auth=("relay-user", "s3cret")))
+    client.ehlo()
+    assert "XOAUTH2" not in client.esmtp_features["auth"]
+    assert client.docmd("AUTH", "XOAUTH2 dXNlcj0=")[0] == 504
+
+
 def test_starttls_with_a_self_signed_certificate_then_auth(start, connect, certificate):
     sim = start(tls=certificate, require_tls=True, auth=("relay-user", "s3cret"))
     client = connect(sim)
@@ -330,6 +489,12 @@ def test_parse_rules_names_the_problem(text, problem):
     (["--slow-ms", "-5"], "--slow-ms: must be 0 or more"),
     (["--port", "70000"], "--port: 70000 is not a TCP port"),
     (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+    (["--oauth-issuer", "https://localhost:3000/dev-issuer"],
+     "--oauth-issuer and --oauth-jwks go together"),
+    (["--oauth-issuer", "https://localhost:3000/dev-issuer", "--oauth-jwks",
+      "/nonexistent/jwks.json"], "XOAUTH2: cannot read the issuer's keys"),
+    (["--oauth-issuer", "https://localhost:3000/dev-issuer", "--oauth-jwks",
+      "ftp://example.test/jwks.json"], "XOAUTH2: JWKS 'ftp://example.test/jwks.json'"),
 ])
 def test_bad_flags_exit_2_with_a_message(argv, problem, capsys):
     with pytest.raises(SystemExit) as exit:
@@ -386,3 +551,33 @@ def test_the_simulator_never_imports_rollcall():
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
                 assert name.split(".")[0] != "rollcall", f"{path.name}:{node.lineno} imports {name}"
+
+
+def test_python_m_smtp_simulator_takes_xoauth2(issuers):
+    issuer, _ = issuers
+    command = [sys.executable, "-m", "smtp_simulator", "--port", "0",
+               "--oauth-issuer", issuer.issuer, "--oauth-jwks", str(issuer.jwks_path),
+               "--oauth-audience", OUTLOOK]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            ready, _, _ = select.select([proc.stdout], [], [], 10)
+            assert ready, "no line from python -m smtp_simulator within 10 s"
+            found = re.fullmatch(r"SMTP simulator listening on smtp://127\.0\.0\.1:(\d+)\n",
+                                 proc.stdout.readline())
+            assert found
+            with smtplib.SMTP("127.0.0.1", int(found.group(1)), timeout=5) as client:
+                client.ehlo()
+                wrong = app_token(issuer, "https://mail.elsewhere.example/.default")
+                with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+                    client.auth("XOAUTH2", xoauth2(SERVICE, wrong))
+                assert (refused.value.smtp_code, refused.value.smtp_error) == UNSUCCESSFUL
+                assert client.auth("XOAUTH2", xoauth2(SERVICE, app_token(issuer)))[0] == 235
+                assert client.mail("megan@contoso.com")[0] == 250
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=5) == 0
+            assert proc.stderr.read() == ""  # not even aiosmtpd's login_data notice
+        finally:
+            if proc.poll() is None:
+                proc.kill()

@@ -2,9 +2,11 @@
 metadata and a JWKS, and access tokens shaped like Entra ID's for the simulator's people.
 
 Tokens it mints go through exactly the validation production tokens do (`TokenValidator`).
-It also answers the on-behalf-of grant (RFC 7523's jwt-bearer, as Entra ID speaks it), so
-Rollcall's MSAL exchange of a caller's token for an Exchange token runs for real in the demo and
-the tests. Anyone who can reach it can sign in as anybody, so it only runs on a loopback address.
+Its token endpoint answers two grants as Entra ID speaks them: on-behalf-of (RFC 7523's
+jwt-bearer), so Rollcall's MSAL exchange of a caller's token for an Exchange token runs for real
+in the demo and the tests; and client credentials (RFC 6749 section 4.4), the app-only token
+Rollcall's send worker signs in to Exchange Online's SMTP with (XOAUTH2). Anyone who can reach it
+can sign in as anybody, so it only runs on a loopback address.
 """
 
 from __future__ import annotations
@@ -30,10 +32,14 @@ from rollcall.identity.tokens import ADMIN_ROLE, ALGORITHM, REQUIRED_SCOPE
 PATH = "/dev-issuer"  # where the HTTPS server serves it, beside the pane
 LIFETIME_S = 3600
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+CLIENT_CREDENTIALS = "client_credentials"
 # The delegated permission a `RESOURCE/.default` request gets: what an Exchange admin consents
 # to for Rollcall. OpenID scopes MSAL adds to every request are granted implicitly.
 DOWNSTREAM_PERMISSION = "EWS.AccessAsUser.All"
 OPENID_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
+# The application permission an admin grants Rollcall's app for SMTP AUTH with an app token
+# (Exchange Online's SMTP.SendAsApp); client-credentials tokens carry it in `roles`.
+APP_PERMISSION = "SMTP.SendAsApp"
 
 
 class NotLoopback(ValueError):
@@ -103,10 +109,10 @@ class DevIssuer:
         return {
             "issuer": self.issuer,
             "jwks_uri": self.issuer + "/jwks.json",
-            # MSAL reads both; only the token endpoint's on-behalf-of grant is served.
+            # MSAL reads both; only the token endpoint's two grants are served.
             "authorization_endpoint": self.issuer + "/authorize",
             "token_endpoint": self.issuer + "/oauth2/token",
-            "grant_types_supported": [JWT_BEARER],
+            "grant_types_supported": [JWT_BEARER, CLIENT_CREDENTIALS],
             "token_endpoint_auth_methods_supported": ["client_secret_post",
                                                       "client_secret_basic"],
             "response_types_supported": ["token"],
@@ -143,6 +149,26 @@ class DevIssuer:
     def _sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
+    def token(self, form: Mapping[str, str], basic: tuple[str, str] | None = None
+              ) -> dict[str, Any]:
+        """The token endpoint: the request's `grant_type` picks on-behalf-of or client
+        credentials. Raises OAuthError (unsupported_grant_type for any other grant)."""
+        grant = form.get("grant_type")
+        if grant == JWT_BEARER:
+            return self.on_behalf_of(form, basic)
+        if grant == CLIENT_CREDENTIALS:
+            return self.client_credentials(form, basic)
+        raise OAuthError("unsupported_grant_type", "only the on-behalf-of grant "
+                         f"({JWT_BEARER}) and {CLIENT_CREDENTIALS} are served here")
+
+    def _client(self, form: Mapping[str, str], basic: tuple[str, str] | None) -> None:
+        """Rollcall's client authenticated by client_secret_post (the form) or
+        client_secret_basic (`basic`); OAuthError invalid_client otherwise."""
+        client_id, secret = basic or (form.get("client_id", ""), form.get("client_secret", ""))
+        if client_id != self.client_id or not hmac.compare_digest(
+                secret.encode(), self.client_secret.encode()):
+            raise OAuthError("invalid_client", "unknown client or wrong client secret", 401)
+
     def on_behalf_of(self, form: Mapping[str, str], basic: tuple[str, str] | None = None
                      ) -> dict[str, Any]:
         """The on-behalf-of grant: Rollcall's client trades a caller's token (the assertion)
@@ -154,10 +180,7 @@ class DevIssuer:
         if form.get("grant_type") != JWT_BEARER:
             raise OAuthError("unsupported_grant_type",
                              f"only the on-behalf-of grant ({JWT_BEARER}) is served here")
-        client_id, secret = basic or (form.get("client_id", ""), form.get("client_secret", ""))
-        if client_id != self.client_id or not hmac.compare_digest(
-                secret.encode(), self.client_secret.encode()):
-            raise OAuthError("invalid_client", "unknown client or wrong client secret", 401)
+        self._client(form, basic)
         if form.get("requested_token_use") != "on_behalf_of":
             raise OAuthError("invalid_request", "requested_token_use must be on_behalf_of")
         caller = self._assertion(form.get("assertion", ""))
@@ -171,6 +194,29 @@ class DevIssuer:
         }
         return {"token_type": "Bearer", "scope": f"{resource}/{permission}",
                 "expires_in": LIFETIME_S, "ext_expires_in": LIFETIME_S,
+                "access_token": self._sign(body)}
+
+    def client_credentials(self, form: Mapping[str, str],
+                           basic: tuple[str, str] | None = None) -> dict[str, Any]:
+        """The client credentials grant: an app-only token for Rollcall's own client at one
+        resource, asked for as `RESOURCE/.default` (as Entra ID insists). It names no user:
+        `appid`/`azp` are the client, `roles` the application permission granted
+        (SMTP.SendAsApp), and `oid`/`sub` the client's service principal. Raises OAuthError.
+        """
+        if form.get("grant_type") != CLIENT_CREDENTIALS:
+            raise OAuthError("unsupported_grant_type",
+                             f"only the {CLIENT_CREDENTIALS} grant is served here")
+        self._client(form, basic)
+        resource = _app_resource(form.get("scope", ""))
+        now = int(time.time())
+        principal = str(uuid.uuid5(uuid.NAMESPACE_URL, "sp:" + self.client_id))
+        body = {
+            "iss": self.issuer, "aud": resource, "iat": now, "nbf": now,
+            "exp": now + LIFETIME_S, "ver": "1.0", "appid": self.client_id,
+            "azp": self.client_id, "appidacr": "1", "idtyp": "app", "roles": [APP_PERMISSION],
+            "oid": principal, "sub": principal,
+        }
+        return {"token_type": "Bearer", "expires_in": LIFETIME_S, "ext_expires_in": LIFETIME_S,
                 "access_token": self._sign(body)}
 
     def _assertion(self, assertion: str) -> dict[str, Any]:
@@ -203,6 +249,17 @@ def _downstream(scope: str) -> tuple[str, str]:
         raise OAuthError("invalid_scope", f"only {DOWNSTREAM_PERMISSION} is consented for "
                          "Rollcall here")
     return resource, permission
+
+
+def _app_resource(scope: str) -> str:
+    """The resource of the one `RESOURCE/.default` scope a client-credentials request asks for
+    (OpenID's scopes, which an app token cannot carry, are passed over)."""
+    asked = [s for s in scope.split() if s not in OPENID_SCOPES]
+    if len(asked) != 1 or not asked[0].endswith("/.default") or "/" not in asked[0].strip("/"):
+        raise OAuthError("invalid_scope", "the client credentials grant takes exactly one "
+                         "scope, the resource with /.default after it, like "
+                         "https://outlook.office365.com/.default")
+    return asked[0].removesuffix("/.default")
 
 
 def _load_or_make_secret(folder: Path) -> str:

@@ -1,7 +1,7 @@
 """The development issuer over HTTP (only `rollcall demo` and the tests turn it on): its OpenID
 metadata, its JWKS, POST /dev-issuer/token for the simulator's people, and the OAuth token
 endpoint POST /dev-issuer/oauth2/token where Rollcall's MSAL client trades a caller's token for
-an Exchange one (on-behalf-of)."""
+an Exchange one (on-behalf-of) or gets its own app token for SMTP (client credentials)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def oauth_token() -> Any:
     auth = request.authorization
     basic = (auth.username or "", auth.password or "") if auth and auth.type == "basic" else None
     try:
-        answer, status = issuer().on_behalf_of(request.form.to_dict(), basic), 200
+        answer, status = issuer().token(request.form.to_dict(), basic), 200
     except OAuthError as e:
         answer, status = e.as_json(), e.status
     return jsonify(answer), status, {"Cache-Control": "no-store"}

@@ -64,11 +64,13 @@ def relay(name: str, settings: RelaySettings) -> Relay:
 
 
 class SmtpFailure(Exception):
-    """The session failed (could not connect, TLS, authentication, connection dropped)."""
+    """The session failed (could not connect, TLS, authentication, connection dropped);
+    `paused` names a reason the relay must rest that no reply code carries (no OAuth token)."""
 
-    def __init__(self, reply: Reply) -> None:
+    def __init__(self, reply: Reply, paused: str | None = None) -> None:
         super().__init__(f"{reply.stage}: {reply.code or ''} {reply.text}".strip())
         self.reply = reply
+        self.paused = paused
 
 
 class Session:
@@ -95,12 +97,14 @@ class Session:
         r = self.relay
         stage = Stage.CONNECT
         try:
+            # Connecting in the constructor is what tells STARTTLS and SMTPS which name the
+            # certificate must carry; a banner other than 220 raises SMTPConnectError.
             if r.implicit_tls:
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(local_hostname=self.helo,
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(r.host, r.port, local_hostname=self.helo,
                                                        timeout=self.timeout_s, context=self.tls)
             else:
-                smtp = smtplib.SMTP(local_hostname=self.helo, timeout=self.timeout_s)
-            code, banner = smtp.connect(r.host, r.port)
+                smtp = smtplib.SMTP(r.host, r.port, local_hostname=self.helo,
+                                    timeout=self.timeout_s)
             self._smtp = smtp
             stage = Stage.EHLO
             code, said = smtp.ehlo()
@@ -128,12 +132,21 @@ class Session:
             self.close()
             raise SmtpFailure(Reply(None, f"the relay does not support {stage}: {e}",
                                     stage)) from e
+        except ssl.SSLCertVerificationError as e:
+            self.close()
+            why = str(e.verify_message or e.reason or e)
+            raise SmtpFailure(Reply(None, f"the relay's TLS certificate could not be verified "
+                                    f"({why}); if an internal CA issued it, name that CA in "
+                                    "ROLLCALL_SMTP_CA_FILE", stage)) from e
         except ssl.SSLError as e:
             self.close()
             raise SmtpFailure(Reply(None, f"TLS failed: {e.reason or e}", stage)) from e
         except (OSError, smtplib.SMTPException) as e:
             self.close()
             raise SmtpFailure(Reply(None, _network(e), stage)) from e
+        except Exception as e:  # noqa: BLE001 - whatever it was, this relay cannot be used now
+            self.close()
+            raise SmtpFailure(Reply(None, f"unexpected error: {e}", stage)) from e
         self.messages = 0
 
     def _authenticate(self, smtp: smtplib.SMTP) -> None:
@@ -143,7 +156,9 @@ class Session:
                 token = self.oauth_token()
             except Exception as e:  # noqa: BLE001 - msal or the identity provider: say which
                 raise SmtpFailure(Reply(None, f"no OAuth token for the relay: {e}",
-                                        Stage.AUTH)) from e
+                                        Stage.AUTH),
+                                  paused="Rollcall could not sign in to the relay: the identity "
+                                  f"provider gave no OAuth token ({e})") from e
 
             def xoauth2(challenge: bytes | None = None) -> str:
                 return f"user={user}\x01auth=Bearer {token}\x01\x01"

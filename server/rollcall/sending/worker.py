@@ -119,7 +119,14 @@ class SendWorker:
         session = sessions.get(relay.name)
         if session is None:
             session = sessions[relay.name] = self.session(relay)
-        self._deliver(relay, session, batch)
+        try:
+            self._deliver(relay, session, batch)
+        except Exception:
+            # Whatever went wrong, the recipients still held go back now rather than when the
+            # lease runs out (those already recorded are no longer held).
+            session.close()
+            self.outbox.release(batch, self.name, datetime.now(UTC))
+            raise
         return True
 
     def _usable_relay(self) -> Relay | None:
@@ -143,6 +150,9 @@ class SendWorker:
                 self._links(claimed.send_id, envelope.links)
                 reply = session.send(envelope.mail_from, envelope.rcpt, envelope.data)
             except SmtpFailure as e:
+                if e.paused:
+                    self._relay_trouble(relay, e.reply, batch[i:], paused=e.paused)
+                    return
                 reply = e.reply
             outcome = decide(reply, claimed, self.retry)
             if outcome is None:  # the relay's fault: nobody is charged, the relay rests
@@ -153,17 +163,21 @@ class SendWorker:
         if ok:
             self.states.ok(relay.name)
 
-    def _relay_trouble(self, relay: Relay, reply: Reply, rest: Sequence[Claimed]) -> None:
+    def _relay_trouble(self, relay: Relay, reply: Reply, rest: Sequence[Claimed],
+                       paused: str | None = None) -> None:
         verdict = classify(reply)
         failures = self._failures(relay.name) + 1
-        if verdict.outcome is Kind.RELAY_PAUSED:
+        meaning = paused or verdict.meaning
+        if paused:
+            rest_s, state = PAUSE_S["auth"], "paused"
+        elif verdict.outcome is Kind.RELAY_PAUSED:
             kind = "quota" if _is_quota(reply) else "auth"
             rest_s, state = PAUSE_S[kind], "paused"
         else:
             rest_s, state = self.backoff.pause_for(failures, verdict.retry_after_s), "circuit_open"
         until = datetime.now(UTC) + timedelta(seconds=rest_s)
         said = f"{reply.code} {reply.text}" if reply.code else reply.text
-        self.states.failed(relay.name, state, until, verdict.meaning, f"{reply.stage}: {said}")
+        self.states.failed(relay.name, state, until, meaning, f"{reply.stage}: {said}")
         # With a fallback the recipients are due at once (it takes them); else when the relay
         # is tried again.
         others = any(r.name != relay.name for r in self.relays)
@@ -217,7 +231,10 @@ def decide(reply: Reply, claimed: Claimed, retry: RetryPolicy,
         delay = retry.next_delay(claimed.attempts + 1)
         if verdict.retry_after_s:
             delay = max(delay, verdict.retry_after_s)
-        return Outcome(State.DEFERRED, next_attempt_at=datetime.fromtimestamp(at + delay, UTC),
+        # The last try is at the expiry, not an hour past it: "gave up" is then on time.
+        last = claimed.queued_at.timestamp() + retry.expire_s
+        when = max(at, min(at + delay, last))
+        return Outcome(State.DEFERRED, next_attempt_at=datetime.fromtimestamp(when, UTC),
                        **base)  # type: ignore[arg-type]
     return Outcome(State.FAILED, **base)  # type: ignore[arg-type]
 
