@@ -83,7 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     # exchangelib's warnings and error dumps (session pools, back-offs, request XML) are for
     # operators' logs; the command's own output already says what matters, in one line.
     logging.getLogger("exchangelib").setLevel(logging.CRITICAL)
-    if args.command not in ("serve", "demo"):
+    if args.command == "worker":
+        # A long-running operator process: what it does (relays down, recipients given back)
+        # is its log, on stderr.
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    elif args.command not in ("serve", "demo"):
         # Rollcall's own warnings carry exception chains for a server's log; a terminal gets
         # the plain sentence the command prints (Python would print them on stderr otherwise).
         logging.getLogger("rollcall").addHandler(logging.NullHandler())

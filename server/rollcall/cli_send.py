@@ -28,12 +28,12 @@ def add_parsers(sub: Any) -> None:
     c.add_argument("--subject", required=True)
     c.add_argument("--html", type=Path, metavar="FILE", help="the HTML body")
     c.add_argument("--text", type=Path, metavar="FILE", help="the plain-text body")
-    c.add_argument("--expected", type=_count, help="how many recipients you expect")
+    c.add_argument("--expected", type=number, help="how many recipients you expect")
     c.add_argument("--allow-incomplete", action="store_true",
                    help="send even if some lists could not be expanded")
     c.add_argument("--dry-run", action="store_true", help="say what would happen; queue nothing")
     c.add_argument("--json", action="store_true")
-    t = ss.add_parser("test", help="send one copy to --from (or --to) through the same relay")
+    t = ss.add_parser("test", help="send one copy to --from through the same relay")
     t.add_argument("--from", dest="sender", required=True, metavar="SMTP")
     t.add_argument("--subject", required=True)
     t.add_argument("--html", type=Path, metavar="FILE")
@@ -63,8 +63,16 @@ def run(args: argparse.Namespace, config: Any) -> int:
         return _worker(services, args.until_done)
     sends, who = services.sends, operator()
     command = args.send_command
+    if command in ("create", "test") and not config.server.public_url:
+        print(f"rollcall: note: links in the messages (unsubscribe, tracking) point to "
+              f"{sends.base_url}; set ROLLCALL_PUBLIC_URL to where Rollcall is served",
+              file=sys.stderr)
     if command in ("create", "test"):
-        html, text = _read(args.html), _read(args.text)
+        try:
+            html, text = _read(args.html), _read(args.text)
+        except Unreadable as e:
+            print(e, file=sys.stderr)
+            return EXIT_USAGE
         if html is None and text is None:
             print("rollcall: send: give the body with --html FILE or --text FILE",
                   file=sys.stderr)
@@ -87,9 +95,11 @@ def run(args: argparse.Namespace, config: Any) -> int:
     if args.json:
         print(json.dumps({"sends": [s.to_json() for s in found_sends]}, indent=2))
     else:
+        print(f"{'ID':>6}  {'STATUS':<8} {'SENT':>6}/{'TO':<6} {'SENDER':<30} SUBJECT")
         for s in found_sends:
             print(f"{s.id:>6}  {s.status.value:<8} {s.counts.get('sent', 0):>6}/"
-                  f"{s.recipients - sum(s.suppressed.values()):<6} {s.sender:<30} {s.subject}")
+                  f"{s.recipients - sum(s.suppressed.values()):<6} {s.sender:<30} "
+                  f"{' '.join(s.subject.split())}")
     return EXIT_OK
 
 
@@ -111,10 +121,10 @@ def _create(services: Any, args: argparse.Namespace, html: str | None, text: str
                                                   html, text, args.expected,
                                                   args.allow_incomplete)
     except CountIncomplete as e:
-        print(f"rollcall: {e.message}", file=sys.stderr)
+        _refused(e, args.json, " (--allow-incomplete sends to the people found so far)")
         return EXIT_INCOMPLETE
     except SendBlocked as e:
-        print(f"rollcall: {e.message}", file=sys.stderr)
+        _refused(e, args.json)
         return EXIT_BLOCK
     if args.json:
         print(json.dumps({**summary.to_json(), "plan": plan.to_json()}, indent=2))
@@ -122,6 +132,13 @@ def _create(services: Any, args: argparse.Namespace, html: str | None, text: str
         print(plan_words(plan.to_json()))
         print(f"Queued as send {summary.id}: `rollcall send show {summary.id}` follows it.")
     return EXIT_OK
+
+
+def _refused(error: Any, as_json: bool, hint: str = "") -> None:
+    """Why a send was refused: in words on stderr, and with --json as the API's error body."""
+    if as_json:
+        print(json.dumps(error.to_json(), indent=2))
+    print(f"rollcall: {error.message}{hint}", file=sys.stderr)
 
 
 def _worker(services: Any, until_done: bool) -> int:
@@ -186,16 +203,22 @@ def recipient_lines(records: list[RecipientRecord]) -> list[str]:
     return lines
 
 
+class Unreadable(Exception):
+    """A body file that cannot be read: bad usage (exit 2)."""
+
+
 def _read(path: Path | None) -> str | None:
     if path is None:
         return None
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise SystemExit(f"rollcall: send: cannot read {path}: {e}") from None
+        why = e.strerror if isinstance(e, OSError) else "it is not UTF-8 text"
+        raise Unreadable(f"rollcall: send: cannot read {path}: {why}") from None
 
 
-def _count(text: str) -> int:
+def number(text: str) -> int:
+    """argparse's type for a count (its name is what a bad value's message calls it)."""
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")

@@ -188,3 +188,10 @@ def test_exchange_down_refuses_the_send_in_words_and_queues_nothing(app, demo_si
     assert answer.headers["Retry-After"]
     assert "Traceback" not in error["message"]
     assert megan.get("/api/sends").get_json() == {"sends": []}
+
+
+@pytest.mark.parametrize("send_id", ["0", "2147483648", "9223372036854775808"])
+def test_an_id_no_database_holds_is_simply_not_found(app, send_id):
+    answer = signed_in(app).get(f"/api/sends/{send_id}/recipients")
+    assert answer.status_code == 404
+    assert answer.get_json()["error"]["code"] == "send_not_found"

@@ -71,8 +71,17 @@ def test_create_then_work_then_show_every_recipients_record(env, relay, tmp_path
 
 def test_exit_codes_say_incomplete_blocked_and_usage(env, relay, tmp_path, start_simulator):
     blocked = create({**env, "ROLLCALL_POLICY_EXTERNAL": "block",
-                      "ROLLCALL_POLICY_EXTERNAL_MAX": "0"}, tmp_path, "partners@contoso.com")
+                      "ROLLCALL_POLICY_EXTERNAL_MAX": "0"}, tmp_path, "partners@contoso.com",
+                     extra=("--json",))
     assert blocked.returncode == 4 and "blocks" in blocked.stderr
+    assert json.loads(blocked.stdout)["error"]["code"] == "send_blocked"
+    unreadable = rollcall(env, "send", "create", "--from", "megan@contoso.com", "--subject",
+                          "x", "--html", str(tmp_path / "missing.html"), "partners@contoso.com")
+    assert unreadable.returncode == 2 and "cannot read" in unreadable.stderr
+    two_lines = create(env, tmp_path, "partners@contoso.com", extra=("--subject", "a\nb"))
+    assert two_lines.returncode == 2 and "one line" in two_lines.stderr
+    bad_number = create(env, tmp_path, "partners@contoso.com", extra=("--expected", "abc"))
+    assert bad_number.returncode == 2 and "invalid number value" in bad_number.stderr
     no_body = rollcall(env, "send", "create", "--from", "megan@contoso.com", "--subject", "x",
                        "partners@contoso.com")
     assert no_body.returncode == 2 and "--html" in no_body.stderr

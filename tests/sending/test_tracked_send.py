@@ -179,3 +179,52 @@ def test_opted_out_deleted_and_suppressed_people_are_not_queued(sending, relay):
     drain(services)
     got = {a.rcpt_to[0] for a in relay.accepted[PARTNERS:]}
     assert got.isdisjoint(people[:3]) and len(got) == PARTNERS - 3
+
+
+def test_a_message_that_cannot_be_built_fails_its_recipient_and_the_queue_moves_on(sending,
+                                                                                  relay):
+    from dataclasses import replace
+
+    from rollcall.sending.model import NewRecipient, NewSend
+
+    services = sending()
+    # Stored before subjects were checked (or by another writer): a header with a line break.
+    broken = NewSend(sender="megan@contoso.com", from_address="megan@contoso.com",
+                     subject="Two\nlines", html="<p>x</p>", text=None, tracking="off",
+                     base_url="https://rollcall.contoso.com", report={}, entries=("x",),
+                     recipients=(NewRecipient("alex@contoso.com"),))
+    bad = services.sends.outbox.create(broken, "contoso.com")
+    good = services.sends.outbox.create(replace(broken, subject="One line"), "contoso.com")
+    drain(services, timeout_s=30)
+    failed = records(services, bad)["alex@contoso.com"]
+    assert failed.state is State.FAILED and "could not build" in (failed.meaning or "")
+    assert records(services, good)["alex@contoso.com"].state is State.SENT
+    assert [a.rcpt_to for a in relay.accepted] == [("alex@contoso.com",)]
+
+
+@pytest.mark.parametrize("subject", ["Hello\r\nBcc: everyone@contoso.com", "Tab\x07bell"])
+def test_a_subject_that_would_break_the_header_is_refused_before_anything_is_queued(sending,
+                                                                                   subject):
+    from rollcall.errors import BadRequest
+
+    services = sending()
+    with pytest.raises(BadRequest) as refused:
+        create(services, "partners@contoso.com", subject=subject)
+    assert refused.value.code == "bad_subject"
+    with pytest.raises(BadRequest):
+        services.sends.test("megan@contoso.com", subject, None, "x")
+    assert services.sends.records.sends() == []
+
+
+def test_a_send_whose_relays_are_down_says_so(sending, relay):
+    from send_support import run_for
+
+    port = relay.port
+    relay.stop()
+    services = sending(smtp_url=f"smtp://127.0.0.1:{port}")
+    send = create(services, "partners@contoso.com")
+    run_for(services, 1.5)
+    waiting = show(services, send.id)
+    assert waiting.status == "sending" and waiting.relays == {}  # tried, nothing taken
+    assert waiting.waiting and waiting.waiting.startswith("Mail is waiting: the primary relay "
+                                                          "cannot be reached")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+import email.utils
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rollcall.sending import message
@@ -77,6 +78,7 @@ CONTENT = SendContent(7, "Megan Bowen <megan@contoso.com>", "Q3: résumé of the
                       "Hello", "anonymous", "https://rollcall.contoso.com")
 
 
+@settings(deadline=None)  # the first copy builds the send's template (lxml, the email package)
 @given(st.from_regex(r"[a-z][a-z0-9.]{0,20}@[a-z]{1,12}\.(com|example)", fullmatch=True),
        st.from_regex(r"[0-9a-f]{24}", fullmatch=True))
 def test_the_template_gives_the_bytes_the_email_package_builds(address, token):
@@ -85,6 +87,8 @@ def test_the_template_gives_the_bytes_the_email_package_builds(address, token):
     slow, links = message._build(CONTENT, address, copy.message_id, token,
                                  _date_of(fast.data), b"k" * 32)
     assert _unbound(fast.data) == _unbound(slow) and fast.links == links
+    sent = email.utils.parsedate_to_datetime(_date_of(fast.data))
+    assert abs((sent - datetime.now(UTC)).total_seconds()) < 60  # now, not the stand-in's
 
 
 def test_each_copy_names_its_own_recipient_and_unsubscribe_link():
@@ -109,3 +113,15 @@ def _unbound(data: bytes) -> bytes:
     boundary = parsed.get_boundary()
     assert boundary
     return data.replace(boundary.encode(), b"BOUNDARY")
+
+
+@pytest.mark.parametrize(("messages", "per_minute", "per_hour", "seconds"), [
+    (0, 30, 416, 0), (14, 30, 416, 0), (30, 30, 416, 0), (31, 30, 416, 60),
+    (416, 30, 416, 13 * 60), (417, 30, 416, 3600), (10_000, 30, 416, 24 * 3600),
+])
+def test_the_estimate_lets_each_window_go_at_once_then_waits(messages, per_minute, per_hour,
+                                                            seconds):
+    from rollcall.sending.service import Plan
+
+    plan = Plan(messages, {}, "relay:25", None, per_minute, per_hour, {}, {})
+    assert plan.estimated_s == seconds

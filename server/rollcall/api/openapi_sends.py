@@ -52,7 +52,7 @@ SEND_SCHEMAS: dict[str, Any] = {
 def send_paths(op: Any, json: Any, path_param: Any, query: Any,
                signed_in: tuple[int, ...]) -> dict[str, Any]:
     """The /api/sends routes, built with openapi.py's helpers."""
-    send = [path_param("send_id", INT)]
+    send = [path_param("send_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})]
     refused = (*signed_in, 400, 409, 429, 502)
     create = op("Count the recipients and queue one tracked message per person (the send "
                 "check's policy applies); with dry_run, only say what would happen",

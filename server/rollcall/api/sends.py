@@ -9,8 +9,8 @@ from flask import Blueprint, jsonify, request
 
 from ..errors import BadRequest
 from ..lists import principal
-from ..sending.model import State
-from .auth import caller, rate_limited
+from ..sending.model import State, subject_problem
+from .auth import acting_mailbox, caller, rate_limited
 from .context import services
 from .inputs import expected_count, json_object, parse_recipients
 from .request_id import request_id
@@ -28,7 +28,7 @@ def create() -> Any:
     allow_incomplete = _flag(body, "allow_incomplete")
     dry_run = _flag(body, "dry_run")
     sends = services().sends
-    sender = caller().mailbox
+    sender = acting_mailbox(body.get("mailbox"))  # only ever the caller: 403 for anyone else
     if dry_run:
         plan, _ = sends.plan(sender, recipients, expected_count(body), allow_incomplete,
                              request_id())
@@ -78,6 +78,9 @@ def _content(body: dict[str, Any]) -> tuple[str, str | None, str | None]:
         raise BadRequest("'subject' must be the message's subject", code="bad_subject")
     if len(subject) > 998:
         raise BadRequest("'subject' is longer than a mail header may be", code="bad_subject")
+    problem = subject_problem(subject)
+    if problem:
+        raise BadRequest(f"'subject' {problem}", code="bad_subject")
     parts = []
     for name in ("html", "text"):
         value = body.get(name)

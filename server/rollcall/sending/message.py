@@ -7,8 +7,9 @@ from __future__ import annotations
 import email.policy
 import functools
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import format_datetime
 from pathlib import Path
 
 from .model import Claimed, SendContent
@@ -54,7 +55,7 @@ def render(content: SendContent, claimed: Claimed, *, bounce_template: str | Non
     mail_from = bounce_address(bounce_template, claimed.token, content.from_address)
     if Mode(content.tracking) is Mode.INDIVIDUAL or not _plain(claimed):
         data, links = _build(content, claimed.address, claimed.message_id, claimed.token,
-                             formatdate(usegmt=True), tracking_key)
+                             _now(), tracking_key)
     else:
         # Every copy of a send is the same but for a few header values: build the message
         # once (the email package takes milliseconds a message) and fill them in per copy.
@@ -63,7 +64,7 @@ def render(content: SendContent, claimed: Claimed, *, bounce_template: str | Non
         head = (head.replace(_TO.encode(), claimed.address.encode())
                 .replace(_MESSAGE_ID.encode(), claimed.message_id.encode())
                 .replace(_TOKEN.encode(), claimed.token.encode())
-                .replace(_DATE.encode(), formatdate(usegmt=True).encode()))
+                .replace(_DATE.encode(), _now().encode()))
         data = head + sep + body
     if dkim is not None:
         data = sign(data, dkim)
@@ -75,7 +76,12 @@ def render(content: SendContent, claimed: Claimed, *, bounce_template: str | Non
 _TO = "rollcall-recipient-stand-in@example.invalid"
 _MESSAGE_ID = "<rollcall-message-id-stand-in@example.invalid>"
 _TOKEN = "rollcalltokenstandin0000"
-_DATE = "Thu, 01 Jan 2099 00:00:00 GMT"
+_DATE = "Thu, 01 Jan 2099 00:00:00 +0000"  # as the email package writes any date back
+
+
+def _now() -> str:
+    """Now, as RFC 5322 writes it and the email package would (+0000, never GMT)."""
+    return format_datetime(datetime.now(UTC))
 
 
 def _plain(claimed: Claimed) -> bool:
@@ -87,7 +93,13 @@ def _plain(claimed: Claimed) -> bool:
 
 @functools.lru_cache(maxsize=16)
 def _template(content: SendContent, tracking_key: bytes) -> tuple[bytes, tuple[str, ...]]:
-    return _build(content, _TO, _MESSAGE_ID, _TOKEN, _DATE, tracking_key)
+    built = _build(content, _TO, _MESSAGE_ID, _TOKEN, _DATE, tracking_key)
+    head = built[0].partition(b"\r\n\r\n")[0]
+    for stand_in in (_TO, _MESSAGE_ID, _TOKEN, _DATE):
+        # A stand-in the email package rewrote would go out as it is: never let one through.
+        if stand_in.encode() not in head:
+            raise AssertionError(f"the message template lost its stand-in {stand_in!r}")
+    return built
 
 
 def _build(content: SendContent, to: str, message_id: str, token: str, date: str,

@@ -57,6 +57,15 @@ SUPPRESSION_WORDS = {
 }
 
 
+def subject_problem(subject: str) -> str | None:
+    """What makes a subject unusable in a mail header, in words; None when it is fine."""
+    if any(c in subject for c in "\r\n"):
+        return "must be one line: a line break would end the header (and could add others)"
+    if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in subject):
+        return "holds a control character"
+    return None
+
+
 def status(counts: Mapping[str, int], paused: bool, stopped: bool = False,
            attempted: bool = False) -> Status:
     """The send's status from its recipients' states: done once nothing is pending."""

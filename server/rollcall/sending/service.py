@@ -13,7 +13,7 @@ from typing import Any
 from ..core.model import Recipient
 from ..core.policy import BLOCK, OFF, Policy, evaluate
 from ..counting.service import CountService, no_count
-from ..errors import NotConfigured, RollcallError
+from ..errors import BadRequest, NotConfigured, RollcallError
 from ..store.access import Principal
 from .model import (
     SUPPRESSION_WORDS,
@@ -24,11 +24,13 @@ from .model import (
     State,
     Status,
     Suppression,
+    subject_problem,
 )
 from .settings import SendSettings
 from .smtp import parse_relay_url
 
 log = logging.getLogger(__name__)
+MAX_ID = 2**31 - 1  # PostgreSQL's INTEGER
 
 
 class SendError(RollcallError):
@@ -78,8 +80,11 @@ class Plan:
     @property
     def estimated_s(self) -> int:
         """Seconds at the rate limits, were the relay instant."""
-        per_hour = min(self.per_minute * 60, self.per_hour)
-        return math.ceil(self.messages / per_hour * 3600) if self.messages > 0 else 0
+        # Each window lets its allowance go at once, then waits for the next window: 30 go in
+        # the first minute, the next 30 a minute later, and so on, within the hour's allowance.
+        minutes = math.ceil(self.messages / self.per_minute) - 1 if self.messages else 0
+        hours = math.ceil(self.messages / self.per_hour) - 1 if self.messages else 0
+        return max(minutes * 60, hours * 3600)
 
     def to_json(self) -> dict[str, Any]:
         return {"messages": self.messages, "suppressed": self.suppressed,
@@ -135,8 +140,8 @@ class SendService:
         if not report.complete and not allow_incomplete:
             raise CountIncomplete(
                 f"The count is incomplete (at least {report.total} people: some lists could "
-                "not be expanded), so Rollcall will not send from it. Count again, or send "
-                "anyway with allow_incomplete (--allow-incomplete).")
+                "not be expanded), so Rollcall will not send from it. Count again, or choose "
+                "to send to the people found so far.")
         policy = self.policy
         if allow_incomplete:
             policy = replace(policy, incomplete=OFF)  # the caller said so explicitly
@@ -165,6 +170,7 @@ class SendService:
                allow_incomplete: bool = False, base_url: str | None = None,
                request_id: str | None = None) -> tuple[SendSummary, Plan]:
         """Queue one message per deliverable recipient; raises as `plan` does."""
+        _check_subject(subject)
         plan, queued = self.plan(sender, recipients, expected, allow_incomplete, request_id)
         entries = tuple(r.address or r.name for r in recipients)
         new = NewSend(sender=sender.lower(), from_address=sender, subject=subject, html=html,
@@ -179,6 +185,7 @@ class SendService:
     def test(self, sender: str, subject: str, html: str | None, text: str | None,
              base_url: str | None = None) -> SendSummary:
         """One copy to the sender, through the same relay and worker as the real send."""
+        _check_subject(subject)
         self._relay_label()
         new = NewSend(sender=sender.lower(), from_address=sender, subject=f"[Test] {subject}",
                       html=html, text=text, tracking=self.settings.tracking,
@@ -237,10 +244,13 @@ class SendService:
         return found
 
     def _may_see(self, send_id: int, who: Principal) -> None:
-        owner = self.records.owner(send_id)
+        # Ids are database integers: anything outside them names no send (and must not reach
+        # the driver, which refuses it).
+        owner = self.records.owner(send_id) if 0 < send_id <= MAX_ID else None
         # Someone else's send is "not found": its existence is not theirs to learn.
         if owner is None or (owner != (who.mailbox or "").lower() and not who.admin):
-            raise SendNotFound(f"There is no send {send_id} of yours")
+            raise SendNotFound(f"There is no send {send_id}" + ("" if who.admin
+                                                                 else " of yours"))
 
     def _summary(self, send_id: int) -> SendSummary:
         found = self.records.summary(send_id)
@@ -249,10 +259,14 @@ class SendService:
         return self._waiting(found)
 
     def _waiting(self, summary: SendSummary) -> SendSummary:
-        """Say when a send held by the rate limit goes on."""
+        """Say why a send is not moving: its relays are down or paused, or the rate limit
+        holds it (and when it goes on)."""
         if summary.status not in (Status.QUEUED, Status.SENDING) or \
                 summary.counts.get(State.SENDING.value, 0):
             return summary
+        stuck = self._relays_down()
+        if stuck:
+            return replace(summary, waiting=stuck)
         frees = self.outbox.budget_frees_at(summary.sender, "primary",
                                             self.settings.rate_per_minute,
                                             self.settings.rate_per_hour)
@@ -262,6 +276,23 @@ class SendService:
             f"Waiting for the sending rate limit ({self.settings.rate_per_minute} a minute, "
             f"{self.settings.rate_per_hour} an hour): goes on at "
             f"{frees.strftime('%H:%M:%S')} UTC"))
+
+    def _relays_down(self) -> str | None:
+        """In words, when no configured relay can take mail now; None when one can."""
+        from ..store.relay_state import RelayStates
+
+        health = RelayStates(self._engine()).all()
+        now = datetime.now(UTC)
+        said = []
+        for name, _ in self.settings.relays():
+            h = health.get(name)
+            if h is None or h.state == "active" or (h.until is not None and h.until <= now):
+                return None
+            again = h.until.strftime("%H:%M:%S") if h.until else "later"
+            down = "is paused" if h.state == "paused" else "cannot be reached"
+            said.append(f"the {name} relay {down} ({h.reason or h.last_error}); tried again "
+                        f"at {again} UTC")
+        return ("Mail is waiting: " + "; ".join(said) + ".") if said else None
 
     def _message_domain(self, sender: str) -> str:
         # Message-IDs name a domain the organisation owns: the bounce domain, else DKIM's,
@@ -274,6 +305,12 @@ class SendService:
             raise NoRelay("No SMTP relay is configured (ROLLCALL_SMTP_URL), so Rollcall "
                           "cannot send. Ask your administrator.")
         return _label(self.settings.smtp_url)
+
+
+def _check_subject(subject: str) -> None:
+    problem = subject_problem(subject)
+    if problem:
+        raise BadRequest(f"The subject {problem}", code="bad_subject")
 
 
 def _label(url: str) -> str:

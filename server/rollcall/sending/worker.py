@@ -142,11 +142,17 @@ class SendWorker:
         ok = False
         for i, claimed in enumerate(batch):
             try:
-                if not session.is_open:
-                    session.open()
                 envelope = render(self._content(claimed.send_id), claimed,
                                   bounce_template=self.bounce_template,
                                   tracking_key=self.tracking_key, dkim=self.dkim)
+            except Exception as e:  # noqa: BLE001 - one bad message must not hold the queue
+                log.exception("send %d: could not build the message for a recipient",
+                              claimed.send_id)
+                self.outbox.finish(claimed, unbuildable(e), self.name)
+                continue
+            try:
+                if not session.is_open:
+                    session.open()
                 self._links(claimed.send_id, envelope.links)
                 reply = session.send(envelope.mail_from, envelope.rcpt, envelope.data)
             except SmtpFailure as e:
@@ -237,6 +243,14 @@ def decide(reply: Reply, claimed: Claimed, retry: RetryPolicy,
         return Outcome(State.DEFERRED, next_attempt_at=datetime.fromtimestamp(when, UTC),
                        **base)  # type: ignore[arg-type]
     return Outcome(State.FAILED, **base)  # type: ignore[arg-type]
+
+
+def unbuildable(error: Exception) -> Outcome:
+    """A message Rollcall could not build (a bad header, an unreadable DKIM key): this
+    recipient fails with the reason, and the queue moves on."""
+    return Outcome(State.FAILED, stage=None, code=None, enhanced=None, text=str(error)[:500],
+                   meaning=f"Rollcall could not build this message, so it was not sent: "
+                   f"{error}", outcome="unbuildable")
 
 
 def _is_quota(reply: Reply) -> bool:

@@ -135,8 +135,8 @@ def _summary(s: Session, row: SendRow, stopped: bool) -> SendSummary:
         counts[state] = counts.get(state, 0) + n
         if state == State.SUPPRESSED.value and reason:
             suppressed[reason] = suppressed.get(reason, 0) + n
-        if relay and state != State.SUPPRESSED.value:
-            relays[relay] = relays.get(relay, 0) + n
+        if relay and state in (State.SENT.value, State.FAILED.value, State.BOUNCED.value):
+            relays[relay] = relays.get(relay, 0) + n  # the relay that took (or refused) them
     last: datetime | None = s.scalar(select(func.max(SendRecipientRow.sent_at)).where(
         SendRecipientRow.send_id == row.id))
     attempted = last is not None or s.scalar(
