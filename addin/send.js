@@ -12,6 +12,8 @@ import { $, el, plural, show } from "./dom.js";
 
 const POLL_MS = 2000;
 const POLL_MAX_MS = 30_000; // errors double the wait up to this: a struggling server gets air
+const NEXT_TRY_MS = 10_000; // the deferred ones' next try is asked again at most this often
+const SHOWN_WARNINGS = 5; // the send check's findings listed in the confirmation, at most
 
 // What went wrong, per error code (the pane switches on the code, never on the message text).
 const PROBLEMS = {
@@ -45,12 +47,16 @@ const SUPPRESSED = { // the server's words (sending/model.py SUPPRESSION_WORDS) 
   hard_bounce: "bounced before (address does not exist)",
   manual: "suppressed by an administrator",
 };
-const STATES = { queued: "Queued", sending: "Sending", deferred: "Deferred (tried again later)",
+const STATES = { queued: "Queued", sending: "Sending now", deferred: "Deferred (tried again later)",
   sent: "Sent", failed: "Failed", bounced: "Bounced", suppressed: "Not sent",
   cancelled: "Cancelled" };
-const COUNTS = { queued: "Queued", sent: "Sent", deferred: "Deferred", failed: "Failed",
-  suppressed: "Suppressed", bounced: "Bounced", cancelled: "Cancelled" };
-const ALWAYS = ["queued", "sent", "deferred", "failed", "suppressed"]; // the rest once non-zero
+// Every state the server counts, so the numbers shown add up to the total. "Sending now" is
+// shown until the send is done (then it is 0); bounced and cancelled only once there are some.
+const COUNTS = { queued: "Queued", sending: "Sending now", sent: "Sent", deferred: "Deferred",
+  failed: "Failed", bounced: "Bounced", suppressed: "Suppressed", cancelled: "Cancelled" };
+const ALWAYS = ["queued", "sent", "deferred", "failed", "suppressed"];
+const COLUMNS = ["Address", "State", "Attempts", "Reply", "Meaning", "Message-ID",
+  "Relay queue ID"];
 
 const s = {
   report: null,
@@ -210,19 +216,36 @@ async function sendTest() {
       return;
     }
     const reply = await firstReply(now.id);
-    status.textContent = now.counts.sent
-      ? `Test sent to you: check your inbox.${reply ? ` The relay said: ${reply}` : ""}`
-      : `The test wasn't sent: ${reply || "the relay refused it."}`;
+    const said = relayWords(reply);
+    // The relay's own words, quoted, and Rollcall's reading of them, each on its own line.
+    status.replaceChildren(...[
+      el("span", { class: "send-status-line", text: now.counts.sent
+        ? "Test sent to you: check your inbox."
+        : `The test wasn't sent${reply ? "." : ": the relay refused it."}` }),
+      said ? el("span", { class: "send-status-line", "data-part": "reply",
+        text: `The relay replied: \u201c${said}\u201d` }) : null,
+      reply?.meaning ? el("span", { class: "send-status-line", "data-part": "meaning",
+        text: `Meaning: ${reply.meaning}` }) : null,
+    ].filter(Boolean));
   });
 }
 
 async function firstReply(id) {
   try {
     const { recipients } = await api(`api/sends/${id}/recipients`, {}, isRecipients);
-    return recipients[0]?.reply?.meaning || "";
+    return recipients[0]?.reply || null;
   } catch {
-    return ""; // the counts already said whether it went
+    return null; // the counts already said whether it went
   }
+}
+
+// The relay's reply as it sent it: "250 2.0.0 Ok: queued as 4F2A1C0B7". The record keeps the
+// basic code apart; the text still opens with the enhanced code when the relay gave one.
+export function relayWords(reply) {
+  if (!reply) return "";
+  let text = (reply.text || "").trim();
+  if (reply.enhanced && !text.startsWith(reply.enhanced)) text = `${reply.enhanced} ${text}`;
+  return [reply.code ? String(reply.code) : "", text.trim()].filter(Boolean).join(" ");
 }
 
 // --- Send tracked: dry run, confirmation, the real send
@@ -277,8 +300,7 @@ function confirm(plan, body) {
     el("h3", { id: "send-confirm-title", tabindex: "-1", text: "Before Rollcall sends" }),
     el("p", { class: "send-subject", text: `Subject: ${body.subject}` }),
     el("ul", { class: "send-plan" }, facts),
-    check?.action === "warn" && check.message
-      ? el("p", { class: "send-warning", "data-fact": "send-check", text: check.message }) : null,
+    check?.action === "warn" ? warning(check) : null,
     n ? null : el("p", { text: "Nobody is left to send to." }),
     el("div", { class: "row" }, n ? queue : null,
       el("button", { type: "button", class: "secondary", id: "send-cancel", text: "Cancel",
@@ -287,6 +309,25 @@ function confirm(plan, body) {
   show($("send-offer"), false);
   show(box);
   $("send-confirm-title").focus();
+}
+
+// The send check's warning, as its findings say it. Its `message` is written for Outlook's Smart
+// Alerts dialog: at most 500 characters, ending "... check the recipients with Get Recipient
+// Count", which makes no sense inside this very pane. The findings behind it are plain
+// sentences, all of them, so the pane lists those (the first few; the rest are under Findings).
+function warning(check) {
+  const said = [...new Set((check.findings || []).map((f) => f.message).filter(Boolean))];
+  if (!said.length) {
+    return check.message ? el("p", { class: "send-warning", "data-fact": "send-check",
+      text: check.message }) : null;
+  }
+  const more = said.length - SHOWN_WARNINGS;
+  return el("div", { class: "send-warning", "data-fact": "send-check" },
+    el("p", { text: "Rollcall's send check warns:" }),
+    el("ul", {}, said.slice(0, more > 0 ? SHOWN_WARNINGS : said.length)
+      .map((text) => el("li", { text }))),
+    more > 0 ? el("p", { text: `and ${plural(more, "more finding")}: see Findings above.` })
+      : null);
 }
 
 function closeConfirm(focus) {
@@ -310,7 +351,8 @@ async function queueSend(body) {
     problem(e.kind === "unreachable" ? Object.assign(e, { kind: "unreachable_send" }) : e);
     return;
   }
-  s.tracked = { id: summary.id };
+  s.tracked = { id: summary.id, last: null, done: false, table: { busy: false, again: false,
+    shown: false }, deferred: { count: 0, at: 0, next: undefined, busy: false } };
   $("send-note").textContent = s.item
     ? "The draft is still open: discard it yourself (Rollcall sent the copies)."
     : "Sent from Rollcall; nothing else to do.";
@@ -334,29 +376,45 @@ function progress(summary, error = null) {
     return;
   }
   show($("send-lag"), false);
+  s.tracked.last = summary;
   const c = summary.counts;
   const total = summary.recipients;
   const handled = c.sent + c.failed + c.bounced + c.suppressed + c.cancelled;
   const done = summary.status === "done";
-  $("send-headline").textContent = done ? outcome(c)
-    : { paused: "Paused by an administrator: nothing goes out until they resume it.",
-      stopped: "Stopped: the copies not sent yet are being cancelled.",
-      queued: `Queued: ${plural(total - handled, "message")} waiting for the relay.` }[
-      summary.status] || `Sending: ${handled.toLocaleString("en-US")} of `
-      + `${plural(total, "message")} handled.`;
+  const failed = c.failed + c.bounced;
+  const going = { paused: "Paused by an administrator: nothing goes out until they resume it.",
+    stopped: "Stopped: the copies not sent yet are being cancelled.",
+    queued: `Queued: ${plural(total - handled, "message")} waiting for the relay.` }[
+    summary.status] || `Sending: ${handled.toLocaleString("en-US")} of `
+    + `${plural(total, "message")} handled.`;
+  // Failures are there to see as soon as there are any: "see them" follows the colon.
+  setText($("send-headline"), done ? outcome(c)
+    : going + (failed ? ` ${failed.toLocaleString("en-US")} failed so far:` : ""));
+  show($("send-see-failed"), failed > 0);
   const bar = $("send-bar");
   bar.max = Math.max(total, 1);
   bar.value = handled;
-  const shown = Object.keys(COUNTS).filter((k) => ALWAYS.includes(k) || c[k]);
-  $("send-counts").replaceChildren(...shown.flatMap((k) => [
-    el("dt", { text: COUNTS[k] }),
-    el("dd", { "data-state": k, text: c[k].toLocaleString("en-US") })]));
-  $("send-waiting").textContent = summary.waiting || "";
+  const shown = Object.keys(COUNTS).filter((k) => ALWAYS.includes(k) || c[k]
+    || (k === "sending" && !done));
+  const key = shown.map((k) => `${k}=${c[k]}`).join(" ");
+  const counts = $("send-counts");
+  if (counts.dataset.shown !== key) { // unchanged numbers are not written again (a live region)
+    counts.dataset.shown = key;
+    counts.replaceChildren(...shown.flatMap((k) => [
+      el("dt", { text: COUNTS[k] }),
+      el("dd", { "data-state": k, text: (c[k] || 0).toLocaleString("en-US") })]));
+  }
+  setText($("send-waiting"), summary.waiting || "");
   show($("send-waiting"), Boolean(summary.waiting));
-  if (!done) return;
-  const failed = c.failed + c.bounced;
-  show($("send-see-failed"), failed > 0);
+  s.tracked.done = done;
   show($("send-after"));
+  show($("send-note"), done);
+  nextTry(c.deferred || 0);
+  if (!$("send-table").hidden) loadTable(); // an open table follows the send, poll by poll
+}
+
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
 }
 
 function outcome(c) {
@@ -369,8 +427,74 @@ function outcome(c) {
   return parts.join(", ") + (failed ? ":" : "."); // "see them" follows the colon
 }
 
+// "3 deferred: next try at 14:05", under the counts while the relay has asked to wait. The
+// earliest next_attempt_at comes from an open table's rows, else from the deferred recipients
+// alone (?state=deferred), asked when their number changes and at most every NEXT_TRY_MS.
+function nextTry(deferred) {
+  const d = s.tracked.deferred;
+  if (!deferred) {
+    Object.assign(d, { count: 0, next: undefined });
+    show($("send-next"), false);
+    return;
+  }
+  sayNextTry(deferred);
+  if ($("send-table").hidden && !d.busy
+    && (d.count !== deferred || Date.now() - d.at >= NEXT_TRY_MS)) {
+    d.count = deferred;
+    fetchNextTry();
+  }
+}
+
+async function fetchNextTry() {
+  const d = s.tracked.deferred;
+  d.busy = true;
+  try {
+    const { recipients } = await api(`api/sends/${s.tracked.id}/recipients?state=deferred`, {},
+      isRecipients);
+    learnNextTry(recipients);
+  } catch {
+    d.at = Date.now(); // the line keeps what it knew; asked again in NEXT_TRY_MS
+  } finally {
+    d.busy = false;
+  }
+}
+
+function learnNextTry(rows) {
+  const d = s.tracked.deferred;
+  const deferred = rows.filter((r) => r.state === "deferred");
+  const times = deferred.map((r) => Date.parse(r.next_attempt_at)).filter(Number.isFinite);
+  d.at = Date.now();
+  const now = s.tracked.last?.counts.deferred || 0;
+  if (!now) return; // none deferred any more: an answer that came late says nothing
+  d.next = times.length ? Math.min(...times) : null;
+  sayNextTry(now);
+}
+
+function sayNextTry(deferred) {
+  const line = $("send-next");
+  const next = s.tracked.deferred.next;
+  if (!deferred || next === undefined) return; // nothing known yet: it waits for the answer
+  setText(line, `${deferred.toLocaleString("en-US")} deferred: `
+    + (next === null ? "Rollcall tries again later." : `next try ${when(next)}.`));
+  show(line);
+}
+
+// A time as the sender's clock says it: "at 14:05"; "on 12 Jun at 09:00" on another day; "due
+// now" once it has come (the worker picks it up within a second or so).
+export function when(ms, now = Date.now()) {
+  if (ms <= now) return "due now";
+  const at = new Date(ms);
+  const pad = (n) => String(n).padStart(2, "0");
+  const time = `${pad(at.getHours())}:${pad(at.getMinutes())}`;
+  if (at.toDateString() === new Date(now).toDateString()) return `at ${time}`;
+  return `on ${at.getDate()} ${MONTHS[at.getMonth()]} at ${time}`;
+}
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+  "Dec"];
+
 // "Show every recipient" (or only the failed ones): each copy's fate, as support asks for it.
-async function recipientsTable(onlyFailed) {
+// Offered from the moment the send is queued; while it is open it is asked again on every poll.
+function recipientsTable(onlyFailed) {
   const toggle = $("send-every");
   const box = $("send-table");
   const open = !box.hidden && box.dataset.only === String(onlyFailed);
@@ -383,29 +507,81 @@ async function recipientsTable(onlyFailed) {
   box.dataset.only = String(onlyFailed);
   box.replaceChildren(el("p", { class: "hint", text: "Asking Rollcall…" }));
   show(box);
+  loadTable(true);
+}
+
+async function loadTable(fresh = false) {
+  const t = s.tracked.table;
+  if (fresh) t.shown = false;
+  if (t.busy) { // one request at a time: the answer in flight is followed by one more
+    t.again = true;
+    return;
+  }
+  t.busy = true;
+  try {
+    do {
+      t.again = false;
+      await fillTable();
+    } while (t.again && !$("send-table").hidden);
+  } finally {
+    t.busy = false;
+  }
+}
+
+async function fillTable() {
+  const t = s.tracked.table;
+  const box = $("send-table");
   let rows;
   try {
     rows = (await api(`api/sends/${s.tracked.id}/recipients`, {}, isRecipients)).recipients;
   } catch (e) {
-    box.replaceChildren(el("p", { class: "hint", text: words(e) }));
+    if (box.hidden) return;
+    const said = el("p", { class: "hint send-table-lag", text: words(e) });
+    const before = box.querySelector(".send-table-lag");
+    if (!t.shown) box.replaceChildren(said); // nothing to keep
+    else if (before) before.replaceWith(said);
+    else box.prepend(said); // the rows stay as they were, said to be so
     return;
   }
+  learnNextTry(rows);
+  if (box.hidden) return;
+  const onlyFailed = box.dataset.only === "true";
   if (onlyFailed) rows = rows.filter((r) => r.state === "failed" || r.state === "bounced");
-  const head = ["Address", "State", "Reply", "Meaning", "Message-ID", "Relay queue ID"];
-  box.replaceChildren(el("table", { class: "send-recipients" },
+  const left = box.scrollLeft;
+  box.replaceChildren(...[
+    s.tracked.done ? null : el("p", { class: "hint", text: "Updated every few seconds until "
+      + "the send is done." }),
+    recipientRows(rows, onlyFailed)].filter(Boolean));
+  box.scrollLeft = left;
+  t.shown = true;
+}
+
+// A table, with its roles spelled out: at pane width (send.css) each row is stacked as a card
+// of labelled lines, and a table laid out as blocks keeps its semantics only by ARIA.
+function recipientRows(rows, onlyFailed) {
+  const cell = (label, props) => el("td", { role: "cell", "data-label": label, ...props });
+  return el("table", { class: "send-recipients", role: "table" },
     el("caption", { class: "visually-hidden",
       text: onlyFailed ? "Recipients that failed" : "Every recipient" }),
-    el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col", text: h })))),
-    el("tbody", {}, rows.map((r) => el("tr", { "data-state": r.state },
-      el("td", { class: "addr", text: r.address }),
-      el("td", { text: r.state === "suppressed"
-        ? `Not sent: ${SUPPRESSED[r.reason] || r.reason || "suppressed"}` : STATES[r.state]
-        || r.state }),
-      el("td", { class: "num", text: r.reply?.code ? `${r.reply.code} ${r.reply.enhanced || ""}`
-        .trim() : "" }),
-      el("td", { class: "meaning", text: r.reply?.meaning || "" }),
-      el("td", { class: "mono", text: r.message_id || "" }),
-      el("td", { class: "mono", text: r.remote_id || "" }))))));
+    el("thead", { role: "rowgroup" }, el("tr", { role: "row" },
+      COLUMNS.map((h) => el("th", { scope: "col", role: "columnheader", text: h })))),
+    el("tbody", { role: "rowgroup" }, rows.map((r) => el("tr", { role: "row",
+      "data-state": r.state },
+    cell("Address", { class: "addr", text: r.address }),
+    cell("State", { class: "state", text: stateWords(r) }),
+    cell("Attempts", { class: "num", text: String(r.attempts ?? 0) }),
+    cell("Reply", { class: "reply", text: relayWords(r.reply) }),
+    cell("Meaning", { class: "meaning", text: r.reply?.meaning || "" }),
+    cell("Message-ID", { class: "mono", text: r.message_id || "" }),
+    cell("Relay queue ID", { class: "mono", text: r.remote_id || "" })))));
+}
+
+function stateWords(r) {
+  if (r.state === "suppressed") return `Not sent: ${SUPPRESSED[r.reason] || r.reason
+    || "suppressed"}`;
+  const next = r.state === "deferred" ? Date.parse(r.next_attempt_at) : NaN;
+  if (Number.isFinite(next)) return `Deferred: next try ${when(next)}`;
+  return STATES[r.state] || r.state;
 }
 
 function duration(seconds) {

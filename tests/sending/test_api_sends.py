@@ -195,3 +195,9 @@ def test_an_id_no_database_holds_is_simply_not_found(app, send_id):
     answer = signed_in(app).get(f"/api/sends/{send_id}/recipients")
     assert answer.status_code == 404
     assert answer.get_json()["error"]["code"] == "send_not_found"
+
+
+def test_a_send_acts_as_the_caller_only(app):
+    answer = signed_in(app).post("/api/sends", json={**BODY, "mailbox": "alex@contoso.com"})
+    assert answer.status_code == 403
+    assert answer.get_json()["error"]["code"] == "not_your_mailbox"
