@@ -27,8 +27,9 @@ export function serverStatus() {
   return call("api/admin/status", {}, (body) => Boolean(body?.rollcall));
 }
 
-// One retry with a fresh token: an expired or revoked one is the usual reason for a 401.
-async function call(path, { method = "GET", body, signal } = {}, looksRight, fresh = false) {
+// One retry with a fresh token: an expired or revoked one is the usual reason for a 401 (which
+// means nothing was done, so asking again is safe even for a POST).
+export async function call(path, { method = "GET", body, signal } = {}, looksRight, fresh = false) {
   let token;
   try {
     token = await accessToken({ fresh });
@@ -66,8 +67,10 @@ async function call(path, { method = "GET", body, signal } = {}, looksRight, fre
   const code = answer?.error?.code;
   const retryAfter = Number(response.headers.get("Retry-After")) || null;
   const requestId = answer?.error?.request_id || response.headers.get("X-Request-Id");
-  throw new ApiError(code || kindForStatus(response.status), response.status,
+  const error = new ApiError(code || kindForStatus(response.status), response.status,
     answer?.error?.message, retryAfter, requestId);
+  error.sendCheck = answer?.error?.send_check || null; // a blocked send's verdict
+  throw error;
 }
 
 // What an answer without a code we know means, from its status alone: a proxy's error page,

@@ -6,8 +6,7 @@
 // recipients pasted) there is no draft, so the sender writes a subject and a plain-text message
 // in the pane, sent as text and as HTML made from it (htmlFromText).
 
-import { ApiError, kindForStatus } from "./api.js";
-import { accessToken, forgetToken } from "./auth.js";
+import { call as api, kindForStatus } from "./api.js";
 import { $, el, plural, show } from "./dom.js";
 
 const POLL_MS = 2000;
@@ -666,45 +665,8 @@ function words(error) {
   return PROBLEMS[kindForStatus(error.status)] || PROBLEMS.server_error;
 }
 
-// --- The API, as api.js calls it, keeping the error's send_check (send_blocked)
+// --- What the send routes answer
 
 const isSummary = (b) => typeof b?.id === "number" && typeof b?.counts === "object";
 const isRecipients = (b) => Array.isArray(b?.recipients);
 
-async function api(path, { method = "GET", body } = {}, looksRight, fresh = false) {
-  let token;
-  try {
-    token = await accessToken({ fresh });
-  } catch (e) {
-    throw new ApiError("not_signed_in", 401, e.message);
-  }
-  let response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers: { Accept: "application/json", Authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-    });
-  } catch (e) {
-    throw new ApiError("unreachable", 0, e.message);
-  }
-  if (response.status === 401 && !fresh) { // a 401 means nothing was done: asking again is safe
-    forgetToken();
-    return api(path, { method, body }, looksRight, true);
-  }
-  let answer = null;
-  try {
-    answer = await response.json();
-  } catch {
-    // A proxy's HTML error page or an empty body: the status alone must decide.
-  }
-  if (response.ok && looksRight(answer)) return answer;
-  const error = new ApiError(answer?.error?.code || kindForStatus(response.status),
-    response.status, answer?.error?.message,
-    Number(response.headers.get("Retry-After")) || null,
-    answer?.error?.request_id || response.headers.get("X-Request-Id"));
-  error.sendCheck = answer?.error?.send_check || null;
-  throw error;
-}

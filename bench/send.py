@@ -39,7 +39,7 @@ def run(say: Callable[[str], None], recipients: int = 10_000,
     try:
         assert relay.stdout is not None
         relay.stdout.readline()
-        sample = _sample_message(port)
+        sample = _sample_message()
         say(f"baseline: smtplib, one connection, {len(sample):,}-byte message")
         baseline = _baseline(port, sample, 2_000)
         rows = [("smtplib alone, 1 connection (baseline)", baseline, 0.0)]
@@ -117,7 +117,7 @@ def _baseline(port: int, message: bytes, n: int) -> float:
     return n / elapsed
 
 
-def _sample_message(port: int) -> bytes:
+def _sample_message() -> bytes:
     from rollcall.sending.message import render
     from rollcall.sending.model import Claimed, SendContent
 

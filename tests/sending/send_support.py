@@ -66,6 +66,7 @@ def run_for(services: Any, seconds: float) -> Any:
     thread.join(seconds)
     stop.set()
     thread.join(30)
+    assert not thread.is_alive(), "the worker did not stop within 30 s"
     return worker
 
 

@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from send_support import create, drain, records, show
+from send_support import create, drain, records, relay_health, run_for, show
 from werkzeug.serving import make_server
 
 from rollcall.dev import certs as devcert
 from rollcall.dev.app import dev_app
 from rollcall.dev.demo import demo_issuer, dev_identity, people
 from rollcall.sending.model import State
-from rollcall.store.relay_state import RelayStates
 from smtp_simulator import BearerCheck, SmtpSimulator
 from support import demo_config
 
@@ -78,25 +77,6 @@ def exchange_relay(https_issuer: Issuer) -> Iterator[SmtpSimulator]:
     issuer = https_issuer.issuer
     with SmtpSimulator(bearer=BearerCheck(issuer.issuer, issuer.jwks_path, OUTLOOK)) as sim:
         yield sim
-
-
-def run_for(services: Any, seconds: float) -> None:
-    """Run a send worker for `seconds` (a send that cannot finish, unlike `drain`)."""
-    from rollcall.bootstrap import send_worker
-
-    worker = send_worker(services)
-    assert worker is not None
-    stop = threading.Event()
-    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
-    thread.start()
-    thread.join(seconds)
-    stop.set()
-    thread.join(30)
-    assert not thread.is_alive()
-
-
-def relay_health(services: Any) -> Any:
-    return RelayStates(services.sends.outbox.engine).all()["primary"]
 
 
 def test_a_send_through_an_xoauth2_relay_reaches_everyone(sending, https_issuer,

@@ -7,7 +7,7 @@ import email
 import email.policy
 
 import pytest
-from send_support import create, drain, records, show
+from send_support import create, drain, records, relay_health, show
 
 from rollcall.sending.model import State
 from rollcall.sending.service import CountIncomplete, NoRelay, SendBlocked
@@ -78,10 +78,7 @@ def test_the_fallback_relay_takes_over_when_the_primary_is_down(sending, relay):
     found = records(services, send.id)
     assert {r.relay for r in found.values()} == {"fallback"}
     assert all(r.state is State.SENT and r.attempts == 1 for r in found.values())
-    health = services.sends.outbox.engine  # the primary's circuit is open, with the reason
-    from rollcall.store.relay_state import RelayStates
-
-    primary = RelayStates(health).all()["primary"]
+    primary = relay_health(services)  # its circuit is open, with the reason
     assert primary.state == "circuit_open" and "connect" in (primary.last_error or "")
 
 

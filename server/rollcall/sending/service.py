@@ -219,8 +219,8 @@ class SendService:
 
     def track(self, kind: str, token: str, user_agent: str, ip: str,
               head: bool = False) -> str | None:
-        """Record an open or click with its verdict (never the full IP); a click's target, or
-        None for a token Rollcall did not sign."""
+        """Record an open or click with its verdict (never the full IP); a click's target (None
+        for an open, or a token Rollcall did not sign)."""
         from .tracking import Kind, classify, read_click, truncate_ip, verify
 
         key = self.tracking_key()
@@ -239,7 +239,7 @@ class SendService:
         self.records.tracking_event(send_id, recipient_id, kind, index, verdict.value,
                                     truncate_ip(ip))
         if index is None:
-            return None if kind == "click" else ""
+            return None  # an open: the pixel is all there is
         found: str | None = self.records.link(send_id, index)
         return found
 
