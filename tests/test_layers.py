@@ -29,12 +29,14 @@ LAYERS = [
     {"store", "identity", "directory", "counting"},
     {"sendcheck", "lists", "serverinfo", "sending"},
     {"api"},
-    {"config", "bootstrap", "app", "cli", "cli_lists", "cli_send"},
+    {"config", "bootstrap", "app", "cli", "cli_lists", "cli_send", "cli_queue"},
     {"dev"},
 ]
-# The tracked send's pure modules (types, the reply table, back-off, tracking links): the store
-# keeps sends in those types, as it keeps lists in core's.
-SENDING_PURE = {"model", "replies", "retry", "tracking", "settings"}
+# The tracked send's pure modules (types, the reply table, back-off, tracking links, the SMTP
+# section's verdict, a trace's words): the store keeps sends in those types, as it keeps lists
+# in core's.
+SENDING_PURE = {"model", "replies", "retry", "tracking", "settings", "queue_view", "trace",
+                "trace_advice"}
 # The one exception: the command line's `serve` and `demo` start the development server.
 ALLOWED_UPWARD = {("cli", "dev")}
 STDLIB_IO = {"os", "socket", "subprocess", "threading", "time", "sqlite3", "requests", "urllib",

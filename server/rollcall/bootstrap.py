@@ -22,6 +22,8 @@ from .directory.own_lists import OwnLists
 from .directory.routing import Router
 from .lists import ListsService
 from .sendcheck import SendCheck
+from .sending.control import SmtpControls
+from .sending.diagnostics import RelayDiagnostics
 from .sending.service import SendService
 from .serverinfo import ServerInfo
 
@@ -61,6 +63,8 @@ class Services:
     send_check: SendCheck
     lists: ListsService
     sends: SendService
+    controls: SmtpControls
+    diagnostics: RelayDiagnostics
     server_info: ServerInfo
     identity: TokenValidator | None  # None: no issuer configured, the API answers 503
     on_behalf_of: OnBehalfOf | None  # with ROLLCALL_EWS_AUTH=oauth: callers' tokens traded
@@ -81,6 +85,7 @@ def bootstrap(config: Config | None = None, *, organisation: Organisation | None
                           service_account=config.ews.username,
                           history_days=config.store.history_days)
     validator = token_validator(config)
+    controls = SmtpControls(config.sending, lambda: store().engine)
     return Services(
         config=config,
         store=store,
@@ -91,9 +96,13 @@ def bootstrap(config: Config | None = None, *, organisation: Organisation | None
         sends=SendService(counts, config.policy, config.sending, lambda: store().engine,
                           config.server.public_url or DEFAULT_PUBLIC_URL,
                           lambda: tracking_key(config)),
+        controls=controls,
+        diagnostics=RelayDiagnostics(config.sending, lambda: store().engine,
+                                     lambda: smtp_token(config)),
         server_info=ServerInfo(organisation, lambda: _database_health(store), counts.cache,
                                config.count.cache_ttl_s, validator, config.identity.issuer,
-                               counts.internal_domains, config.count.internal_domains),
+                               counts.internal_domains, config.count.internal_domains,
+                               smtp=controls.status),
         identity=validator,
         on_behalf_of=obo,
         pane_auth=pane_auth(config),

@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 
-from . import cli_lists, cli_send
+from . import cli_lists, cli_queue, cli_send
 from .config import Config, ConfigError, load_config
 from .core.report_types import (
     CountReport,
@@ -67,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_lists.add_parsers(sub)
     cli_send.add_parsers(sub)
+    cli_queue.add_parsers(sub)
+    cli_queue.add_diagnostic_parsers(sub)
 
     m = sub.add_parser("manifest", help="print the Outlook add-in manifest for an https origin")
     m.add_argument("--url", default=None,
@@ -117,6 +119,10 @@ def _run(args: argparse.Namespace) -> int:
             if args.command == "send" and args.send_command == "create":
                 config = _with_service_account(config)  # it counts
             return cli_send.run(args, config)
+        if args.command in cli_queue.COMMANDS:
+            from .bootstrap import bootstrap
+
+            return cli_queue.run(args, bootstrap(load_config()))
         # The development server and the demo are the only commands that use rollcall.dev.
         if args.command == "serve":
             from .dev.serve import serve

@@ -1,6 +1,7 @@
-"""`rollcall send create|show|recipients|list|test` and `rollcall worker`: tracked send from the
-command line. `--json` prints the API's objects. Exit codes: 0 queued (or done), 1 the count is
-incomplete or Exchange unavailable, 2 bad usage or configuration, 4 the send check blocks."""
+"""`rollcall send create|show|recipients|list|test|pause|resume|cancel|retry` and `rollcall
+worker`: tracked send from the command line. `--json` prints the API's objects. Exit codes:
+0 queued (or done), 1 the count is incomplete or Exchange unavailable, 2 bad usage or
+configuration (or a control that does not apply now), 4 the send check blocks."""
 
 from __future__ import annotations
 
@@ -15,6 +16,13 @@ from typing import Any
 from .sending.model import RecipientRecord, SendSummary, State
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_BLOCK = 0, 1, 2, 4
+CONTROLS = {
+    "pause": "stop sending this send's copies until it is resumed",
+    "resume": "go on with a paused send",
+    "cancel": "cancel the copies not sent yet (they are kept, marked cancelled)",
+    "retry": "try deferred copies now, and queue again those that failed only because "
+             "temporary refusals ran out their time",
+}
 
 
 def add_parsers(sub: Any) -> None:
@@ -49,6 +57,11 @@ def add_parsers(sub: Any) -> None:
     r.add_argument("--json", action="store_true")
     ls = ss.add_parser("list", help="the newest sends")
     ls.add_argument("--json", action="store_true")
+    for verb, words in CONTROLS.items():
+        c = ss.add_parser(verb, help=words)
+        c.add_argument("id", type=int)
+        c.add_argument("--reason", metavar="TEXT", help="why (kept in the audit trail)")
+        c.add_argument("--json", action="store_true")
     w = sub.add_parser("worker", help="send queued messages through the relay until stopped")
     w.add_argument("--until-done", action="store_true",
                    help="exit once every send is final (nothing queued, sending or deferred)")
@@ -82,6 +95,12 @@ def run(args: argparse.Namespace, config: Any) -> int:
             return _print_summary(summary, args.json)
         return _create(services, args, html, text)
     if command == "show":
+        return _print_summary(sends.show(args.id, who), args.json)
+    if command in CONTROLS:
+        changed = getattr(services.controls, command)(args.id, who, args.reason)
+        if not args.json and isinstance(changed, int):
+            done = "cancelled" if command == "cancel" else "due now"
+            print(f"Send {args.id}: {_n(changed, 'recipient')} {done}.")
         return _print_summary(sends.show(args.id, who), args.json)
     if command == "recipients":
         found = sends.recipients(args.id, who, State(args.state) if args.state else None)

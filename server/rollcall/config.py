@@ -53,6 +53,25 @@ def _domains(text: str) -> tuple[str, ...]:
     return tuple(d.strip().lower().lstrip("@") for d in text.split(",") if d.strip())
 
 
+def _addresses(text: str) -> tuple[str, ...]:
+    import ipaddress
+
+    found = []
+    for word in _words(text):
+        try:
+            found.append(str(ipaddress.ip_address(word)))
+        except ValueError:
+            raise ValueError(f"{word!r} is not an IP address") from None
+    return tuple(found)
+
+
+def _dns_server(text: str) -> str:
+    from .sending.dns_checks import resolver
+
+    resolver(text.strip())  # ValueError names the problem
+    return text.strip()
+
+
 def _url(text: str) -> str:
     parts = urlsplit(text.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -311,6 +330,11 @@ SETTINGS: dict[str, Setting] = {
         "dkim_key_file": (_readable_file, "PEM private key that signs"),
         "tracking": (_choice("off", "anonymous", "individual"), "opens and clicks: off, per "
                      "send (anonymous, default) or per person (individual)"),
+        "dnsbl_zones": (_domains, "DNS blacklists the relay health check asks, comma-separated"),
+        "dns_server": (_dns_server, "the DNS server health checks ask (host or host:port); "
+                       "default the system's"),
+        "relay_public_ips": (_addresses, "the addresses the relays' mail leaves from, when "
+                             "their names resolve to private ones (blacklists, SPF)"),
     }),
     **_settings("sending", "send_", {
         "connections": (_int(1), "SMTP sessions at once per worker process"),

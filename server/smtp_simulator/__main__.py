@@ -1,6 +1,6 @@
 """`python -m smtp_simulator [--host H] [--port N] [--rules SPEC] [--auth USER:PASSWORD]
 [--oauth-issuer URL --oauth-jwks URL_OR_PATH [--oauth-audience AUD]] [--slow-ms N]
-[--spool DIR]`: serve until Ctrl-C or SIGTERM."""
+[--spool DIR] [--relay-domains D1,D2]`: serve until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="delay every reply after the banner by N milliseconds")
     p.add_argument("--spool", type=Path, metavar="DIR",
                    help="also write each accepted message to DIR as <queue id>.eml and .json")
+    p.add_argument("--relay-domains", metavar="D1,D2",
+                   help="relay without AUTH only when the sender's or the recipient's domain "
+                   "is one of these (else 554 5.7.1 Relay access denied); by default it relays "
+                   "for anyone, as an open relay does")
     p.add_argument("--hostname", default="relay.simulator.test",
                    help="the name in the banner and the EHLO reply")
     return p
@@ -67,10 +71,17 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"XOAUTH2: {e}")
     if args.slow_ms < 0:
         parser.error(f"--slow-ms: must be 0 or more, not {args.slow_ms:g}")
+    relay_domains = None
+    if args.relay_domains is not None:
+        relay_domains = [d.strip() for d in args.relay_domains.split(",") if d.strip()]
+        if not relay_domains or any("@" in d or " " in d for d in relay_domains):
+            parser.error(f"--relay-domains: expected domains joined by commas, like "
+                         f"contoso.com,fabrikam.com, not {args.relay_domains!r}")
     if not 0 <= args.port <= 65535:
         parser.error(f"--port: {args.port} is not a TCP port (0 to 65535)")
     sim = SmtpSimulator(args.host, args.port, rules=rules, auth=auth, bearer=bearer,
-                        slow_ms=args.slow_ms, spool_dir=args.spool, hostname=args.hostname)
+                        slow_ms=args.slow_ms, spool_dir=args.spool, hostname=args.hostname,
+                        relay_domains=relay_domains)
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -1,4 +1,5 @@
-"""The aiosmtpd handler: Postfix-style replies, the rules at RCPT and DATA, AUTH, slowness.
+"""The aiosmtpd handler: Postfix-style replies, the rules at RCPT and DATA, AUTH, relay
+restrictions, slowness.
 
 aiosmtpd calls `handle_<COMMAND>` hooks found by name on this object, and takes any
 `auth_<NAME>` method as an AUTH mechanism: `auth_XOAUTH2` is the one here (the server leaves it
@@ -25,6 +26,7 @@ from .oauth import UNSUCCESSFUL, InvalidToken, SignIn, TokenVerifier, parse_xoau
 from .rules import REPLIES
 
 AUTH_REQUIRED = "530 5.7.0 Authentication required"
+RELAY_DENIED = "554 5.7.1 <{address}>: Relay access denied"  # Postfix's reject_unauth_destination
 HANG_UP_WAIT_S = 5.0  # the hook waits for its own cancellation, which comes at once
 
 
@@ -32,9 +34,12 @@ class Handler:
     """Replies to one simulator's sessions and records them in its ledger."""
 
     def __init__(self, ledger: Ledger, *, auth: tuple[str, str] | None, slow_ms: float,
-                 spool_dir: Path | None, bearer: TokenVerifier | None = None) -> None:
+                 spool_dir: Path | None, bearer: TokenVerifier | None = None,
+                 relay_domains: frozenset[str] | None = None) -> None:
         self.ledger = ledger
         self.auth = auth
+        # None: any recipient (an open relay, as before); else lower-case domains it serves.
+        self.relay_domains = relay_domains
         self.bearer = bearer
         if bearer is not None:
             quiet_login_data_notice()
@@ -48,6 +53,13 @@ class Handler:
     def signs_in(self) -> bool:
         """Whether AUTH is offered, and then required before MAIL."""
         return self.auth is not None or self.bearer is not None
+
+    def refuses_relay(self, session: Session, envelope: Envelope, address: str) -> bool:
+        """Whether RCPT `address` is outside->outside from a session that has not signed in."""
+        if self.relay_domains is None or session.authenticated:
+            return False
+        domains = {a.rpartition("@")[2].lower() for a in (envelope.mail_from or "", address)}
+        return not domains & self.relay_domains
 
     async def _pause(self) -> None:
         if self.slow_ms > 0:
@@ -83,6 +95,10 @@ class Handler:
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
         await self._pause()
+        # As Postfix, the relay check comes before anything about the recipient's mailbox.
+        if self.refuses_relay(session, envelope, address):
+            self.ledger.attempt(address, 554)
+            return RELAY_DENIED.format(address=address)
         rule = self.ledger.choose(address)
         if rule is None or rule.action == "quota":
             envelope.rcpt_tos.append(address)

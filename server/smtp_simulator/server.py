@@ -76,6 +76,12 @@ class SmtpSimulator:
     for that audience. With either, MAIL needs a successful AUTH first; every attempt is kept
     in `sign_ins`.
 
+    Without AUTH it relays for anyone, as an open relay would. `relay_domains=("contoso.com",)`
+    restricts that as Postfix's relay_domains and reject_unauth_destination do: a session that
+    has not signed in may relay only when the MAIL FROM or the RCPT TO domain is one of them
+    (exactly, case-insensitively); any other recipient gets `554 5.7.1 <address>: Relay access
+    denied`, before any rule. A signed-in session relays anywhere.
+
     `start()` binds (port 0 picks a free port, then `.port` and `.url` say which) and serves on
     a background thread until `stop()`; it can be started again on the same port, which makes a
     relay that goes away and comes back. What it saw is in `accepted`, `attempts` (every RCPT
@@ -95,7 +101,10 @@ class SmtpSimulator:
         slow_ms: float = 0,
         spool_dir: str | Path | None = None,
         hostname: str = "relay.simulator.test",
+        relay_domains: Iterable[str] | None = None,
     ) -> None:
+        if isinstance(relay_domains, str):
+            raise TypeError("relay_domains takes domains, e.g. ('contoso.com',), not one string")
         if require_tls and tls is None:
             raise ValueError("require_tls needs tls=(certfile, keyfile) to offer STARTTLS with")
         if slow_ms < 0:
@@ -103,11 +112,13 @@ class SmtpSimulator:
         self.host = host
         self.port = port
         self.hostname = hostname
+        self.relay_domains = (None if relay_domains is None else
+                              frozenset(d.strip().lower() for d in relay_domains))
         self._ledger = Ledger(parse_rules(rules) if isinstance(rules, str) else rules)
         self.verifier = TokenVerifier(bearer) if bearer is not None else None
         self._handler = Handler(self._ledger, auth=auth, slow_ms=slow_ms,
                                 spool_dir=Path(spool_dir) if spool_dir is not None else None,
-                                bearer=self.verifier)
+                                bearer=self.verifier, relay_domains=self.relay_domains)
         self._smtp_kwargs: dict[str, Any] = {
             "server_hostname": hostname,
             "ident": IDENT,

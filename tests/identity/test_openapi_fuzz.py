@@ -6,6 +6,7 @@ numbers and JSON nested 100,000 deep, refused in the error shape and never a 5xx
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode, checks
 
+from dns_server import LocalDnsServer
 from support import bearer, demo_config, rollcall_app
 
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance,
@@ -26,11 +28,14 @@ EXAMPLES = 50  # per operation and mode: about 20 s in all against the demo orga
 
 
 @pytest.fixture(scope="module")
-def app(demo_simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def app(demo_simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     sim, _ = demo_simulator
-    # A relay is configured so that sends are queued (no worker runs here: nothing is sent).
-    return rollcall_app(demo_config(sim, instance_path=str(tmp_path_factory.mktemp("fuzz")),
-                                    rate_limit_per_minute=0, smtp_url="smtp://127.0.0.1:9"))
+    # A relay is configured so that sends are queued (no worker runs here: nothing is sent);
+    # the relay health check asks a local DNS server that knows nothing, never the internet.
+    with LocalDnsServer({}) as dns:
+        yield rollcall_app(demo_config(sim, instance_path=str(tmp_path_factory.mktemp("fuzz")),
+                                       rate_limit_per_minute=0, smtp_url="smtp://127.0.0.1:9",
+                                       dns_server=dns.address))
 
 
 def test_the_document_describes_every_api_route_and_no_other(app: Any) -> None:

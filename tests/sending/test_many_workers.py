@@ -98,3 +98,47 @@ def _operator() -> Any:
     from rollcall.lists import operator
 
     return operator()
+
+
+def test_rollcall_queue_stop_reaches_every_worker_process(demo_simulator, pg_url, tmp_path):
+    """STOP from the command line: two running workers finish what they hold, claim nothing
+    more, and START lets them finish the send."""
+    with SmtpSimulator(slow_ms=40) as slow:
+        services = bootstrap(demo_config(demo_simulator[0], database_url=pg_url,
+                                         instance_path=str(tmp_path / "instance"),
+                                         smtp_url=slow.url, **FAST))
+        send = create(services, "allstaff@contoso.com")
+        total = send.counts[State.QUEUED]
+        env = _env(demo_simulator[0], slow, pg_url, tmp_path,
+                   ROLLCALL_SEND_RATE_PER_MINUTE="100000", ROLLCALL_SEND_RATE_PER_HOUR="1000000")
+        procs = _workers(2, env)
+        try:
+            deadline = time.monotonic() + 60
+            while not slow.accepted and time.monotonic() < deadline:
+                time.sleep(0.05)
+            stop = subprocess.run([sys.executable, "-m", "rollcall.cli", "queue", "stop",
+                                   "--reason", "relay maintenance"], env=env,
+                                  capture_output=True, text=True, timeout=60)
+            assert stop.returncode == 0, stop.stderr
+            assert "stopped by cli:" in stop.stdout
+            # What each lane held (at most a batch of 25) finishes; then nothing moves.
+            deadline = time.monotonic() + 30
+            while show(services, send.id).counts.get(State.SENDING, 0) and \
+                    time.monotonic() < deadline:
+                time.sleep(0.1)
+            held = len(slow.accepted)
+            time.sleep(2)
+            assert len(slow.accepted) == held < total
+            assert show(services, send.id).status.value == "stopped"
+            start = subprocess.run([sys.executable, "-m", "rollcall.cli", "queue", "start"],
+                                   env=env, capture_output=True, text=True, timeout=60)
+            assert start.returncode == 0, start.stderr
+            deadline = time.monotonic() + 120
+            while len(slow.accepted) < total and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert len(slow.accepted) == total
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(30)

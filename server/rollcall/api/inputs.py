@@ -24,6 +24,13 @@ _UNENCODABLE = re.compile("[\x00\ud800-\udfff]")
 _ESCAPED = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")  # \u0000, \ud800 to \udfff in JSON text
 
 
+def optional_object(example: str = "") -> dict[str, Any]:
+    """The body as a JSON object, or {} when there is none (a control with nothing to add)."""
+    if not request.get_data(cache=True).strip():
+        return {}
+    return json_object(example)
+
+
 def json_object(example: str = "") -> dict[str, Any]:
     """The body as a JSON object; `example` shows the caller what one looks like. Refused with
     a named 400: a body that is not strict JSON in UTF-8, nested deeper than MAX_DEPTH, or with

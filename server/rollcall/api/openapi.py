@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from .. import __version__
+from .openapi_admin import ADMIN_SCHEMAS, admin_paths
 from .openapi_schemas import SCHEMAS, STR, ref
 from .openapi_sends import SEND_SCHEMAS, send_paths
 
@@ -165,6 +166,7 @@ def paths() -> dict[str, Any]:
         "/api/openapi.json": {"get": op(
             "This document (public)", {"type": "object"}, (), public=True)},
         **send_paths(op, _json, path_param, query, _SIGNED_IN),
+        **admin_paths(op, _json, path_param, query, _SIGNED_IN),
     }
 
 
@@ -178,7 +180,7 @@ def document(extra_paths: dict[str, Any] | None = None) -> dict[str, Any]:
                                 "(scope access_as_user) unless marked public."},
         "paths": {**paths(), **(extra_paths or {})},
         "components": {
-            "schemas": {**SCHEMAS, **SEND_SCHEMAS},
+            "schemas": {**SCHEMAS, **SEND_SCHEMAS, **ADMIN_SCHEMAS},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "bearerFormat": "JWT"}},
         },

@@ -193,5 +193,6 @@ SCHEMAS: dict[str, Any] = {
                          "error": nullable(STR)}),
         "cache": obj({"entries": COUNT, "ttl_s": {"type": "number"}}),
     }, {"identity": obj({"issuer": STR, "keys": COUNT, "age_s": nullable(COUNT),
-                         "source": STR})}),
+                         "source": STR}),
+        "smtp": ref("SmtpSection")}),
 }

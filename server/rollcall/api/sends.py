@@ -1,5 +1,6 @@
 """Tracked sends: POST /api/sends (dry_run previews), GET /api/sends, GET /api/sends/ID,
-GET /api/sends/ID/recipients?state=, POST /api/sends/test. A sender sees only their own."""
+GET /api/sends/ID/recipients?state=, POST /api/sends/test, POST /api/sends/ID/pause|resume|
+cancel|retry. A sender sees (and pauses, cancels) only their own."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ..lists import principal
 from ..sending.model import State, subject_problem
 from .auth import acting_mailbox, caller, rate_limited
 from .context import services
-from .inputs import expected_count, json_object, parse_recipients
+from .inputs import expected_count, json_object, optional_object, parse_recipients
 from .request_id import request_id
 
 bp = Blueprint("sends", __name__, url_prefix="/api/sends")
@@ -70,6 +71,38 @@ def recipients(send_id: int) -> Any:
     found = services().sends.recipients(send_id, principal(caller()),
                                         State(state) if state else None)
     return jsonify({"recipients": [r.to_json() for r in found]})
+
+
+@bp.post("/<int:send_id>/pause")
+def pause(send_id: int) -> Any:
+    """Stop sending its copies until resumed (the sender or an administrator)."""
+    return _control(send_id, "pause")
+
+
+@bp.post("/<int:send_id>/resume")
+def resume(send_id: int) -> Any:
+    """Go on (the sender, unless an administrator paused it)."""
+    return _control(send_id, "resume")
+
+
+@bp.post("/<int:send_id>/cancel")
+def cancel(send_id: int) -> Any:
+    """Cancel the copies not sent yet (the sender or an administrator)."""
+    return _control(send_id, "cancel")
+
+
+@bp.post("/<int:send_id>/retry")
+def retry(send_id: int) -> Any:
+    """Deferred copies due now, those that gave up on deferrals queued again (administrators)."""
+    return _control(send_id, "retry")
+
+
+def _control(send_id: int, action: str) -> Any:
+    body = optional_object('{"reason": "..."}')
+    who = principal(caller())
+    changed = getattr(services().controls, action)(send_id, who, body.get("reason"))
+    summary = services().sends.show(send_id, who).to_json()
+    return jsonify({**summary, "changed": changed if isinstance(changed, int) else None})
 
 
 def _content(body: dict[str, Any]) -> tuple[str, str | None, str | None]:

@@ -16,6 +16,7 @@ from .issuer import PATH, DevIssuer, NotLoopback, require_loopback
 from .serve import serve, server_certificate
 
 DEMO_ADMINS = frozenset({"isaiah@contoso.com"})  # the demo organisation's Exchange administrator
+DEMO_DOMAINS = ("contoso.com",)
 SLOW_PAST_DEADLINE_S = 5.0  # `--faults slow`: answers this long after a count's deadline
 
 
@@ -49,12 +50,16 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
         return 2
     from smtp_simulator import RuleSpecError, SmtpSimulator
 
+    # Both relays take mail from contoso.com's senders only, as a real one must: Server
+    # information's open-relay check finds them closed.
     try:
-        relay = SmtpSimulator(rules=relay_rules, spool_dir=Path(
+        relay = SmtpSimulator(rules=relay_rules, relay_domains=DEMO_DOMAINS, spool_dir=Path(
             settings.store.instance_path) / "demo-relay")
     except RuleSpecError as e:
         print(f"rollcall: demo: --relay-rules {e}", file=sys.stderr)
         return 2
+    fallback = SmtpSimulator(relay_domains=DEMO_DOMAINS, hostname="fallback.simulator.test",
+                             spool_dir=Path(settings.store.instance_path) / "demo-fallback")
     org = load(demo_document())
     base = f"https://{_url_host(host)}:{port}"
     instance = Path(settings.store.instance_path)
@@ -69,9 +74,11 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
     # with_settings(), not overrides: a ROLLCALL_OIDC_* in the developer's environment must not
     # mix a real identity provider's settings into the demo's.
     relay.start()
-    print(f"SMTP simulator (the demo's relay) listening on {relay.url}", flush=True)
+    fallback.start()
+    print(f"SMTP simulators (the demo's relays) listening on {relay.url} and {fallback.url} "
+          "(fallback)", flush=True)
     config = settings.with_settings(**exchange, **dev_identity(issuer, ca), smtp_url=relay.url,
-                                    **DEMO_SENDING)
+                                    smtp_fallback_url=fallback.url, **DEMO_SENDING)
     if ews_auth == "oauth":
         config = config.with_settings(oidc_client_id=issuer.client_id,
                                       oidc_client_secret=issuer.client_secret)
@@ -94,7 +101,7 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
         "  .venv/bin/rollcall count allstaff@contoso.com leadership@contoso.com \\\n"
         "    'Comms Champions' --expected 500\n"
         f"{_faults_lines(sim, ca if ews_auth == 'oauth' else None)}"
-        f"{_relay_lines(relay, instance)}"
+        f"{_relay_lines(relay, fallback, instance, f'https://{host}:{port}/')}"
         f"Sideload manifest.xml in Outlook (first trust the development CA, {ca}):\n"
         "  Outlook on the web / new Outlook: new message > Apps > Add apps (or Get Add-ins) >\n"
         "    My add-ins > Add a custom add-in > Add from File... > manifest.xml\n"
@@ -107,17 +114,23 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
         return serve(config, host, port, banner, dev_issuer=issuer)
     finally:
         relay.stop()
+        fallback.stop()
         sim.stop()
 
 
-def _relay_lines(relay: Any, instance: Path) -> str:
-    """The banner's lines on tracked send through the demo's relay."""
+def _relay_lines(relay: Any, fallback: Any, instance: Path, pane: str) -> str:
+    """The banner's lines on tracked send through the demo's relays."""
     return ("Tracked send: after a count, Send tracked (or Send a test to myself) sends one\n"
-            f"copy per person through the SMTP simulator at {relay.url}; it keeps what it\n"
-            f"accepted in {instance / 'demo-relay'}/ and greylists *@fabrikam.com once. Each\n"
-            "recipient's record (Message-ID, the relay's queue id, its reply and meaning):\n"
+            f"copy per person through the SMTP simulator at {relay.url} (fallback\n"
+            f"{fallback.url}); it keeps what it accepted in {instance / 'demo-relay'}/ and\n"
+            "greylists *@fabrikam.com once. Each recipient's record (Message-ID, the relay's\n"
+            "queue id, its reply and meaning), and the SMTP service as an administrator sees it:\n"
             f"  ROLLCALL_INSTANCE_PATH={instance} .venv/bin/rollcall send list\n"
-            f"  ROLLCALL_INSTANCE_PATH={instance} .venv/bin/rollcall send recipients ID\n")
+            f"  ROLLCALL_INSTANCE_PATH={instance} .venv/bin/rollcall send recipients ID\n"
+            f"  ROLLCALL_INSTANCE_PATH={instance} ROLLCALL_SMTP_URL={relay.url} \\\n"
+            f"  ROLLCALL_SMTP_FALLBACK_URL={fallback.url} .venv/bin/rollcall queue status\n"
+            f"Server information (queue, STOP/START/EMPTY, relay tests, trace) is for Rollcall's\n"
+            f"administrators: {pane}?as=isaiah@contoso.com, then Server information.\n")
 
 
 def _faults_lines(sim: Any, ca: Path | None) -> str:

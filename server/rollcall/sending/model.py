@@ -3,7 +3,8 @@
 A send is one message handed to Rollcall; its recipients are the outbox (one row each). A
 recipient's `State` moves queued -> sending -> sent, or to deferred (tried again later),
 failed, bounced; suppressed and cancelled recipients are never sent. `status()` is the send's
-state as people say it: queued, sending, paused, stopped or done.
+state as people say it: queued, sending, paused, stopped (the SMTP service is), cancelled or
+done.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Status(StrEnum):
     SENDING = "sending"
     PAUSED = "paused"
     STOPPED = "stopped"
+    CANCELLED = "cancelled"
     DONE = "done"
 
 
@@ -67,8 +69,11 @@ def subject_problem(subject: str) -> str | None:
 
 
 def status(counts: Mapping[str, int], paused: bool, stopped: bool = False,
-           attempted: bool = False) -> Status:
-    """The send's status from its recipients' states: done once nothing is pending."""
+           attempted: bool = False, cancelled: bool = False) -> Status:
+    """The send's status from its recipients' states: done once nothing is pending, cancelled
+    once someone cancelled it (a copy in flight may still finish)."""
+    if cancelled:
+        return Status.CANCELLED
     if not any(counts.get(s, 0) for s in PENDING):
         return Status.DONE
     if paused:
@@ -155,6 +160,7 @@ class SendSummary:
     test: bool = False
     waiting: str | None = None  # why nothing is moving, in words ("rate limit: goes on at ...")
     report: Mapping[str, Any] | None = field(default=None, compare=False)
+    paused: Mapping[str, Any] | None = None  # {"by", "at", "reason"} while paused
 
     def to_json(self, with_report: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -169,6 +175,7 @@ class SendSummary:
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "last_sent_at": self.last_sent_at.isoformat() if self.last_sent_at else None,
             "waiting": self.waiting,
+            "paused": dict(self.paused) if self.paused else None,
         }
         if with_report:
             body["report"] = self.report

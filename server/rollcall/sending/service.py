@@ -261,6 +261,10 @@ class SendService:
     def _waiting(self, summary: SendSummary) -> SendSummary:
         """Say why a send is not moving: its relays are down or paused, or the rate limit
         holds it (and when it goes on)."""
+        if summary.status is Status.PAUSED and summary.paused:
+            return replace(summary, waiting=_paused_words(summary.paused))
+        if summary.status is Status.STOPPED:
+            return replace(summary, waiting=self._stopped_words())
         if summary.status not in (Status.QUEUED, Status.SENDING) or \
                 summary.counts.get(State.SENDING.value, 0):
             return summary
@@ -276,6 +280,16 @@ class SendService:
             f"Waiting for the sending rate limit ({self.settings.rate_per_minute} a minute, "
             f"{self.settings.rate_per_hour} an hour): goes on at "
             f"{frees.strftime('%H:%M:%S')} UTC"))
+
+    def _stopped_words(self) -> str:
+        from ..store.queue_control import QueueControl
+
+        switch = QueueControl(self._engine()).switch()
+        who = f" by {switch.changed_by}" if switch.changed_by else ""
+        when = f" at {switch.changed_at.strftime('%H:%M')} UTC" if switch.changed_at else ""
+        why = f" ({switch.reason})" if switch.reason else ""
+        return (f"Waiting: the SMTP service was stopped{who}{when}{why}; nothing is sent "
+                "until an administrator starts it again.")
 
     def _relays_down(self) -> str | None:
         """In words, when no configured relay can take mail now; None when one can."""
@@ -305,6 +319,14 @@ class SendService:
             raise NoRelay("No SMTP relay is configured (ROLLCALL_SMTP_URL), so Rollcall "
                           "cannot send. Ask your administrator.")
         return _label(self.settings.smtp_url)
+
+
+def _paused_words(paused: Any) -> str:
+    at = paused.get("at")
+    when = f" at {datetime.fromisoformat(at).strftime('%H:%M')} UTC" if at else ""
+    why = f" ({paused['reason']})" if paused.get("reason") else ""
+    return f"Paused by {paused.get('by') or 'an administrator'}{when}{why}: nothing goes out " \
+        "until it is resumed."
 
 
 def _check_subject(subject: str) -> None:

@@ -46,6 +46,11 @@ class SendSettings:
     rate_per_minute: int = EXO_PER_MINUTE
     lease_s: float = 120.0  # a claimed recipient returns to the queue if its worker goes quiet
     worker: bool = True  # `rollcall serve` drains the outbox in-process; off with dedicated ones
+    # The relay health check (Server information): blacklists asked, and the DNS server asked.
+    dnsbl_zones: tuple[str, ...] = ("zen.spamhaus.org", "bl.spamcop.net",
+                                    "b.barracudacentral.org")
+    dns_server: str | None = None
+    relay_public_ips: tuple[str, ...] = ()
 
     def relays(self) -> list[tuple[str, RelaySettings]]:
         """The configured relays, primary first: ("primary", ...), ("fallback", ...)."""

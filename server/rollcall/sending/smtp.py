@@ -81,11 +81,11 @@ class Session:
         self.relay = relay
         self.timeout_s = timeout_s
         self.helo = helo
-        self.tls = tls
+        self.tls_context = tls
         self.oauth_token = oauth_token  # XOAUTH2 (Exchange Online's SMTP AUTH) when given
         self.messages = 0
+        self.tls = False  # the open session is encrypted (SMTPS or STARTTLS)
         self._smtp: smtplib.SMTP | None = None
-        self.steps: list[tuple[Reply, float]] = []  # what `open` saw (the connection test)
 
     @property
     def is_open(self) -> bool:
@@ -101,7 +101,8 @@ class Session:
             # certificate must carry; a banner other than 220 raises SMTPConnectError.
             if r.implicit_tls:
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(r.host, r.port, local_hostname=self.helo,
-                                                       timeout=self.timeout_s, context=self.tls)
+                                                       timeout=self.timeout_s,
+                                                       context=self.tls_context)
             else:
                 smtp = smtplib.SMTP(r.host, r.port, local_hostname=self.helo,
                                     timeout=self.timeout_s)
@@ -114,7 +115,7 @@ class Session:
                     raise SmtpFailure(Reply(code, _text(said), Stage.EHLO))
             if not r.implicit_tls and smtp.has_extn("starttls"):
                 stage = Stage.STARTTLS
-                code, said = smtp.starttls(context=self.tls)
+                code, said = smtp.starttls(context=self.tls_context)
                 smtp.ehlo()
             elif not r.implicit_tls and r.require_starttls:
                 raise SmtpFailure(Reply(None, "the relay does not offer STARTTLS, and "
@@ -148,6 +149,7 @@ class Session:
             self.close()
             raise SmtpFailure(Reply(None, f"unexpected error: {e}", stage)) from e
         self.messages = 0
+        self.tls = isinstance(smtp.sock, ssl.SSLSocket)
 
     def _authenticate(self, smtp: smtplib.SMTP) -> None:
         user = self.relay.username or ""

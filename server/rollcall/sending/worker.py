@@ -167,7 +167,7 @@ class SendWorker:
             self.outbox.finish(claimed, outcome, self.name)
             ok = ok or outcome.state is State.SENT
         if ok:
-            self.states.ok(relay.name)
+            self.states.ok(relay.name, tls=session.tls, authenticated=bool(relay.username))
 
     def _relay_trouble(self, relay: Relay, reply: Reply, rest: Sequence[Claimed],
                        paused: str | None = None) -> None:
@@ -187,7 +187,7 @@ class SendWorker:
         # With a fallback the recipients are due at once (it takes them); else when the relay
         # is tried again.
         others = any(r.name != relay.name for r in self.relays)
-        self.outbox.release(rest, self.name, datetime.now(UTC) if others else until)
+        self.outbox.release(rest, self.name, datetime.now(UTC) if others else until, reply)
         log.warning("relay %s (%s) %s until %s: %s", relay.name, relay.label, state,
                     until.isoformat(timespec="seconds"), said)
 

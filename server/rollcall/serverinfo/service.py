@@ -16,13 +16,14 @@ if TYPE_CHECKING:
 
 class ServerInfo:
     """Rollcall's version, the organisation's directory (probed now: over OAuth with the admin's
-    own token), the database, the expansion cache and the sign-in keys."""
+    own token), the database, the expansion cache, the sign-in keys and the SMTP service."""
 
     def __init__(self, organisation: Organisation, database: Callable[[], dict[str, Any]],
                  cache: ExpansionCache, cache_ttl_s: float,
                  validator: TokenValidator | None, issuer: str | None,
                  domains: Callable[[str | None], tuple[str, ...]] | None = None,
-                 configured_domains: tuple[str, ...] = ()) -> None:
+                 configured_domains: tuple[str, ...] = (),
+                 smtp: Callable[[], dict[str, Any]] | None = None) -> None:
         self.organisation = organisation
         self.database = database
         self.cache = cache
@@ -31,6 +32,7 @@ class ServerInfo:
         self.issuer = issuer or ""
         self.domains = domains  # the organisation's domains for a count acting as a mailbox
         self.configured_domains = configured_domains
+        self.smtp = smtp  # the SMTP service section (sending/control.py)
 
     def report(self, mailbox: str) -> dict[str, Any]:
         """The status document as `mailbox`, an administrator, sees it."""
@@ -40,7 +42,7 @@ class ServerInfo:
                                                  auth=org.auth), **self._domains(mailbox)},
             database=self.database,
             cache=lambda: {"entries": len(self.cache), "ttl_s": self.cache_ttl_s},
-            identity=self._identity)
+            identity=self._identity, smtp=self.smtp)
 
     def _domains(self, mailbox: str) -> dict[str, Any]:
         """Which domains count as inside the organisation (recipients elsewhere are external,

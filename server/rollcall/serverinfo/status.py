@@ -1,6 +1,6 @@
 """What the admin "Server Information" view shows: Rollcall's version, the organisation's
-directory (its version and whether it answers now), the database and the expansion cache. Each
-part fails on its own."""
+directory (its version and whether it answers now), the database, the expansion cache and the
+SMTP service (its queue, relays and sends). Each part fails on its own."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ PROBE_TIMEOUT_S = 5.0  # an admin page that hangs for a directory's 30 s timeout
 def server_status(exchange: Callable[[], dict[str, Any]],
                   database: Callable[[], dict[str, Any]],
                   cache: Callable[[], dict[str, Any]],
-                  identity: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
+                  identity: Callable[[], dict[str, Any]] | None = None,
+                  smtp: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
     """The status document; every part is a callable so one slow or broken part stays alone."""
     status = {
         "rollcall": {"version": __version__},
@@ -27,7 +28,19 @@ def server_status(exchange: Callable[[], dict[str, Any]],
     }
     if identity is not None:
         status["identity"] = identity()
+    if smtp is not None:
+        status["smtp"] = smtp_status(smtp)
     return status
+
+
+def smtp_status(section: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The SMTP service section, or (the database down) why there is none."""
+    try:
+        return section()
+    except Exception as e:  # noqa: BLE001 - the status reports any failure, it never raises
+        return {"ok": False, "error": _describe(e),
+                "verdict": {"level": "error", "text": "The SMTP service's state cannot be read: "
+                            f"{_describe(e)}"}}
 
 
 def directory_status(missing: list[str], probe: Callable[[], str | None],

@@ -25,6 +25,7 @@ from ..sending.model import (
     State,
     Suppression,
 )
+from ..sending.replies import Reply
 from .models import Contact, UTCDateTime
 from .outbox_models import (
     DeliveryAttemptRow,
@@ -33,6 +34,7 @@ from .outbox_models import (
     SuppressionRow,
 )
 from .queries import utcnow
+from .queue_control import stopped
 from .relay_state import relay_row
 from .transaction import Transactor
 
@@ -158,6 +160,8 @@ class Outbox:
         rate windows (recipients, not messages); [] when nothing is due or the budget is spent."""
         def work(s: Session) -> list[Claimed]:
             at = now or utcnow()
+            if stopped(s):  # an administrator stopped the SMTP service: claim nothing more
+                return []
             relay_row(s, relay, at, lock=self._postgres)  # serialises the budget per relay
             allowance = min(limit, self._left(s, DeliveryAttemptRow.relay == relay, at,
                                               per_minute, per_hour))
@@ -276,18 +280,23 @@ class Outbox:
 
         self._tx.write(work)
 
-    def release(self, claimed: Sequence[Claimed], worker: str, after: datetime) -> None:
-        """Give recipients back untried (their relay failed): due again at `after`."""
+    def release(self, claimed: Sequence[Claimed], worker: str, after: datetime,
+                said: Reply | None = None) -> None:
+        """Give recipients back untried (their relay failed): due again at `after`. `said` is
+        what the relay said (kept with each attempt, for a trace)."""
         if not claimed:
             return
 
         def work(s: Session) -> None:
             at = utcnow()
             ids = [c.id for c in claimed]
+            reply = {} if said is None else {
+                "stage": said.stage.value, "code": said.code, "enhanced": said.enhanced,
+                "text": said.text[:1000]}
             s.execute(update(DeliveryAttemptRow)
                       .where(DeliveryAttemptRow.id.in_([c.attempt_id for c in claimed]),
                              DeliveryAttemptRow.outcome == "pending")
-                      .values(finished_at=at, outcome="relay"))
+                      .values(finished_at=at, outcome="relay", **reply))
             s.execute(update(SendRecipientRow)
                       .where(SendRecipientRow.id.in_(ids), SendRecipientRow.lease_owner == worker,
                              SendRecipientRow.state == State.SENDING.value)

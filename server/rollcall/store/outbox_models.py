@@ -1,5 +1,6 @@
-"""The tracked send's tables (added by 0005). `send_recipients` is the queue: one row per
-recipient, claimed by workers under a lease; `delivery_attempts` is every try, append-only."""
+"""The tracked send's tables (added by 0005; the queue's switch by 0006). `send_recipients` is
+the queue: one row per recipient, claimed by workers under a lease; `delivery_attempts` is every
+try, append-only."""
 
 from __future__ import annotations
 
@@ -47,6 +48,10 @@ class SendRow(Base):
     entries: Mapped[list[str]] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who paused it and why (0006): a sender may resume what they paused, not an admin's pause.
+    paused_by: Mapped[str | None] = mapped_column(Text)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pause_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class SendRecipientRow(Base):
@@ -58,6 +63,7 @@ class SendRecipientRow(Base):
         # A send's recipients by state: its counts, and "is anything still pending?" after
         # each reply, without reading the whole send.
         Index("ix_send_recipients_send_id_state", "send_id", "state"),
+        Index("ix_send_recipients_address_key", "address_key"),  # trace by address (0006)
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -163,3 +169,22 @@ class RelayStateRow(Base):
     last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What the last session that opened saw (0006), and since when the relay has been down.
+    tls: Mapped[bool | None] = mapped_column(Boolean)
+    authenticated: Mapped[bool | None] = mapped_column(Boolean)
+    down_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checks: Mapped[dict[str, Any] | None] = mapped_column(Json)  # the last health check's result
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class QueueControlRow(Base):
+    """The SMTP service's switch (one row, "smtp"): stopped, workers claim nothing more."""
+
+    __tablename__ = "queue_control"
+    __table_args__ = (CheckConstraint("state IN ('running', 'stopped')", name="state"),)
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    changed_by: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -23,6 +24,11 @@ class RelayHealth:
     failures: int
     last_ok_at: datetime | None
     last_error: str | None
+    tls: bool | None = None  # the last session that opened was encrypted
+    authenticated: bool | None = None  # ... and signed in
+    down_since: datetime | None = None  # when the relay last stopped taking mail
+    checks: dict[str, Any] | None = None  # the last health check (open relay, DNS)
+    checked_at: datetime | None = None
 
 
 class RelayStates:
@@ -42,6 +48,8 @@ class RelayStates:
         def work(s: Session) -> int:
             at = utcnow()
             row = relay_row(s, relay, at, lock=self._postgres)
+            if row.down_since is None:
+                row.down_since = at
             row.state, row.until, row.reason, row.last_error = state, until, reason, error
             row.failures += 1
             row.updated_at = at
@@ -49,13 +57,26 @@ class RelayStates:
 
         return self._tx.write(work)
 
-    def ok(self, relay: str) -> None:
-        """The relay took a message: close its circuit."""
+    def checked(self, relay: str, checks: dict[str, Any]) -> None:
+        """Keep a health check's result (open relay, blacklists, SPF...) for Server
+        information to show with its time."""
+        def work(s: Session) -> None:
+            at = utcnow()
+            row = relay_row(s, relay, at, lock=self._postgres)
+            row.checks, row.checked_at = checks, at
+
+        self._tx.write(work)
+
+    def ok(self, relay: str, tls: bool | None = None, authenticated: bool | None = None) -> None:
+        """The relay took a message: close its circuit (and note how the session went)."""
         def work(s: Session) -> None:
             at = utcnow()
             row = relay_row(s, relay, at, lock=self._postgres)
             row.state, row.until, row.reason, row.failures, row.last_ok_at = (
                 "active", None, None, 0, at)
+            row.down_since = None
+            if tls is not None:
+                row.tls, row.authenticated = tls, authenticated
             row.updated_at = at
 
         self._tx.write(work)
@@ -75,4 +96,6 @@ def relay_row(s: Session, relay: str, at: datetime, lock: bool) -> RelayStateRow
 
 def _health(r: RelayStateRow) -> RelayHealth:
     return RelayHealth(name=r.name, state=r.state, until=r.until, reason=r.reason,
-                       failures=r.failures, last_ok_at=r.last_ok_at, last_error=r.last_error)
+                       failures=r.failures, last_ok_at=r.last_ok_at, last_error=r.last_error,
+                       tls=r.tls, authenticated=r.authenticated, down_since=r.down_since,
+                       checks=r.checks, checked_at=r.checked_at)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from .outbox_models import (
     TrackingEventRow,
 )
 from .queries import utcnow
+from .queue_control import switch
 from .transaction import Transactor
 
 
@@ -26,11 +28,11 @@ class SendRecords:
     def __init__(self, engine: Engine) -> None:
         self._tx = Transactor(engine)
 
-    def summary(self, send_id: int, stopped: bool = False) -> SendSummary | None:
+    def summary(self, send_id: int) -> SendSummary | None:
         """One send with its counts per state; None if there is no such send."""
         def work(s: Session) -> SendSummary | None:
             row = s.get(SendRow, send_id)
-            return None if row is None else _summary(s, row, stopped)
+            return None if row is None else send_summary(s, row, not switch(s).running)
 
         return self._tx.read(work)
 
@@ -40,13 +42,16 @@ class SendRecords:
             SendRow.id == send_id)))
 
     def sends(self, sender: str | None = None, limit: int = 100,
-              stopped: bool = False) -> list[SendSummary]:
+              unfinished: bool = False) -> list[SendSummary]:
         """The newest sends first, of one sender or (None) everyone's."""
         def work(s: Session) -> list[SendSummary]:
             query = select(SendRow).order_by(SendRow.id.desc()).limit(limit)
             if sender is not None:
                 query = query.where(SendRow.sender == sender)
-            return [_summary(s, row, stopped) for row in s.scalars(query)]
+            if unfinished:
+                query = query.where(SendRow.finished_at.is_(None))
+            stopped = not switch(s).running
+            return [send_summary(s, row, stopped) for row in s.scalars(query)]
 
         return self._tx.read(work)
 
@@ -124,7 +129,7 @@ class SendRecords:
         return self._tx.read(work)
 
 
-def _summary(s: Session, row: SendRow, stopped: bool) -> SendSummary:
+def send_summary(s: Session, row: SendRow, stopped: bool) -> SendSummary:
     counts: dict[str, int] = {}
     suppressed: dict[str, int] = {}
     relays: dict[str, int] = {}
@@ -146,10 +151,16 @@ def _summary(s: Session, row: SendRow, stopped: bool) -> SendSummary:
     return SendSummary(
         id=row.id, sender=row.sender, from_address=row.from_address, subject=row.subject,
         status=status(counts, paused=row.state == "paused", stopped=stopped,
-                      attempted=attempted),
+                      attempted=attempted, cancelled=row.state == "cancelled"),
         recipients=sum(counts.values()), counts=counts, suppressed=suppressed,
         created_at=row.created_at, finished_at=row.finished_at, last_sent_at=last,
-        relays=relays, test=row.test, report=row.report)
+        relays=relays, test=row.test, report=row.report,
+        paused=_paused(row) if row.state == "paused" else None)
+
+
+def _paused(row: SendRow) -> dict[str, Any]:
+    return {"by": row.paused_by, "reason": row.pause_reason,
+            "at": row.paused_at.isoformat() if row.paused_at else None}
 
 
 def _record(r: SendRecipientRow) -> RecipientRecord:
