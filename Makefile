@@ -13,9 +13,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # `make demo FAULTS=busy=3` (or drop, 503, slow; see README): the simulated Exchange misbehaves.
+# `make demo RELAY_RULES=...` (see README): how the demo's SMTP relay answers, per address.
 FAULTS ?=
 demo: $(STAMP)
-	$(VENV)/bin/rollcall demo$(if $(FAULTS), --faults '$(FAULTS)')
+	$(VENV)/bin/rollcall demo$(if $(FAULTS), --faults '$(FAULTS)')$(if $(RELAY_RULES), --relay-rules '$(RELAY_RULES)')
 
 # With the PostgreSQL 15 binaries and no ROLLCALL_TEST_DATABASE_URL, a private throwaway server
 # runs for the tests (scripts/test-postgres); without the binaries the PostgreSQL cases skip.

@@ -83,3 +83,90 @@ export function kindForStatus(status) {
   if (status === 502 || status === 504) return "exchange_unreachable";
   return status >= 500 || !status ? "server_error" : "bad_request";
 }
+
+// --- Server information's SMTP service (administrators) and a sender's own send controls
+
+const isSection = (body) => Boolean(body?.verdict) && Array.isArray(body?.relays);
+
+// STOP, START (answer: the SMTP section) and EMPTY (answer: {cancelled, smtp}) of the queue.
+export function queueControl(action, { reason, sendId } = {}) {
+  const body = { ...(reason ? { reason } : {}), ...(sendId ? { send_id: sendId } : {}) };
+  return call(`api/admin/queue/${action}`, { method: "POST", body },
+    action === "empty" ? (b) => typeof b?.cancelled === "number" && isSection(b.smtp)
+      : isSection);
+}
+
+// Pause, resume, cancel or retry one send: the send's summary, and how many copies changed.
+export function sendControl(id, action, reason) {
+  return call(`api/sends/${id}/${action}`, { method: "POST", body: reason ? { reason } : {} },
+    (b) => typeof b?.id === "number" && typeof b?.counts === "object");
+}
+
+// Test a relay (nothing sent; with `to`, one real test message to that address).
+export function relayTest(name, to) {
+  return call(`api/admin/relays/${name}/test`, { method: "POST", body: to ? { to } : {} },
+    (b) => Array.isArray(b?.steps));
+}
+
+// The relay's health: the open-relay self-test and the DNS checks.
+export function relayHealth(name) {
+  return call(`api/admin/relays/${name}/health`, { method: "POST", body: {} },
+    (b) => Boolean(b?.open_relay) && Boolean(b?.dns));
+}
+
+// Every copy a Message-ID, a relay queue id or an address names.
+export function traceMessage(query) {
+  return call(`api/admin/trace?q=${encodeURIComponent(query)}`, {},
+    (b) => Array.isArray(b?.traces));
+}
+
+// The SMTP section alone (no Exchange probe): Server information's refresh every few seconds.
+export function smtpStatus() {
+  return call("api/admin/smtp", {}, isSection);
+}
+
+// --- Bounce-backs, the suppression list and the list fixes a hard bounce offers
+
+const isBounces = (b) => Array.isArray(b?.bounces);
+const isObject = (b) => Boolean(b) && typeof b === "object";
+const part = (text) => encodeURIComponent(text);
+
+// One send's bounce-backs (its sender or an administrator), newest first.
+export function sendBounces(id) {
+  return call(`api/sends/${id}/bounces`, {}, isBounces);
+}
+
+// Every send's bounce-backs, or only those matching nobody (administrators).
+export function adminBounces({ unmatched = false } = {}) {
+  return call(`api/admin/bounces${unmatched ? "?unmatched=true" : ""}`, {}, isBounces);
+}
+
+export function suppressions() {
+  return call("api/admin/suppressions", {}, (b) => Array.isArray(b?.suppressions));
+}
+
+export function liftSuppression(address, reason) {
+  return call("api/admin/suppressions/lift", { method: "POST",
+    body: { address, ...(reason ? { reason } : {}) } }, (b) => typeof b?.lifted === "string");
+}
+
+// A Rollcall list's members (the pane reads one member's name before correcting an address).
+export function listMembers(name) {
+  return call(`api/lists/${part(name)}`, {}, (b) => Array.isArray(b?.active));
+}
+
+export function addContact(list, email, name) {
+  return call(`api/lists/${part(list)}/members`, { method: "POST",
+    body: { email, ...(name ? { name } : {}) } }, isObject);
+}
+
+export function removeMember(list, address) {
+  return call(`api/lists/${part(list)}/members/${part(address)}`, { method: "DELETE" },
+    isObject);
+}
+
+// Opted out of every Rollcall list that holds the address (it stays a member, marked).
+export function optOut(address) {
+  return call(`api/contacts/${part(address)}/opt-out`, { method: "POST",
+    body: { opted_out: true } }, isObject);
+}

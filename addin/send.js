@@ -7,7 +7,9 @@
 // in the pane, sent as text and as HTML made from it (htmlFromText).
 
 import { call as api, kindForStatus } from "./api.js";
+import { selfPausedWords, showBounces } from "./bounces.js";
 import { $, el, plural, show } from "./dom.js";
+import { pending, sendControls } from "./sendcontrols.js";
 
 const POLL_MS = 2000;
 const POLL_MAX_MS = 30_000; // errors double the wait up to this: a struggling server gets air
@@ -380,15 +382,21 @@ function progress(summary, error = null) {
   const total = summary.recipients;
   const handled = c.sent + c.failed + c.bounced + c.suppressed + c.cancelled;
   const done = summary.status === "done";
+  const cancelled = summary.status === "cancelled";
   const failed = c.failed + c.bounced;
-  const going = { paused: "Paused by an administrator: nothing goes out until they resume it.",
-    stopped: "Stopped: the copies not sent yet are being cancelled.",
+  // Paused and stopped say who, when and why in the server's words (summary.waiting).
+  const held = { paused: "Paused: nothing goes out until it is resumed.",
+    stopped: "Waiting: an administrator stopped the SMTP service; nothing is sent until it is "
+      + "started again." }[summary.status];
+  // Rollcall's own pause (too many bounces) in the sender's words and clock, not the record's.
+  const going = selfPausedWords(summary) || (held && (summary.waiting || held)) || {
+    cancelled: `Cancelled: ${c.sent.toLocaleString("en-US")} sent before it was cancelled.`,
     queued: `Queued: ${plural(total - handled, "message")} waiting for the relay.` }[
     summary.status] || `Sending: ${handled.toLocaleString("en-US")} of `
     + `${plural(total, "message")} handled.`;
   // Failures are there to see as soon as there are any: "see them" follows the colon.
-  setText($("send-headline"), done ? outcome(c)
-    : going + (failed ? ` ${failed.toLocaleString("en-US")} failed so far:` : ""));
+  setText($("send-headline"), done ? outcome(c) : going + (failed
+    ? ` ${failed.toLocaleString("en-US")} failed${cancelled ? "" : " so far"}:` : ""));
   show($("send-see-failed"), failed > 0);
   const bar = $("send-bar");
   bar.max = Math.max(total, 1);
@@ -403,9 +411,12 @@ function progress(summary, error = null) {
       el("dt", { text: COUNTS[k] }),
       el("dd", { "data-state": k, text: (c[k] || 0).toLocaleString("en-US") })]));
   }
-  setText($("send-waiting"), summary.waiting || "");
-  show($("send-waiting"), Boolean(summary.waiting));
-  s.tracked.done = done;
+  const waiting = held ? "" : summary.waiting || ""; // a held send's words are the headline
+  setText($("send-waiting"), waiting);
+  show($("send-waiting"), Boolean(waiting));
+  s.tracked.done = done || (cancelled && !pending(summary));
+  sendControls(summary, (now) => progress(now));
+  showBounces(summary, summaryOnce);
   show($("send-after"));
   show($("send-note"), done);
   nextTry(c.deferred || 0);
@@ -414,6 +425,17 @@ function progress(summary, error = null) {
 
 function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
+}
+
+// A bounce-back came after the send was done: its numbers (bounced, the rate) are asked again.
+async function summaryOnce() {
+  const id = s.tracked?.id;
+  try {
+    const now = await api(`api/sends/${id}`, {}, isSummary);
+    if (s.tracked?.id === id) progress(now);
+  } catch {
+    // The numbers stay as they were; the next bounce-back asks again.
+  }
 }
 
 function outcome(c) {
@@ -609,7 +631,9 @@ function watch(summary, onChange) {
       if (w.stopped) return;
       w.delay = POLL_MS;
       await onChange(now, null);
-      if (now.status === "done") return w.stop();
+      if (now.status === "done" || (now.status === "cancelled" && !pending(now))) {
+        return w.stop();
+      }
     } catch (e) {
       if (w.stopped) return;
       await onChange(null, e);

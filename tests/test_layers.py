@@ -29,14 +29,14 @@ LAYERS = [
     {"store", "identity", "directory", "counting"},
     {"sendcheck", "lists", "serverinfo", "sending"},
     {"api"},
-    {"config", "bootstrap", "app", "cli", "cli_lists", "cli_send", "cli_queue"},
+    {"config", "bootstrap", "app", "cli", "cli_lists", "cli_send", "cli_queue", "cli_bounces"},
     {"dev"},
 ]
 # The tracked send's pure modules (types, the reply table, back-off, tracking links, the SMTP
 # section's verdict, a trace's words): the store keeps sends in those types, as it keeps lists
 # in core's.
 SENDING_PURE = {"model", "replies", "retry", "tracking", "settings", "queue_view", "trace",
-                "trace_advice"}
+                "trace_advice", "bounce_rate", "dsn", "dsn_words"}
 # The one exception: the command line's `serve` and `demo` start the development server.
 ALLOWED_UPWARD = {("cli", "dev")}
 STDLIB_IO = {"os", "socket", "subprocess", "threading", "time", "sqlite3", "requests", "urllib",
@@ -154,7 +154,9 @@ def test_production_code_never_imports_a_simulator_or_dev(path):
 
 # Third-party libraries that belong to one room: its adapter translates them into Rollcall's types.
 OWNERS = {"exchangelib": ("directory.ews",), "msal": ("identity",), "dkim": ("sending.message",),
-          "aiosmtpd": (),
+          "aiosmtpd": ("sending.bounce_listener",), "flufl": ("sending.dsn",),
+          "dns": ("sending.dns_checks", "sending.domain_auth"),
+          "spf": ("sending.domain_auth",),
           "flask": ("api", "app", "dev"), "alembic": ("store",)}
 
 

@@ -6,12 +6,13 @@ shapes Exchange 2016/2019 uses (see Microsoft's "EWS reference" pages named afte
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from lxml import etree
 
 from . import soap
+from .mail_store import MailStore
 from .org import (
     CONTACT,
     ContactGroup,
@@ -37,6 +38,7 @@ class Call:
     metrics: GroupMetrics
     acting: Mailbox
     element: etree._Element
+    mail: MailStore  # every mailbox's mail folders and messages
 
 
 Handler = Callable[[Call], str]
@@ -323,3 +325,20 @@ class GroupMetrics:
                     people.add(m.address.lower())
         external = sum(1 for a in people if not a.endswith("@" + self._org.domain.lower()))
         return len(people), external
+
+
+def comparison(restriction: etree._Element, paths: Iterable[str],
+               said: str) -> tuple[bool, str, str]:
+    """The one IsEqualTo / IsNotEqualTo a restriction holds: (equal wanted, FieldURI, value);
+    ErrorUnsupportedPathForQuery (`said` names what is supported) for anything else."""
+    expr = restriction[0]
+    op = etree.QName(expr).localname
+    field = expr.find(f"{T}FieldURI")
+    constant = expr.find(f"{T}FieldURIOrConstant/{T}Constant")
+    uri = field.get("FieldURI", "") if field is not None else ""
+    if op not in ("IsEqualTo", "IsNotEqualTo") or uri not in paths or constant is None:
+        raise ResponseError(
+            "ErrorUnsupportedPathForQuery",
+            f"The property path is not supported for this restriction (only {said}).",
+        )
+    return op == "IsEqualTo", uri, constant.get("Value") or ""

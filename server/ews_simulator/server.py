@@ -2,7 +2,10 @@
 
 Besides EWS: GET/DELETE /_simulator/counters (requests seen), and from this machine only
 GET/PUT/DELETE /_simulator/faults (the faults in force; PUT a spec such as `busy=3,slow` from
-faults.py to replace them, DELETE to switch them all off) so a demo can be disturbed while it runs.
+faults.py to replace them, DELETE to switch them all off) so a demo can be disturbed while it runs,
+and POST /_simulator/mailboxes/ADDRESS/inbox with a raw RFC 5322 message as the body (delivered
+to that mailbox's Inbox; 201 with {"id": ItemId, "mailbox": address}) so another process, an SMTP
+simulator say, can drop delivery status notifications into a mailbox.
 
 Not Werkzeug: exchangelib reads `Connection: close` on an error answer as "server busy", so a
 wrong password must come back on a connection that stays open (see shared notes, "Transport").
@@ -21,22 +24,26 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, replace
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote
 
 from lxml import etree
 
-from . import mailbox_ops, operations, soap
+from . import folder_ops, mail_ops, operations, soap
 from .faults import DEFAULT_SLOW_MS, FaultSpecError, describe, parse_faults
+from .mail_store import MailStore
 from .oauth import REALM, BearerTrust, BearerVerifier, InvalidBearer, invalid_token
 from .operations import Call, GroupMetrics, Handler, M, T
-from .org import Faults, Mailbox, Organisation
+from .org import Faults, Mailbox, Organisation, item_id
 from .search import NameIndex
 from .soap import SOAP_NS, SoapFault
 
 EWS_PATH = "/EWS/Exchange.asmx"
 COUNTERS_PATH = "/_simulator/counters"
 FAULTS_PATH = "/_simulator/faults"
+MAILBOXES_PATH = "/_simulator/mailboxes/"  # + ADDRESS/inbox: POST a raw message to deliver it
 POLL_INTERVAL_S = 0.05  # how soon serving notices `stop`
 
 HANDLERS: dict[str, Handler] = {
@@ -44,9 +51,12 @@ HANDLERS: dict[str, Handler] = {
     "ResolveNames": operations.resolve_names,
     "ExpandDL": operations.expand_dl,
     "GetMailTips": operations.get_mail_tips,
-    "GetFolder": mailbox_ops.get_folder,
-    "FindItem": mailbox_ops.find_item,
-    "GetItem": mailbox_ops.get_item,
+    "GetFolder": folder_ops.get_folder,
+    "FindFolder": folder_ops.find_folder,
+    "CreateFolder": folder_ops.create_folder,
+    "FindItem": mail_ops.find_item,
+    "GetItem": mail_ops.get_item,
+    "MoveItem": mail_ops.move_item,
 }
 
 # Called with (request body, response body, HTTP status) for every SOAP exchange; tests use it
@@ -82,6 +92,7 @@ class Simulator:
         self.slow_ms = DEFAULT_SLOW_MS  # what `slow` in a fault spec means
         self.index = NameIndex(org)
         self.metrics = GroupMetrics(org)
+        self.mail = MailStore(org)
         self.observer = observer
         self.counters: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -138,6 +149,15 @@ class Simulator:
         faults now in force, as a spec. Raises FaultSpecError (a ValueError) naming the item."""
         self.faults = replace(Faults(), **parse_faults(spec, self.slow_ms))  # type: ignore[arg-type]
         return describe(self.faults)
+
+    def deliver(self, mailbox: str, raw: bytes, received_at: datetime | None = None) -> str:
+        """Deliver a raw RFC 5322 message to a mailbox's Inbox (by primary, proxy or plus
+        address); returns its EWS ItemId. KeyError when the address is nobody's mailbox.
+        Safe from any thread while serving."""
+        owner = self.mail.mailbox_for(mailbox)
+        if owner is None:
+            raise KeyError(mailbox)
+        return item_id(owner, self.mail.deliver(owner, raw, received_at))
 
     def reset_counters(self) -> None:
         with self._lock:
@@ -231,7 +251,8 @@ class Simulator:
                 )
             acting = self._acting(caller, root.find(f"{{{SOAP_NS}}}Header"))
             call = Call(
-                org=org, index=self.index, metrics=self.metrics, acting=acting, element=element
+                org=org, index=self.index, metrics=self.metrics, acting=acting, element=element,
+                mail=self.mail,
             )
             return 200, soap.envelope(handler(call), org.build, org.version_name)
         except etree.XMLSyntaxError as e:
@@ -347,11 +368,29 @@ class _Handler(BaseHTTPRequestHandler):
     def _json(self, status: int, value: object) -> None:
         self._send(status, json.dumps(value).encode(), content_type="application/json")
 
+    def _deliver(self, path: str, body: bytes) -> None:
+        """POST /_simulator/mailboxes/ADDRESS/inbox: the body, a raw message, into that Inbox."""
+        address = unquote(path[len(MAILBOXES_PATH):].removesuffix("/inbox"))
+        if not body:
+            self._json(400, {"error": "the body must be a raw RFC 5322 message"})
+            return
+        try:
+            new_id = self.server.sim.deliver(address, body)
+        except KeyError:
+            self._json(404, {"error": f"no mailbox has the address {address!r}"})
+            return
+        owner = self.server.sim.mail.mailbox_for(address)
+        self._json(201, {"id": new_id, "mailbox": owner})
+
     def do_POST(self) -> None:  # noqa: N802
         sim = self.server.sim
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
-        if self.path.split("?")[0].lower() != EWS_PATH.lower():
+        path = self.path.split("?")[0]
+        if path.startswith(MAILBOXES_PATH) and path.endswith("/inbox") and self._local():
+            self._deliver(path, body)
+            return
+        if path.lower() != EWS_PATH.lower():
             self._send(404, b"")
             return
         try:

@@ -22,6 +22,7 @@ from .directory.own_lists import OwnLists
 from .directory.routing import Router
 from .lists import ListsService
 from .sendcheck import SendCheck
+from .sending.bounces import BounceIntake
 from .sending.control import SmtpControls
 from .sending.diagnostics import RelayDiagnostics
 from .sending.service import SendService
@@ -64,6 +65,7 @@ class Services:
     lists: ListsService
     sends: SendService
     controls: SmtpControls
+    bounces: BounceIntake
     diagnostics: RelayDiagnostics
     server_info: ServerInfo
     identity: TokenValidator | None  # None: no issuer configured, the API answers 503
@@ -83,7 +85,8 @@ def bootstrap(config: Config | None = None, *, organisation: Organisation | None
     counts = CountService(Router(own, organisation).for_count, config.count,
                           organisation.version, store, own.expected,
                           service_account=config.ews.username,
-                          history_days=config.store.history_days)
+                          history_days=config.store.history_days,
+                          bounced=lambda people: hard_bounces(store, people))
     validator = token_validator(config)
     controls = SmtpControls(config.sending, lambda: store().engine)
     return Services(
@@ -97,8 +100,9 @@ def bootstrap(config: Config | None = None, *, organisation: Organisation | None
                           config.server.public_url or DEFAULT_PUBLIC_URL,
                           lambda: tracking_key(config)),
         controls=controls,
+        bounces=BounceIntake(config.sending, lambda: store().engine),
         diagnostics=RelayDiagnostics(config.sending, lambda: store().engine,
-                                     lambda: smtp_token(config)),
+                                     lambda: smtp_token(config), config.count.mailbox),
         server_info=ServerInfo(organisation, lambda: _database_health(store), counts.cache,
                                config.count.cache_ttl_s, validator, config.identity.issuer,
                                counts.internal_domains, config.count.internal_domains,
@@ -107,6 +111,15 @@ def bootstrap(config: Config | None = None, *, organisation: Organisation | None
         on_behalf_of=obo,
         pane_auth=pane_auth(config),
     )
+
+
+def hard_bounces(store: Callable[[], ListStore], people: Any) -> list[str]:
+    """Of these addresses, those a hard bounce put on the suppression list (the count's
+    `bounced` finding)."""
+    from .store.outbox import Outbox
+
+    found: list[str] = Outbox(store().engine).hard_bounced(people)
+    return found
 
 
 def send_worker(services: Services, name: str | None = None) -> SendWorker | None:
@@ -137,7 +150,34 @@ def send_worker(services: Services, name: str | None = None) -> SendWorker | Non
                sending.connections),
         session, retry=RetryPolicy(schedule_s=sending.retry_s, expire_s=sending.expire_s),
         bounce_template=sending.bounce_address,
-        tracking_key=tracking_key(services.config), dkim=dkim, name=name)
+        tracking_key=tracking_key(services.config), dkim=dkim, name=name,
+        bounce_check=services.bounces.guard.check)
+
+
+def bounce_poller(services: Services) -> Any:
+    """The bounce mailbox's poller (ROLLCALL_BOUNCE_MAILBOX, read over EWS as the service
+    account); None without one."""
+    mailbox = services.config.sending.bounce_mailbox
+    if not mailbox:
+        return None
+    from .directory.ews.bounce_mailbox import EwsBounceMailbox
+    from .sending.bounce_poller import BouncePoller
+
+    try:
+        reader = EwsBounceMailbox(services.config.ews, mailbox)
+    except ValueError as e:
+        raise ConfigError(f"ROLLCALL_BOUNCE_MAILBOX: {e}") from None
+    return BouncePoller(services.bounces, reader)
+
+
+def start_bounce_poller(services: Services) -> Callable[[], None] | None:
+    """`rollcall serve`'s bounce mailbox reader (with the in-process worker, when
+    ROLLCALL_BOUNCE_MAILBOX is set) on a daemon thread; returns its stop."""
+    if not services.config.sending.worker:
+        return None
+    from .sending.bounce_poller import start
+
+    return start(lambda: bounce_poller(services), services.config.sending.bounce_poll_s)
 
 
 def start_send_worker(services: Services) -> Callable[[], None] | None:

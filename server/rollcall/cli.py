@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 
-from . import cli_lists, cli_queue, cli_send
+from . import cli_bounces, cli_lists, cli_queue, cli_send
 from .config import Config, ConfigError, load_config
 from .core.report_types import (
     CountReport,
@@ -62,13 +62,15 @@ def _parser() -> argparse.ArgumentParser:
                         "deadline), combined with commas, e.g. busy=3,slow")
     d.add_argument("--relay-rules", metavar="SPEC", default=None,
                    help="how the demo's SMTP relay misbehaves, per address: greylist, reject, "
-                        "defer, drop, relay_denied, quota, throttle (e.g. reject:*@fabrikam.com,"
-                        "greylist:*@northwind.example=2; default greylist:*@fabrikam.com)")
+                        "defer, drop, relay_denied, quota, throttle, bounce, bounce_policy, "
+                        "delay_dsn (e.g. reject:*@fabrikam.com,greylist:*@northwind.example=2; "
+                        "default greylist:*@fabrikam.com,bounce:*@tailspintoys.example)")
 
     cli_lists.add_parsers(sub)
     cli_send.add_parsers(sub)
     cli_queue.add_parsers(sub)
     cli_queue.add_diagnostic_parsers(sub)
+    cli_bounces.add_parsers(sub)
 
     m = sub.add_parser("manifest", help="print the Outlook add-in manifest for an https origin")
     m.add_argument("--url", default=None,
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     # exchangelib's warnings and error dumps (session pools, back-offs, request XML) are for
     # operators' logs; the command's own output already says what matters, in one line.
     logging.getLogger("exchangelib").setLevel(logging.CRITICAL)
-    if args.command == "worker":
+    if args.command == "worker" or getattr(args, "bounces_command", None) in ("listen", "poll"):
         # A long-running operator process: what it does (relays down, recipients given back)
         # is its log, on stderr.
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -123,6 +125,10 @@ def _run(args: argparse.Namespace) -> int:
             from .bootstrap import bootstrap
 
             return cli_queue.run(args, bootstrap(load_config()))
+        if args.command == "bounces":
+            from .bootstrap import bootstrap
+
+            return cli_bounces.run(args, bootstrap(load_config()))
         # The development server and the demo are the only commands that use rollcall.dev.
         if args.command == "serve":
             from .dev.serve import serve

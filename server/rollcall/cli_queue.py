@@ -81,7 +81,8 @@ def status_lines(section: dict[str, Any]) -> list[str]:
                                                          else ""))
         lines.append(f"    {r['per_minute_5m']:g}/min over 5 min, {r['per_minute_60m']:g}/min "
                      f"over 60 min; {r['budget_hour']:,} of {r['limit_hour']:,} left this hour;"
-                     f" last delivery {_hm(r['last_ok_at'])} UTC")
+                     + (f" last delivery {_hm(r['last_ok_at'])} UTC" if r["last_ok_at"]
+                        else " no delivery yet"))
         if r["last_error"] and r["state"] != "active":
             lines.append(f"    last error: {r['last_error']}")
     queue = section["queue"]
@@ -122,6 +123,8 @@ def add_diagnostic_parsers(sub: Any) -> None:
     t.add_argument("--to", metavar="ADDR", help="really send one test message to ADDR")
     t.add_argument("--rcpt", metavar="ADDR", help="the RCPT TO address to try (nothing sent; "
                    "default postmaster at the sending domain)")
+    t.add_argument("--from", dest="mail_from", metavar="ADDR", help="MAIL FROM (default as a "
+                   "send's: the relay's user, ROLLCALL_BOUNCE_ADDRESS or ROLLCALL_MAILBOX)")
     t.add_argument("--json", action="store_true")
     h = ss.add_parser("health", help="open-relay self-test, DNS blacklists, SPF, DKIM, DMARC "
                       "(exit 1 when open or listed)")
@@ -144,7 +147,7 @@ def run_diagnostic(args: argparse.Namespace, services: Any) -> int:
         return EXIT_OK if found["traces"] else EXIT_TROUBLE
     name = "fallback" if args.fallback else "primary"
     if args.smtp_command == "test":
-        result = diagnostics.test(who, name, args.to, args.rcpt)
+        result = diagnostics.test(who, name, args.to, args.rcpt, args.mail_from)
         print(json.dumps(result, indent=2) if args.json else "\n".join(probe_lines(result)))
         return EXIT_OK if result["ok"] else EXIT_TROUBLE
     checks = diagnostics.health(who, name)

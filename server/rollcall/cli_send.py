@@ -205,6 +205,8 @@ def _print_summary(s: SendSummary, as_json: bool) -> int:
         print("  Relays: " + ", ".join(f"{k} {n}" for k, n in s.relays.items()))
     if s.waiting:
         print(f"  {s.waiting}")
+    if s.bounce_warning:
+        print(f"  Warning: {s.bounce_warning}")
     return EXIT_OK
 
 

@@ -335,6 +335,13 @@ SETTINGS: dict[str, Setting] = {
                        "default the system's"),
         "relay_public_ips": (_addresses, "the addresses the relays' mail leaves from, when "
                              "their names resolve to private ones (blacklists, SPF)"),
+        "bounce_mailbox": (str, "an Exchange mailbox whose bounce-backs Rollcall reads over EWS "
+                           "and moves to its Processed folder"),
+        "bounce_warn_percent": (_percent, "a send's bounce rate warns the sender and admins "
+                                "from here"),
+        "bounce_stop_percent": (_percent, "a send pauses itself over this bounce rate"),
+        "bounce_min_sample": (_int(1), "copies tried before the stop rate applies"),
+        "bounce_poll_s": (_positive_float, "how often the bounce mailbox is read"),
     }),
     **_settings("sending", "send_", {
         "connections": (_int(1), "SMTP sessions at once per worker process"),

@@ -1,6 +1,7 @@
 """`python -m smtp_simulator [--host H] [--port N] [--rules SPEC] [--auth USER:PASSWORD]
 [--oauth-issuer URL --oauth-jwks URL_OR_PATH [--oauth-audience AUD]] [--slow-ms N]
-[--spool DIR] [--relay-domains D1,D2]`: serve until Ctrl-C or SIGTERM."""
+[--spool DIR] [--relay-domains D1,D2] [--bounce-to HOST:PORT [--bounce-delay-s N]]`: serve until
+Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
@@ -41,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="relay without AUTH only when the sender's or the recipient's domain "
                    "is one of these (else 554 5.7.1 Relay access denied); by default it relays "
                    "for anyone, as an open relay does")
+    p.add_argument("--bounce-to", metavar="HOST:PORT",
+                   help="send the DSNs the bounce, bounce_policy and delay_dsn rules call for "
+                   "to the SMTP server there (from MAIL FROM:<>, to the message's envelope "
+                   "sender); without it they are made but go nowhere")
+    p.add_argument("--bounce-delay-s", type=float, default=0.0, metavar="N",
+                   help="wait N seconds after accepting a message before sending its DSN")
     p.add_argument("--hostname", default="relay.simulator.test",
                    help="the name in the banner and the EHLO reply")
     return p
@@ -77,11 +84,22 @@ def main(argv: list[str] | None = None) -> int:
         if not relay_domains or any("@" in d or " " in d for d in relay_domains):
             parser.error(f"--relay-domains: expected domains joined by commas, like "
                          f"contoso.com,fabrikam.com, not {args.relay_domains!r}")
+    bounce_to = None
+    if args.bounce_to is not None:
+        bounce_to = parse_host_port(args.bounce_to)
+        if bounce_to is None:
+            parser.error(f"--bounce-to: expected HOST:PORT, like 127.0.0.1:2526, "
+                         f"not {args.bounce_to!r}")
+    elif args.bounce_delay_s:
+        parser.error("--bounce-delay-s goes with --bounce-to")
+    if args.bounce_delay_s < 0:
+        parser.error(f"--bounce-delay-s: must be 0 or more, not {args.bounce_delay_s:g}")
     if not 0 <= args.port <= 65535:
         parser.error(f"--port: {args.port} is not a TCP port (0 to 65535)")
     sim = SmtpSimulator(args.host, args.port, rules=rules, auth=auth, bearer=bearer,
                         slow_ms=args.slow_ms, spool_dir=args.spool, hostname=args.hostname,
-                        relay_domains=relay_domains)
+                        relay_domains=relay_domains, bounce_to=bounce_to,
+                        bounce_delay_s=args.bounce_delay_s)
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -101,6 +119,16 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sim.stop()
     return 0
+
+
+def parse_host_port(text: str) -> tuple[str, int] | None:
+    """`host:port` or `[v6 address]:port` as (host, port); None if it is neither."""
+    host, colon, port = text.strip().rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not colon or not host or not port.isdigit() or not 0 < int(port) <= 65535:
+        return None
+    return host, int(port)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@ aiosmtpd calls `handle_<COMMAND>` hooks found by name on this object, and takes 
 `auth_<NAME>` method as an AUTH mechanism: `auth_XOAUTH2` is the one here (the server leaves it
 out of EHLO unless a BearerCheck is set). A hook that returns its own reply takes over: aiosmtpd
 then records nothing itself, which is why MAIL and RCPT fill the envelope here.
+
+Rules that act later (quota at DATA, the DSN rules after it) accept the RCPT; the recipients
+they hold are kept with the envelope until DATA.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from typing import Any
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from . import spool
+from .dsn import Returner
 from .ledger import Accepted, Ledger
 from .oauth import UNSUCCESSFUL, InvalidToken, SignIn, TokenVerifier, parse_xoauth2
-from .rules import REPLIES
+from .rules import REPLIES, Rule
 
 AUTH_REQUIRED = "530 5.7.0 Authentication required"
 RELAY_DENIED = "554 5.7.1 <{address}>: Relay access denied"  # Postfix's reject_unauth_destination
@@ -35,8 +39,10 @@ class Handler:
 
     def __init__(self, ledger: Ledger, *, auth: tuple[str, str] | None, slow_ms: float,
                  spool_dir: Path | None, bearer: TokenVerifier | None = None,
-                 relay_domains: frozenset[str] | None = None) -> None:
+                 relay_domains: frozenset[str] | None = None,
+                 returner: Returner) -> None:
         self.ledger = ledger
+        self.returner = returner  # makes and sends the DSNs the rules call for
         self.auth = auth
         # None: any recipient (an open relay, as before); else lower-case domains it serves.
         self.relay_domains = relay_domains
@@ -45,8 +51,9 @@ class Handler:
             quiet_login_data_notice()
         self.slow_ms = slow_ms
         self.spool_dir = spool_dir
-        # Recipients a quota rule accepted at RCPT, answered at DATA; gone with the envelope.
-        self._quota: weakref.WeakKeyDictionary[Envelope, list[str]] = (
+        # Recipients a quota or DSN rule accepted at RCPT, with that rule, acted on at DATA;
+        # gone with the envelope.
+        self._later: weakref.WeakKeyDictionary[Envelope, list[tuple[str, Rule]]] = (
             weakref.WeakKeyDictionary())
 
     @property
@@ -100,11 +107,11 @@ class Handler:
             self.ledger.attempt(address, 554)
             return RELAY_DENIED.format(address=address)
         rule = self.ledger.choose(address)
-        if rule is None or rule.action == "quota":
+        if rule is None or rule.action == "quota" or rule.notice is not None:
             envelope.rcpt_tos.append(address)
             envelope.rcpt_options.extend(rcpt_options)
             if rule is not None:
-                self._quota.setdefault(envelope, []).append(address)
+                self._later.setdefault(envelope, []).append((address, rule))
             self.ledger.attempt(address, 250)
             return "250 2.1.5 Ok"
         reply = rule.reply(address)
@@ -118,9 +125,9 @@ class Handler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         await self._pause()
-        quota = self._quota.pop(envelope, None)
-        if quota:
-            return REPLIES["quota"]
+        later = self._later.pop(envelope, [])
+        if any(rule.action == "quota" for _, rule in later):
+            return REPLIES["quota"]  # refused: no message, so no DSN either
         queue_id = secrets.token_hex(5).upper()
         message = Accepted(
             queue_id=queue_id,
@@ -134,6 +141,8 @@ class Handler:
         self.ledger.accept(message)
         if self.spool_dir is not None:
             spool.write(self.spool_dir, message)
+        self.returner.report(message, [(address, rule.notice) for address, rule in later
+                                       if rule.notice is not None])
         return f"250 2.0.0 Ok: queued as {queue_id}"
 
     async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> Any:

@@ -11,11 +11,24 @@ and names what the relay does, with the replies real relays give:
     quota         RCPT accepted, then 554 5.2.0 SubmissionQuotaExceeded at DATA (Exchange Online)
     throttle      421 4.4.2 rate limit, then the connection is closed (Exchange Online)
 
+Three more accept the message (250 at RCPT and at DATA, with a queue id, as for any message)
+and then, as a relay does when the next hop refuses it later, send a delivery status
+notification (RFC 3464, built in dsn.py) back to the envelope sender:
+
+    bounce        a bounce: Action failed, Status 5.1.1, the remote server's 550 5.1.1
+                  "User unknown in virtual mailbox table"
+    bounce_policy a bounce: Action failed, Status 5.7.1, 550 5.7.1 "Message rejected as spam"
+    delay_dsn     a delay notice, not a bounce: Action delayed, Status 4.4.7; nothing follows,
+                  as if the message got through later
+
+A message with an empty envelope sender (MAIL FROM:<>, itself a DSN) never gets one.
+
 Any rule may carry `times`: it then acts on the first `times` attempts for each address it
 matches and steps aside afterwards. The first matching rule still in force wins.
 
 As text (the command line, the demo): `ACTION:ADDRESS[=TIMES]`, several joined by commas, e.g.
-`greylist:*@slow.example=2,reject:nobody@contoso.com`.
+`greylist:*@slow.example=2,reject:nobody@contoso.com,bounce:gone@fabrikam.com`; `-` may stand
+for `_` in an action (`delay-dsn`).
 """
 
 from __future__ import annotations
@@ -32,8 +45,30 @@ REPLIES: dict[str, str] = {
     "quota": "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException",
     "throttle": "421 4.4.2 Message submission rate for this client has exceeded the "
     "configured limit",
+    "bounce": "250 2.1.5 Ok",  # the DSN comes later
+    "bounce_policy": "250 2.1.5 Ok",
+    "delay_dsn": "250 2.1.5 Ok",
 }
 ACTIONS = tuple(REPLIES)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What a DSN says about one recipient: RFC 3464's Action and Status, and the reply the
+    next hop gave (`{address}` is the recipient), quoted as the Diagnostic-Code."""
+
+    action: str  # "failed" or "delayed"
+    status: str
+    remote_reply: str
+
+
+NOTICES: dict[str, Notice] = {
+    "bounce": Notice("failed", "5.1.1", "550 5.1.1 <{address}>: Recipient address rejected: "
+                     "User unknown in virtual mailbox table"),
+    "bounce_policy": Notice("failed", "5.7.1", "550 5.7.1 Message rejected as spam"),
+    "delay_dsn": Notice("delayed", "4.4.7", "451 4.4.7 Message delayed: the remote server "
+                        "did not answer, still trying"),
+}
 DEFAULT_TIMES = {"greylist": 1}  # greylisting lets the retry through; the others last
 
 
@@ -71,6 +106,11 @@ class Rule:
     def reply(self, address: str) -> str:
         """The SMTP reply line for `address` ("" for drop, which answers nothing)."""
         return REPLIES[self.action].format(address=address)
+
+    @property
+    def notice(self) -> Notice | None:
+        """What the DSN this rule sends says (None: this rule sends none)."""
+        return NOTICES.get(self.action)
 
     def __str__(self) -> str:
         """The rule as text parse_rules reads back."""

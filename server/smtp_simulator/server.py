@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -13,8 +13,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
+from .dsn import Returner
 from .handler import Handler, authenticator
-from .ledger import Accepted, Ledger
+from .ledger import Accepted, Bounce, Ledger
 from .oauth import BearerCheck, SignIn, TokenVerifier
 from .rules import Rule, parse_rules
 
@@ -82,6 +83,14 @@ class SmtpSimulator:
     (exactly, case-insensitively); any other recipient gets `554 5.7.1 <address>: Relay access
     denied`, before any rule. A signed-in session relays anywhere.
 
+    The rules `bounce`, `bounce_policy` and `delay_dsn` accept a message and then return a DSN
+    (RFC 3464, from MAIL FROM:<>) to its envelope sender, `bounce_delay_s` seconds later, on a
+    thread of its own: `bounce_to=(host, port)` sends it there over SMTP (a few tries, a short
+    pause between them), `bounce_sink(recipient, data)` is called with it instead (to put it
+    into a mailbox in the same process, say); with neither it is only kept. Each DSN, and how
+    its delivery went, is in `bounces`; `wait_bounces()` waits for them to settle. `stop()`
+    gives up on the DSNs not yet sent.
+
     `start()` binds (port 0 picks a free port, then `.port` and `.url` say which) and serves on
     a background thread until `stop()`; it can be started again on the same port, which makes a
     relay that goes away and comes back. What it saw is in `accepted`, `attempts` (every RCPT
@@ -102,7 +111,14 @@ class SmtpSimulator:
         spool_dir: str | Path | None = None,
         hostname: str = "relay.simulator.test",
         relay_domains: Iterable[str] | None = None,
+        bounce_to: tuple[str, int] | None = None,
+        bounce_sink: Callable[[str, bytes], None] | None = None,
+        bounce_delay_s: float = 0.0,
     ) -> None:
+        if bounce_to is not None and bounce_sink is not None:
+            raise ValueError("bounce_to and bounce_sink are two places to send DSNs: pick one")
+        if bounce_delay_s < 0:
+            raise ValueError(f"bounce_delay_s must be 0 or more, not {bounce_delay_s}")
         if isinstance(relay_domains, str):
             raise TypeError("relay_domains takes domains, e.g. ('contoso.com',), not one string")
         if require_tls and tls is None:
@@ -116,9 +132,13 @@ class SmtpSimulator:
                               frozenset(d.strip().lower() for d in relay_domains))
         self._ledger = Ledger(parse_rules(rules) if isinstance(rules, str) else rules)
         self.verifier = TokenVerifier(bearer) if bearer is not None else None
+        self.bounce_to = bounce_to
+        self._returner = Returner(self._ledger, hostname=hostname, to=bounce_to,
+                                  sink=bounce_sink, delay_s=bounce_delay_s)
         self._handler = Handler(self._ledger, auth=auth, slow_ms=slow_ms,
                                 spool_dir=Path(spool_dir) if spool_dir is not None else None,
-                                bearer=self.verifier, relay_domains=self.relay_domains)
+                                bearer=self.verifier, relay_domains=self.relay_domains,
+                                returner=self._returner)
         self._smtp_kwargs: dict[str, Any] = {
             "server_hostname": hostname,
             "ident": IDENT,
@@ -160,10 +180,12 @@ class SmtpSimulator:
         return self
 
     def stop(self) -> None:
-        """Close the port and every open connection; nothing happens if it is not running."""
+        """Close the port and every open connection, and give up on the DSNs not yet sent;
+        nothing happens if it is not running."""
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
+            self._returner.cancel()
 
     @property
     def running(self) -> bool:
@@ -216,7 +238,17 @@ class SmtpSimulator:
     def connections(self) -> int:
         return self._ledger.connections()
 
+    @property
+    def bounces(self) -> list[Bounce]:
+        """The DSNs made so far, oldest first, each with its delivery's state, tries and error."""
+        return self._ledger.bounces()
+
+    def wait_bounces(self, timeout: float = 10.0) -> list[Bounce]:
+        """`bounces` once none is pending any more; TimeoutError if one still is after
+        `timeout` seconds."""
+        return self._ledger.wait_bounces(timeout)
+
     def clear(self) -> None:
-        """Forget the messages, attempts, sign-ins and connections; the rules' counts start
-        again."""
+        """Forget the messages, attempts, sign-ins, connections and DSNs; the rules' counts
+        start again."""
         self._ledger.clear()

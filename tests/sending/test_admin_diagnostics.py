@@ -145,18 +145,21 @@ def _env(sim: Any, smtp_url: str, tmp_path: Path, **more: str) -> dict[str, str]
 
 def test_rollcall_smtp_test_exits_by_whether_the_relay_would_take_mail(demo_simulator, relay,
                                                                         tmp_path):
-    good = _cli(_env(demo_simulator[0], relay.url, tmp_path), "smtp", "test")
+    nobody = _cli(_env(demo_simulator[0], relay.url, tmp_path), "smtp", "test")
+    assert nobody.returncode == 2 and "--from ADDR" in nobody.stderr  # MAIL FROM whom?
+    good = _cli(_env(demo_simulator[0], relay.url, tmp_path,
+                     ROLLCALL_MAILBOX="megan@contoso.com"), "smtp", "test")
     assert good.returncode == 0, good.stderr
     assert good.stdout.startswith(f"primary relay 127.0.0.1:{relay.port}: would take mail")
     closed = _cli(_env(demo_simulator[0], f"smtp://127.0.0.1:{closed_port()}", tmp_path),
-                  "smtp", "test", "--json")
+                  "smtp", "test", "--from", "megan@contoso.com", "--json")
     assert closed.returncode == 1
     result = json.loads(closed.stdout)
     assert result["failed_step"] == "connect" and "refused" in result["meaning"]
     with SmtpSimulator(auth=("svc", "right")) as locked:
         wrong = _cli(_env(demo_simulator[0], locked.url, tmp_path,
-                          ROLLCALL_SMTP_USERNAME="svc", ROLLCALL_SMTP_PASSWORD="wrong"),
-                     "smtp", "test")
+                          ROLLCALL_SMTP_USERNAME="svc", ROLLCALL_SMTP_PASSWORD="wrong",
+                          ROLLCALL_MAILBOX="megan@contoso.com"), "smtp", "test")
         assert wrong.returncode == 1
         assert "failed at auth" in wrong.stdout and "535" in wrong.stdout
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from send_support import FAST, create, drain, records, run_for, show
 
+from smtp_simulator import SmtpSimulator
 from support import demo_config, rollcall_app, signed_in
 
 PARTNERS = "partners@contoso.com"  # 14 people, three of them at fabrikam.com
@@ -85,11 +86,15 @@ def test_empty_cancels_exactly_what_waited_and_keeps_every_row(sending, relay):
     assert {a for a, r in after.items() if r.state.value == "cancelled"} == deferred
     assert {a for a, r in after.items() if r.state.value == "sent"} == sent
     done = show(services, first.id)
-    assert done.status.value == "done" and done.finished_at is not None
+    assert done.status.value == "cancelled" and done.finished_at is not None
     # The other send was not touched by an EMPTY of the first.
     assert show(services, second.id).counts["queued"] == 2
     assert services.controls.empty(operator(), None) == 2  # then everything else
     assert show(services, second.id).counts["cancelled"] == 2
+    assert show(services, second.id).status.value == "cancelled"
+    services.controls.start(operator(), None)
+    assert services.controls.status()["verdict"]["text"] == (
+        "Queue empty: all sent were delivered (5 more were cancelled before sending).")
     emptied = [e for e in audit(services) if e.action == "queue.emptied"]
     assert [e.detail["cancelled"] for e in emptied] == [2, 3]
     assert emptied[1].detail == {"reason": "wrong list", "send": first.id, "cancelled": 3}
@@ -297,3 +302,58 @@ def test_a_trace_says_what_a_relay_that_went_down_said(sending, relay):
     attempts = [e for e in trace["events"] if e["kind"] == "attempt"]
     assert attempts and attempts[0]["code"] == 421
     assert "no attempt was charged" in attempts[0]["meaning"]
+
+
+def _worker_thread(services: Any) -> tuple[Any, Any, Any]:
+    import threading
+
+    from rollcall.bootstrap import send_worker
+
+    worker = send_worker(services)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    return worker, stop, thread
+
+
+def _wait(check: Any, timeout_s: float = 20) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("control", ["stop", "pause", "cancel"])
+def test_a_control_reaches_the_copies_a_worker_already_holds(sending, control):
+    """One connection holds the whole send in one batch; a slow relay takes a copy every
+    0.3 s. The control lands within a copy or two, not after the batch."""
+    import time
+
+    from rollcall.lists import operator
+
+    with SmtpSimulator(slow_ms=100) as slow:
+        services = sending(smtp_url=slow.url, send_connections=1)
+        send = create(services, PARTNERS)
+        _, stop, thread = _worker_thread(services)
+        try:
+            _wait(lambda: len(slow.accepted) >= 1)
+            if control == "stop":
+                services.controls.stop(operator(), "now")
+            else:
+                getattr(services.controls, control)(send.id, operator(), "now")
+            time.sleep(1.5)
+            held = len(slow.accepted)
+            time.sleep(1.5)
+            assert len(slow.accepted) == held < 6  # HOLD_CHECK_S: at most a copy or two more
+            counts = show(services, send.id).counts
+            assert counts.get("sending", 0) == 0  # given back, not left leased
+            if control == "cancel":
+                assert counts["cancelled"] == 14 - held
+                assert show(services, send.id).finished_at is not None
+            else:
+                assert counts.get("queued", 0) + counts.get("deferred", 0) == 14 - held
+        finally:
+            stop.set()
+            thread.join(10)

@@ -1,4 +1,5 @@
-"""Fixtures for the simulator's tests: the small test organisation and exchangelib accounts."""
+"""Fixtures for the simulators' tests: the small test organisation, exchangelib accounts, and
+SMTP simulators started and stopped per test."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from exchangelib import DELEGATE, IMPERSONATION, Account, Configuration, Credent
 from exchangelib.protocol import FailFast
 
 from ews_simulator import Simulator, load
+from smtp_simulator import SmtpSimulator
 
 ORG_FILE = Path(__file__).with_name("org.yaml")
 PASSWORDS = {
@@ -54,3 +56,18 @@ def account() -> Callable[..., Account]:
         return acc
 
     return make
+
+
+@pytest.fixture
+def start() -> Iterator[Callable[..., SmtpSimulator]]:
+    """Start simulators with the given settings; all are stopped at the end of the test."""
+    started: list[SmtpSimulator] = []
+
+    def make(**kwargs: Any) -> SmtpSimulator:
+        sim = SmtpSimulator(**kwargs).start()
+        started.append(sim)
+        return sim
+
+    yield make
+    for sim in reversed(started):
+        sim.stop()

@@ -11,7 +11,6 @@ import smtplib
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
@@ -20,20 +19,6 @@ from smtp_simulator.__main__ import main
 
 MESSAGE = b"From: someone@example.net\r\nTo: someone@example.org\r\nSubject: Hi\r\n\r\nHi\r\n"
 DENIED = (554, b"5.7.1 <someone@example.org>: Relay access denied")
-
-
-@pytest.fixture
-def start() -> Iterator[Callable[..., SmtpSimulator]]:
-    started: list[SmtpSimulator] = []
-
-    def make(**kwargs: Any) -> SmtpSimulator:
-        sim = SmtpSimulator(**kwargs).start()
-        started.append(sim)
-        return sim
-
-    yield make
-    for sim in started:
-        sim.stop()
 
 
 @pytest.fixture

@@ -43,21 +43,6 @@ QUEUED = re.compile(rb"2\.0\.0 Ok: queued as ([0-9A-F]{10})")
 
 
 @pytest.fixture
-def start() -> Iterator[Callable[..., SmtpSimulator]]:
-    """Start simulators with the given settings; all are stopped at the end of the test."""
-    started: list[SmtpSimulator] = []
-
-    def make(**kwargs: Any) -> SmtpSimulator:
-        sim = SmtpSimulator(**kwargs).start()
-        started.append(sim)
-        return sim
-
-    yield make
-    for sim in started:
-        sim.stop()
-
-
-@pytest.fixture
 def connect() -> Iterator[Callable[[SmtpSimulator], smtplib.SMTP]]:
     clients: list[smtplib.SMTP] = []
 
@@ -469,7 +454,7 @@ def test_parse_rules_reads_the_command_line_form():
 
 
 @pytest.mark.parametrize("text, problem", [
-    ("bounce:*", "unknown action 'bounce'; known: greylist, reject"),
+    ("explode:*", "unknown action 'explode'; known: greylist, reject"),
     ("greylist", "expected ACTION:ADDRESS[=TIMES]"),
     ("greylist:*@x.example=0", "times must be 1 or more"),
     ("greylist:*@x.example=two", "times 'two' is not a number"),
@@ -484,7 +469,7 @@ def test_parse_rules_names_the_problem(text, problem):
 
 
 @pytest.mark.parametrize("argv, problem", [
-    (["--rules", "bounce:*"], "--rules: 'bounce:*': unknown action"),
+    (["--rules", "explode:*"], "--rules: 'explode:*': unknown action"),
     (["--auth", "no-colon"], "--auth: expected USER:PASSWORD"),
     (["--slow-ms", "-5"], "--slow-ms: must be 0 or more"),
     (["--port", "70000"], "--port: 70000 is not a TCP port"),

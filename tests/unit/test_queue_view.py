@@ -55,6 +55,13 @@ def test_an_empty_queue_is_all_delivered_unless_some_failed_recently():
         "24 hours: see them."}
 
 
+def test_cancelled_recipients_are_not_called_delivered():
+    assert view(recent={"sent": 40, "cancelled": 1}).verdict(NOW)["text"] == (
+        "Queue empty: all sent were delivered (1 more was cancelled before sending).")
+    assert view(recent={"failed": 1, "cancelled": 3}).verdict(NOW)["text"].endswith(
+        "see them (3 more were cancelled before sending).")
+
+
 def test_a_relay_down_with_mail_waiting_says_since_when():
     down = relay("circuit_open", until=NOW + timedelta(minutes=2),
                  down_since=datetime(2026, 12, 2, 9, 12, tzinfo=UTC))

@@ -12,7 +12,7 @@ from ..errors import BadRequest
 from ..lists import principal
 from .auth import admin_only, caller
 from .context import services
-from .inputs import optional_object
+from .inputs import json_object, optional_object
 
 bp = Blueprint("admin", __name__, url_prefix="/api/admin")
 
@@ -21,6 +21,13 @@ bp = Blueprint("admin", __name__, url_prefix="/api/admin")
 @admin_only
 def status() -> Any:
     return jsonify(services().server_info.report(caller().mailbox))
+
+
+@bp.get("/smtp")
+@admin_only
+def smtp() -> Any:
+    """The SMTP service section alone (cheap: no Exchange probe), for the pane's refresh."""
+    return jsonify(services().controls.status())
 
 
 @bp.post("/queue/stop")
@@ -74,3 +81,28 @@ def trace() -> Any:
         raise BadRequest("'send' must be a send's number", code="bad_send_id")
     return jsonify(services().diagnostics.trace(principal(caller()), request.args.get("q", ""),
                                                 int(send) if send else None))
+
+
+@bp.get("/bounces")
+@admin_only
+def bounces() -> Any:
+    """Every send's bounce-backs, newest first (?unmatched=true: those matching nobody)."""
+    unmatched = request.args.get("unmatched") in ("1", "true")
+    return jsonify({"bounces": services().bounces.reports(principal(caller()),
+                                                          unmatched=unmatched)})
+
+
+@bp.get("/suppressions")
+@admin_only
+def suppressions() -> Any:
+    """The addresses no send reaches: hard bounces, unsubscribes, an administrator's."""
+    return jsonify({"suppressions": services().controls.suppressions(principal(caller()))})
+
+
+@bp.post("/suppressions/lift")
+@admin_only
+def lift() -> Any:
+    """Let sends reach an address again (audited)."""
+    body = json_object('{"address": "kim@fabrikam.com", "reason": "..."}')
+    services().controls.lift(principal(caller()), body.get("address"), body.get("reason"))
+    return jsonify({"lifted": body.get("address")})

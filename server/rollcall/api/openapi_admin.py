@@ -59,6 +59,16 @@ ADMIN_SCHEMAS: dict[str, Any] = {
                     "listings": array(obj({"zone": STR, "address": STR,
                                            "listed": nullable(BOOL)})),
                     "whitelist": array(STR), "spf": _FREE, "dkim": _FREE, "dmarc": _FREE})}),
+    "Bounces": obj({"bounces": array(obj({
+        "id": INT, "received_at": WHEN, "source": STR, "kind": STR, "method": STR,
+        "matched_by": nullable(STR), "send_id": nullable(INT), "address": nullable(STR),
+        "status": nullable(STR), "diagnostic": nullable(STR), "remote_mta": nullable(STR),
+        "lists": array(STR), "fixes": array(STR)}))}),
+    "Suppressions": obj({"suppressions": array(obj({
+        "address": STR, "reason": STR, "send_id": nullable(INT), "created_at": WHEN,
+        "created_by": STR}))}),
+    "LiftRequest": {"type": "object", "required": ["address"], "properties": {
+        "address": {"type": "string", "format": "email"}, "reason": nullable(_REASON)}},
     "Traces": obj({
         "query": STR, "tried": array(STR),
         "traces": array(obj({
@@ -79,6 +89,9 @@ def admin_paths(op: Any, json: Any, path_param: Any, query: Any,
     relay = [path_param("name", {"type": "string", "enum": ["primary", "fallback"]})]
     control = json(ref("ControlRequest"))
     paths: dict[str, Any] = {
+        "/api/admin/smtp": {"get": op(
+            "The SMTP service section alone (no Exchange probe), for a refresh",
+            ref("SmtpSection"), admin)},
         "/api/admin/queue/stop": {"post": op(
             "STOP: workers finish what they hold and claim nothing more (administrators)",
             ref("SmtpSection"), admin, body=control)},
@@ -100,6 +113,19 @@ def admin_paths(op: Any, json: Any, path_param: Any, query: Any,
             ref("Traces"), admin,
             params=[query("q"), query("send", {"type": "string", "pattern": "^[0-9]+$"})])},
     }
+    paths["/api/admin/bounces"] = {"get": op(
+        "Every send's bounce-backs, newest first, and where each address can be fixed",
+        ref("Bounces"), admin,
+        params=[query("unmatched", {"type": "string", "enum": ["true", "false"]})])}
+    paths["/api/admin/suppressions"] = {"get": op(
+        "The addresses no send reaches (hard bounces, unsubscribes, an administrator's)",
+        ref("Suppressions"), admin)}
+    paths["/api/admin/suppressions/lift"] = {"post": op(
+        "Let sends reach an address again (audited)", obj({"lifted": STR}), (*admin, 404),
+        body=json(ref("LiftRequest")))}
+    paths["/api/sends/{send_id}/bounces"] = {"get": op(
+        "The bounce-backs matched to a send's recipients (its sender or an administrator)",
+        ref("Bounces"), (*signed_in, 404), params=send)}
     words = {"pause": "Pause a send (its sender or an administrator)",
              "resume": "Resume a paused send (its sender, unless an administrator paused it)",
              "cancel": "Cancel a send's copies not sent yet (its sender or an administrator)",

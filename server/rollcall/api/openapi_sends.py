@@ -37,7 +37,8 @@ SEND_SCHEMAS: dict[str, Any] = {
         "bounce_rate": nullable(_NUMBER),
         "relays": {"type": "object", "additionalProperties": COUNT},
         "created_at": WHEN, "finished_at": nullable(WHEN), "last_sent_at": nullable(WHEN),
-        "waiting": nullable(STR)}, {"paused": nullable({"type": "object"})}),
+        "waiting": nullable(STR)}, {"paused": nullable({"type": "object"}),
+                                    "bounce_warning": nullable(STR)}),
     "SendCreated": {"allOf": [ref("SendSummary"), obj({"plan": ref("SendPlan")})]},
     "RecipientRecord": obj({
         "address": STR, "state": enum(State), "reason": nullable(STR), "attempts": COUNT,

@@ -73,6 +73,12 @@ def recipients(send_id: int) -> Any:
     return jsonify({"recipients": [r.to_json() for r in found]})
 
 
+@bp.get("/<int:send_id>/bounces")
+def bounces(send_id: int) -> Any:
+    """The bounce-backs matched to a send's recipients, and where to fix their addresses."""
+    return jsonify({"bounces": services().bounces.reports(principal(caller()), send_id)})
+
+
 @bp.post("/<int:send_id>/pause")
 def pause(send_id: int) -> Any:
     """Stop sending its copies until resumed (the sender or an administrator)."""

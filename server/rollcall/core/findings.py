@@ -155,6 +155,20 @@ def opted_out(where: str, addresses: Sequence[str], path: Sequence[str]) -> Find
     )
 
 
+def bounced(addresses: Sequence[str]) -> Finding:
+    """People counted whose address bounced for good after an earlier tracked send."""
+    n = len(addresses)
+    return finding(
+        "bounced", WARNING,
+        f"{plural(n, 'recipient')} bounced last time ({some(addresses)}): "
+        f"{'the address does' if n == 1 else 'their addresses do'} not exist, so a tracked "
+        "send leaves "
+        f"{'it' if n == 1 else 'them'} out. Correct or remove {'it' if n == 1 else 'them'} "
+        "where the list is kept.",
+        addresses,
+    )
+
+
 def invalid_member(where: str, names: Sequence[str], addresses: Sequence[str],
                    path: Sequence[str]) -> Finding:
     n = len(names)

@@ -26,6 +26,7 @@ class FindingCode(StrEnum):
     EXPANSION_FAILED = "expansion_failed"
     EXTERNAL = "external"
     COUNT_MISMATCH = "count_mismatch"
+    BOUNCED = "bounced"  # counted, but a hard bounce put them on the suppression list
     # The send check's own, from the policy rather than the count:
     PER_MESSAGE_LIMIT = "per_message_limit"
     PER_HOUR_LIMIT = "per_hour_limit"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rollcall.core.drift import count_key, drift, explain_with_drift
 from rollcall.core.entries import internal_domains
+from rollcall.core.findings import bounced
 from rollcall.core.model import (
     CountRequest,
     Directory,
@@ -43,7 +44,8 @@ class CountService:
                  server_version: Callable[[], str | None] = lambda: None,
                  store: Callable[[], Any] | None = None,
                  list_expected: Callable[[Recipient, str | None], int | None] | None = None,
-                 service_account: str | None = None, history_days: int = 90) -> None:
+                 service_account: str | None = None, history_days: int = 90,
+                 bounced: Callable[[Sequence[str]], list[str]] | None = None) -> None:
         # directory_for(mailbox, recipients): the directory one count walks (directory.routing)
         self.directory_for = directory_for
         self.settings = settings
@@ -52,6 +54,7 @@ class CountService:
         self.list_expected = list_expected  # the owner's number for a Rollcall list entry
         self.service_account = service_account  # its domain is internal when none is set
         self.history_days = history_days  # counts older than this are purged
+        self.bounced = bounced  # of these addresses, those a hard bounce suppressed
         self._purged_at: float | None = None  # monotonic time of the last purge
         self.cache = ExpansionCache()
 
@@ -120,9 +123,24 @@ class CountService:
             drift=moved,
             findings=report.findings if moved is None else explain_with_drift(report.findings,
                                                                                moved))
+        report = self._with_bounced(report, request_id)
         if report.comparable and remember:
             self._remember(key, report)
         return report
+
+    def _with_bounced(self, report: CountReport, request_id: str | None) -> CountReport:
+        """The people a hard bounce suppressed, as a finding: the sender can fix them."""
+        if self.bounced is None or not report.recipients:
+            return report
+        try:
+            gone = self.bounced(report.recipients)
+        except Exception:  # noqa: BLE001 - the count stands without it; the log says why
+            log.exception("request %s: the suppression list could not be read",
+                          request_id or "-")
+            return report
+        if not gone:
+            return report
+        return replace(report, findings=(*report.findings, bounced(sorted(gone))))
 
     def internal_domains(self, mailbox: str | None) -> tuple[str, ...]:
         """The organisation's domains for a count acting as `mailbox`: ROLLCALL_INTERNAL_DOMAINS,

@@ -20,11 +20,14 @@ DEMO_DOMAINS = ("contoso.com",)
 SLOW_PAST_DEADLINE_S = 5.0  # `--faults slow`: answers this long after a count's deadline
 
 
-# The demo's relay: fast enough to watch a send finish, and one partner domain greylists once,
-# so a deferred recipient arriving on retry is part of what it shows.
-DEMO_RELAY_RULES = "greylist:*@fabrikam.com"
+# The demo's relay: fast enough to watch a send finish; one partner domain greylists once (a
+# deferred recipient arriving on retry) and another's addresses do not exist (bounce-backs).
+DEMO_RELAY_RULES = "greylist:*@fabrikam.com,bounce:*@tailspintoys.example"
+# A send of External Partners (14) judges its bounce rate from 10 copies on, not 50.
 DEMO_SENDING = {"send_rate_per_minute": 600, "send_rate_per_hour": 20000,
-                "send_retry_s": (10, 30, 60), "bounce_address": "bounces+{token}@contoso.com"}
+                "send_retry_s": (10, 30, 60), "bounce_address": "bounces+{token}@contoso.com",
+                "bounce_min_sample": 10}
+DEMO_BOUNCE_DELAY_S = 2.0  # a remote server's bounce takes a moment to come back
 
 
 def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: str = "",
@@ -48,14 +51,19 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
     except FaultSpecError as e:
         print(f"rollcall: demo: --faults {e}", file=sys.stderr)
         return 2
+    from rollcall.sending.bounce_listener import BounceListener
     from smtp_simulator import RuleSpecError, SmtpSimulator
 
-    # Both relays take mail from contoso.com's senders only, as a real one must: Server
+    # Rollcall's bounce listener, over real SMTP: the relay returns its DSNs there. Both
+    # relays take mail from contoso.com's senders only, as a real one must: Server
     # information's open-relay check finds them closed.
+    bounces = BounceListener(None, "127.0.0.1", 0, hostname="bounces.contoso.com").start()
     try:
         relay = SmtpSimulator(rules=relay_rules, relay_domains=DEMO_DOMAINS, spool_dir=Path(
-            settings.store.instance_path) / "demo-relay")
+            settings.store.instance_path) / "demo-relay",
+            bounce_to=("127.0.0.1", bounces.port), bounce_delay_s=DEMO_BOUNCE_DELAY_S)
     except RuleSpecError as e:
+        bounces.stop()
         print(f"rollcall: demo: --relay-rules {e}", file=sys.stderr)
         return 2
     fallback = SmtpSimulator(relay_domains=DEMO_DOMAINS, hostname="fallback.simulator.test",
@@ -82,6 +90,9 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
     if ews_auth == "oauth":
         config = config.with_settings(oidc_client_id=issuer.client_id,
                                       oidc_client_secret=issuer.client_secret)
+    from rollcall.bootstrap import bootstrap
+
+    bounces.intake = bootstrap(config).bounces
     ca_line = f"ROLLCALL_EWS_CA_FILE={ca} " if ews_auth == "oauth" else ""
     acting = ("on behalf of each person: their token is traded at the\n"
               "development issuer for an Exchange one (ROLLCALL_EWS_AUTH=oauth)"
@@ -101,7 +112,7 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
         "  .venv/bin/rollcall count allstaff@contoso.com leadership@contoso.com \\\n"
         "    'Comms Champions' --expected 500\n"
         f"{_faults_lines(sim, ca if ews_auth == 'oauth' else None)}"
-        f"{_relay_lines(relay, fallback, instance, f'https://{host}:{port}/')}"
+        f"{_relay_lines(relay, fallback, instance, base + '/', relay_rules, bounces.url)}"
         f"Sideload manifest.xml in Outlook (first trust the development CA, {ca}):\n"
         "  Outlook on the web / new Outlook: new message > Apps > Add apps (or Get Add-ins) >\n"
         "    My add-ins > Add a custom add-in > Add from File... > manifest.xml\n"
@@ -115,20 +126,28 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
     finally:
         relay.stop()
         fallback.stop()
+        bounces.stop()
         sim.stop()
 
 
-def _relay_lines(relay: Any, fallback: Any, instance: Path, pane: str) -> str:
+def _relay_lines(relay: Any, fallback: Any, instance: Path, pane: str, rules: str,
+                 bounces_url: str) -> str:
     """The banner's lines on tracked send through the demo's relays."""
     return ("Tracked send: after a count, Send tracked (or Send a test to myself) sends one\n"
             f"copy per person through the SMTP simulator at {relay.url} (fallback\n"
             f"{fallback.url}); it keeps what it accepted in {instance / 'demo-relay'}/ and\n"
-            "greylists *@fabrikam.com once. Each recipient's record (Message-ID, the relay's\n"
-            "queue id, its reply and meaning), and the SMTP service as an administrator sees it:\n"
+            f"answers by its rules ({rules or 'none'}); bounce-backs come back to\n"
+            f"Rollcall's bounce listener on {bounces_url}. Each recipient's record (Message-ID,\n"
+            "the relay's queue id, its reply and meaning), and the SMTP service as an\n"
+            "administrator sees it:\n"
             f"  ROLLCALL_INSTANCE_PATH={instance} .venv/bin/rollcall send list\n"
             f"  ROLLCALL_INSTANCE_PATH={instance} .venv/bin/rollcall send recipients ID\n"
             f"  ROLLCALL_INSTANCE_PATH={instance} ROLLCALL_SMTP_URL={relay.url} \\\n"
-            f"  ROLLCALL_SMTP_FALLBACK_URL={fallback.url} .venv/bin/rollcall queue status\n"
+            f"  ROLLCALL_SMTP_FALLBACK_URL={fallback.url} \\\n"
+            f"  ROLLCALL_BOUNCE_ADDRESS='{DEMO_SENDING['bounce_address']}' "
+            f"ROLLCALL_SEND_RATE_PER_MINUTE={DEMO_SENDING['send_rate_per_minute']} "
+            f"ROLLCALL_SEND_RATE_PER_HOUR={DEMO_SENDING['send_rate_per_hour']} \\\n"
+            "  .venv/bin/rollcall queue status   (or: smtp test [--fallback], trace QUEUE-ID)\n"
             f"Server information (queue, STOP/START/EMPTY, relay tests, trace) is for Rollcall's\n"
             f"administrators: {pane}?as=isaiah@contoso.com, then Server information.\n")
 

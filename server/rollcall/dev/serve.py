@@ -11,7 +11,7 @@ from urllib.parse import unquote_plus
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from rollcall.app import create_app
-from rollcall.bootstrap import start_send_worker
+from rollcall.bootstrap import start_bounce_poller, start_send_worker
 from rollcall.config import Config
 
 from . import certs as devcert
@@ -44,6 +44,9 @@ def serve(config: Config, host: str, port: int, banner: str = "",
     if stop_worker is not None:
         print("Tracked sends go out from this process (ROLLCALL_WORKER=off turns that off)",
               flush=True)
+    stop_poller = start_bounce_poller(app.extensions["rollcall"])
+    if stop_poller is not None:
+        print("The bounce mailbox is read from this process", flush=True)
     if banner:
         print(banner, flush=True)
     try:
@@ -53,6 +56,8 @@ def serve(config: Config, host: str, port: int, banner: str = "",
     finally:
         if stop_worker is not None:
             stop_worker()
+        if stop_poller is not None:
+            stop_poller()
     return 0
 
 

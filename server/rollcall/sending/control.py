@@ -8,12 +8,14 @@ Every change is audited in the store with who, when and why.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import BadRequest, RollcallError
 from ..identity.errors import Forbidden
 from ..store.access import Principal
+from .bounce_rate import judge, limits
 from .service import MAX_ID, SendNotFound
 from .settings import SendSettings
 from .smtp import parse_relay_url
@@ -26,6 +28,11 @@ class NotNow(RollcallError):
 
     code = "send_state"
     status = 409
+
+
+class NotSuppressed(RollcallError):
+    code = "not_suppressed"
+    status = 404
 
 
 class SmtpControls:
@@ -53,6 +60,10 @@ class SmtpControls:
         now = datetime.now(UTC)
         view = QueueStatus(self._engine()).read(self.relay_labels(), self.settings.rate_per_hour,
                                                 now)
+        bounces = limits(self.settings)
+        view = replace(view, sends=tuple(
+            replace(a, summary=replace(a.summary, bounce_warning=judge(
+                a.summary.counts, bounces).words)) for a in view.sends))
         return {"ok": True, **view.to_json(now)}
 
     def relay_labels(self) -> list[tuple[str, str]]:
@@ -81,6 +92,22 @@ class SmtpControls:
             self._send(send_id, who)
         cancelled: int = self.control.empty(who.name, _reason(reason), send_id)
         return cancelled
+
+    # -- the suppression list: administrators only ---------------------------------------------
+
+    def suppressions(self, who: Principal) -> list[dict[str, Any]]:
+        require_admin(who)
+        found: list[dict[str, Any]] = self.control.suppressions()
+        return found
+
+    def lift(self, who: Principal, address: Any, reason: str | None) -> None:
+        """Let sends reach an address again (a hard bounce that was a passing fault)."""
+        require_admin(who)
+        if not isinstance(address, str) or "@" not in address:
+            raise BadRequest("'address' must be the suppressed email address",
+                             code="bad_address")
+        if not self.control.lift(address.strip(), who.name, _reason(reason)):
+            raise NotSuppressed(f"{address.strip()} is not on the suppression list")
 
     # -- one send ----------------------------------------------------------------------------
 

@@ -30,20 +30,22 @@ class RelayDiagnostics:
     """Relay tests, health checks and traces; every call names who asks."""
 
     def __init__(self, settings: SendSettings, engine: Callable[[], Any],
-                 oauth_token: Callable[[], Callable[[], str]] | None = None) -> None:
+                 oauth_token: Callable[[], Callable[[], str]] | None = None,
+                 mailbox: str | None = None) -> None:
         self.settings = settings
         self._engine = engine
+        self.mailbox = mailbox  # ROLLCALL_MAILBOX: who the command line acts as
         self._oauth_token = oauth_token  # made on first use: msal only when a test needs it
 
     def test(self, who: Principal, name: str = "primary", to: str | None = None,
-             rcpt: str | None = None) -> dict[str, Any]:
-        """Connect, EHLO, STARTTLS, AUTH, MAIL FROM and RCPT TO `rcpt` (then RSET: nothing is
-        sent); with `to`, one real test message to `to`."""
+             rcpt: str | None = None, mail_from: str | None = None) -> dict[str, Any]:
+        """Connect, EHLO, STARTTLS, AUTH, MAIL FROM (`mail_from`, else as a send would) and
+        RCPT TO `rcpt` (then RSET: nothing is sent); with `to`, one real test message."""
         from .probe import probe_relay
 
         _admin(who)
         target = self._relay(name)
-        sender = self.probe_sender(who)
+        sender = _address(mail_from, "from") if mail_from else self.probe_sender(who)
         address = _address(to or rcpt, "to" if to else "rcpt") if (to or rcpt) else \
             f"postmaster@{sender.rpartition('@')[2]}"
         result = probe_relay(target, tls=tls_context(self.settings.smtp_ca_file),
@@ -106,22 +108,28 @@ class RelayDiagnostics:
         return out
 
     def probe_sender(self, who: Principal) -> str:
-        """MAIL FROM for a test: the relay's own user when it is an address (Exchange Online
-        takes mail only from the mailbox that signed in), else the bounce address, else the
-        administrator's mailbox."""
+        """MAIL FROM for a test, as a send's envelope would be: the relay's own user when it
+        is an address (Exchange Online takes mail only from the mailbox that signed in), else
+        the bounce address, else the administrator's mailbox (the command line:
+        ROLLCALL_MAILBOX's)."""
         s = self.settings
         if s.smtp_username and "@" in s.smtp_username:
             return s.smtp_username
         if s.bounce_address:
             return s.bounce_address.replace("{token}", "relay-test")
-        return who.mailbox or f"postmaster@{s.helo_name or 'localhost'}"
+        mailbox = who.mailbox or self.mailbox
+        if mailbox:
+            return mailbox
+        raise BadRequest("Say which address the test sends from (--from ADDR), or set "
+                         "ROLLCALL_BOUNCE_ADDRESS or ROLLCALL_MAILBOX", code="bad_from")
 
     def sending_domain(self, who: Principal) -> str:
         """The domain SPF is checked for: the envelope's (the bounce address's), else the
-        DKIM domain, else the administrator's."""
+        DKIM domain, else the administrator's (ROLLCALL_MAILBOX's)."""
         s = self.settings
         bounce = (s.bounce_address or "").rpartition("@")[2]
-        return bounce or s.dkim_domain or (who.mailbox or "").rpartition("@")[2] or "localhost"
+        mailbox = who.mailbox or self.mailbox or ""
+        return bounce or s.dkim_domain or mailbox.rpartition("@")[2] or "localhost"
 
     def _relay(self, name: str) -> Relay:
         configured = dict(self.settings.relays())

@@ -161,6 +161,7 @@ class SendSummary:
     waiting: str | None = None  # why nothing is moving, in words ("rate limit: goes on at ...")
     report: Mapping[str, Any] | None = field(default=None, compare=False)
     paused: Mapping[str, Any] | None = None  # {"by", "at", "reason"} while paused
+    bounce_warning: str | None = None  # the bounce rate's warning, in words
 
     def to_json(self, with_report: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -176,6 +177,7 @@ class SendSummary:
             "last_sent_at": self.last_sent_at.isoformat() if self.last_sent_at else None,
             "waiting": self.waiting,
             "paused": dict(self.paused) if self.paused else None,
+            "bounce_warning": self.bounce_warning,
         }
         if with_report:
             body["report"] = self.report

@@ -60,7 +60,8 @@ class ActiveSend:
     """A send with recipients still to go, and when it should finish."""
 
     summary: SendSummary
-    sent_5m: int  # its messages the relays took in the last 5 minutes
+    sent_5m: int  # its messages the relays took in the last 5 minutes...
+    window_s: float = 300.0  # ...or since it was made, if that is less
 
     @property
     def remaining(self) -> int:
@@ -73,7 +74,11 @@ class ActiveSend:
             return 0
         if not self.sent_5m:
             return None
-        return math.ceil(self.remaining / (self.sent_5m / 300))
+        return math.ceil(self.remaining / (self.sent_5m / self._window))
+
+    @property
+    def _window(self) -> float:
+        return min(300.0, max(self.window_s, 1.0))
 
     def to_json(self) -> dict[str, Any]:
         s = self.summary
@@ -87,9 +92,11 @@ class ActiveSend:
                 "deferred": counts.get(State.DEFERRED.value, 0),
                 "failed": counts.get(State.FAILED.value, 0),
                 "bounced": counts.get(State.BOUNCED.value, 0),
-                "bounce_rate": bounce_rate(counts), "per_minute": round(self.sent_5m / 5, 1),
+                "bounce_rate": bounce_rate(counts),
+                "per_minute": round(self.sent_5m / self._window * 60, 1),
                 "eta_s": self.eta_s, "waiting": s.waiting,
-                "paused": dict(s.paused) if s.paused else None}
+                "paused": dict(s.paused) if s.paused else None,
+                "bounce_warning": s.bounce_warning}
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,9 +179,14 @@ def verdict(view: QueueView, now: datetime) -> dict[str, str]:
         return _say("ok", f"{messages} still queued: still sending, recipients will receive "
                     "their copy soon.")
     bad = view.recent.get(State.FAILED.value, 0) + view.recent.get(State.BOUNCED.value, 0)
+    cancelled = view.recent.get(State.CANCELLED.value, 0)
+    besides = (f" ({cancelled:,} more {'was' if cancelled == 1 else 'were'} cancelled before "
+               "sending)") if cancelled else ""
     if bad:
         return _say("warning", f"Queue empty but {bad:,} recipient{'' if bad == 1 else 's'} "
-                    f"failed or bounced in the last {RECENT_H} hours: see them.")
+                    f"failed or bounced in the last {RECENT_H} hours: see them{besides}.")
+    if cancelled:
+        return _say("ok", f"Queue empty: all sent were delivered{besides}.")
     return _say("ok", "Queue empty and all delivered.")
 
 

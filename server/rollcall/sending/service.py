@@ -15,6 +15,7 @@ from ..core.policy import BLOCK, OFF, Policy, evaluate
 from ..counting.service import CountService, no_count
 from ..errors import BadRequest, NotConfigured, RollcallError
 from ..store.access import Principal
+from .bounce_rate import PAUSED_BY, judge, limits
 from .model import (
     SUPPRESSION_WORDS,
     NewRecipient,
@@ -259,8 +260,11 @@ class SendService:
         return self._waiting(found)
 
     def _waiting(self, summary: SendSummary) -> SendSummary:
-        """Say why a send is not moving: its relays are down or paused, or the rate limit
-        holds it (and when it goes on)."""
+        """Say why a send is not moving (its relays are down or paused, the rate limit holds
+        it, it is paused or stopped) and what its bounce rate says."""
+        verdict = judge(summary.counts, limits(self.settings))
+        if verdict.words:
+            summary = replace(summary, bounce_warning=verdict.words)
         if summary.status is Status.PAUSED and summary.paused:
             return replace(summary, waiting=_paused_words(summary.paused))
         if summary.status is Status.STOPPED:
@@ -325,6 +329,9 @@ def _paused_words(paused: Any) -> str:
     at = paused.get("at")
     when = f" at {datetime.fromisoformat(at).strftime('%H:%M')} UTC" if at else ""
     why = f" ({paused['reason']})" if paused.get("reason") else ""
+    if paused.get("by") == PAUSED_BY:  # it paused itself: too many bounces
+        return f"Paused by Rollcall itself{when}{why}: nothing goes out until its sender or " \
+            "an administrator resumes it."
     return f"Paused by {paused.get('by') or 'an administrator'}{when}{why}: nothing goes out " \
         "until it is resumed."
 

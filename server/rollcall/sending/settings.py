@@ -51,6 +51,13 @@ class SendSettings:
                                     "b.barracudacentral.org")
     dns_server: str | None = None
     relay_public_ips: tuple[str, ...] = ()
+    # Bounces: a send warns from warn_percent and pauses itself over stop_percent once
+    # min_sample copies were tried; the bounce mailbox (EWS) is read every poll_s.
+    bounce_warn_percent: float = 10.0
+    bounce_stop_percent: float = 20.0
+    bounce_min_sample: int = 50
+    bounce_mailbox: str | None = None
+    bounce_poll_s: float = 30.0
 
     def relays(self) -> list[tuple[str, RelaySettings]]:
         """The configured relays, primary first: ("primary", ...), ("fallback", ...)."""

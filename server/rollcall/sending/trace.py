@@ -155,6 +155,8 @@ _NOT_A_REPLY = {  # attempts that ended without a reply about this recipient
     "pending": "In progress: no reply from the relay yet.",
     "relay": "The relay itself failed (unreachable, throttling, or a sign-in or quota "
              "problem): the copy went back to the queue untried and no attempt was charged.",
+    "held": "Held back before it was offered: the SMTP service was stopped, or the send "
+            "paused or cancelled. No attempt was charged.",
     "lost": "The worker holding this copy stopped answering; the copy was queued again when its "
             "lease ran out (had the relay already taken it, a second copy may have gone).",
 }
@@ -215,13 +217,39 @@ def _decided(a: Attempt, last: bool, state: str, remote_id: str | None,
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A bounce-back matched to this copy (bounce_reports)."""
+
+    at: datetime
+    kind: str  # hard | soft | policy | delayed | autoreply | unknown
+    status: str | None
+    diagnostic: str | None
+    remote_mta: str | None
+    meaning: str | None
+
+
+_REPORTED = {"hard": "bounced", "soft": "bounced", "policy": "bounced", "delayed": "delayed",
+             "autoreply": "auto_reply"}
+
+
+def _report(r: Report) -> TraceEvent:
+    said = r.meaning or {"delayed": "A delay notice: the remote server is still trying.",
+                         "autoreply": "An automatic reply (out of office): not a bounce."}.get(
+        r.kind, "A report came back about this copy.")
+    where = f" (reported by {r.remote_mta})" if r.remote_mta else ""
+    return TraceEvent(r.at, _REPORTED.get(r.kind, "report"), stage="dsn", enhanced=r.status,
+                      text=r.diagnostic, meaning=f"{said}{where}")
+
+
 def history(*, state: str, reason: str | None, queued_at: datetime, updated_at: datetime,
             remote_id: str | None, final_meaning: str | None,
             next_attempt_at: datetime | None, attempts: Sequence[Attempt],
             listed: Listed | None = None,
-            engagement: Sequence[Engagement] = ()) -> tuple[TraceEvent, ...]:
+            engagement: Sequence[Engagement] = (),
+            reports: Sequence[Report] = ()) -> tuple[TraceEvent, ...]:
     """A recipient's events, oldest first (ties keep the order things happen in)."""
-    events: list[TraceEvent] = []
+    events: list[TraceEvent] = [_report(r) for r in reports]
     if state == State.SUPPRESSED:  # never queued: suppressed when the send was made
         words = SUPPRESSION_WORDS.get(Suppression(reason)) if reason in _values(Suppression) \
             else reason
@@ -236,9 +264,10 @@ def history(*, state: str, reason: str | None, queued_at: datetime, updated_at: 
                            next_attempt_at, final_meaning)
         if outcome is not None:
             events.append(outcome)
+    reported = any(e.kind == "bounced" for e in events)
     if listed is not None:
-        kind = {"hard_bounce": "bounced", "unsubscribed": "unsubscribed"}.get(listed.reason,
-                                                                              "suppressed")
+        kind = {"hard_bounce": "suppressed" if reported else "bounced",
+                "unsubscribed": "unsubscribed"}.get(listed.reason, "suppressed")
         said = {"bounced": "A bounce came back: the address does not exist. It is on the "
                            "suppression list, so no later send reaches it.",
                 "unsubscribed": "They used this message's unsubscribe link; no later send "

@@ -33,6 +33,7 @@ from .smtp import Relay, Session, SmtpFailure
 log = logging.getLogger(__name__)
 BATCH = 25  # recipients a lane claims at once: a lease covers them at a relay's usual pace
 IDLE_POLL_S = 0.5
+HOLD_CHECK_S = 0.5  # how often a lane asks whether its send was stopped, paused or cancelled
 PAUSE_S = {"auth": 900.0, "quota": 3600.0}  # how long a refusing relay rests before a retry
 
 
@@ -51,7 +52,8 @@ class SendWorker:
     def __init__(self, outbox: Outbox, relays: Sequence[Relay], limits: Limits,
                  session: Callable[[Relay], Session], *, retry: RetryPolicy,
                  bounce_template: str | None, tracking_key: bytes,
-                 dkim: Dkim | None = None, name: str | None = None) -> None:
+                 dkim: Dkim | None = None, name: str | None = None,
+                 bounce_check: Callable[[int], object] | None = None) -> None:
         self.outbox = outbox
         self.relays = list(relays)
         self.limits = limits
@@ -61,6 +63,7 @@ class SendWorker:
         self.bounce_template = bounce_template
         self.tracking_key = tracking_key
         self.dkim = dkim
+        self.bounce_check = bounce_check  # a send's bounce rate, after copies it refused
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.states = RelayStates(outbox.engine)
         self.records = SendRecords(outbox.engine)
@@ -139,8 +142,39 @@ class SendWorker:
         return None
 
     def _deliver(self, relay: Relay, session: Session, batch: list[Claimed]) -> None:
+        refused: set[int] = set()
+        try:
+            self._send_batch(relay, session, batch, refused)
+        finally:
+            for send_id in refused:  # refused for good at the relay: part of the bounce rate
+                if self.bounce_check is not None:
+                    self.bounce_check(send_id)
+
+    def _send_batch(self, relay: Relay, session: Session, batch: list[Claimed],
+                    refused: set[int]) -> None:
         ok = False
+        held: dict[int, tuple[float, str | None]] = {}  # send -> (when read, why held)
+        given_back: set[int] = set()
         for i, claimed in enumerate(batch):
+            if claimed.id in given_back:
+                continue
+            # STOP, a pause or a cancel reaches what this lane holds within HOLD_CHECK_S: the
+            # rest of the batch goes back (a cancelled send's is cancelled), uncharged.
+            read_at, why = held.get(claimed.send_id, (0.0, None))
+            if time.monotonic() - read_at >= HOLD_CHECK_S:
+                why = self.outbox.hold(claimed.send_id)
+                held[claimed.send_id] = (time.monotonic(), why)
+            if why is not None:
+                rest = [c for c in batch[i:] if c.id not in given_back
+                        and (why == "stopped" or c.send_id == claimed.send_id)]
+                self.outbox.release(rest, self.name, datetime.now(UTC),
+                                    cancel=why == "cancelled", outcome="held")
+                log.info("send %d: %d recipients given back (%s)", claimed.send_id, len(rest),
+                         why)
+                if why == "stopped":
+                    return
+                given_back.update(c.id for c in rest)
+                continue
             try:
                 envelope = render(self._content(claimed.send_id), claimed,
                                   bounce_template=self.bounce_template,
@@ -157,17 +191,20 @@ class SendWorker:
                 reply = session.send(envelope.mail_from, envelope.rcpt, envelope.data)
             except SmtpFailure as e:
                 if e.paused:
-                    self._relay_trouble(relay, e.reply, batch[i:], paused=e.paused)
+                    self._relay_trouble(relay, e.reply, _left(batch[i:], given_back),
+                                        paused=e.paused)
                     return
                 reply = e.reply
             outcome = decide(reply, claimed, self.retry)
             if outcome is None:  # the relay's fault: nobody is charged, the relay rests
-                self._relay_trouble(relay, reply, batch[i:])
+                self._relay_trouble(relay, reply, _left(batch[i:], given_back))
                 return
             self.outbox.finish(claimed, outcome, self.name)
-            ok = ok or outcome.state is State.SENT
-        if ok:
-            self.states.ok(relay.name, tls=session.tls, authenticated=bool(relay.username))
+            if outcome.state is State.SENT and not ok:  # once a batch: Server information
+                ok = True
+                self.states.ok(relay.name, tls=session.tls, authenticated=bool(relay.username))
+            if outcome.state is State.FAILED:
+                refused.add(claimed.send_id)
 
     def _relay_trouble(self, relay: Relay, reply: Reply, rest: Sequence[Claimed],
                        paused: str | None = None) -> None:
@@ -251,6 +288,10 @@ def unbuildable(error: Exception) -> Outcome:
     return Outcome(State.FAILED, stage=None, code=None, enhanced=None, text=str(error)[:500],
                    meaning=f"Rollcall could not build this message, so it was not sent: "
                    f"{error}", outcome="unbuildable")
+
+
+def _left(rest: Sequence[Claimed], given_back: set[int]) -> list[Claimed]:
+    return [c for c in rest if c.id not in given_back]
 
 
 def _is_quota(reply: Reply) -> bool:

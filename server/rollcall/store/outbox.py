@@ -41,6 +41,9 @@ from .transaction import Transactor
 _CHUNK = 500  # rows per INSERT and keys per IN (...): well under every driver's limits
 _DUE = (State.QUEUED.value, State.DEFERRED.value)
 _PENDING = tuple(s.value for s in PENDING)
+# Attempts that charge nobody's rate budget: the relay failed, or the copy was held back
+# (STOP, pause, cancel) before it was offered.
+UNCHARGED = ("relay", "held")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,21 @@ class Outbox:
 
         return self._tx.read(work)
 
+    def hard_bounced(self, addresses: Iterable[str]) -> list[str]:
+        """Of these addresses (lower case), those a hard bounce put on the suppression list."""
+        keys = sorted({a.lower() for a in addresses})
+
+        def work(s: Session) -> list[str]:
+            found: list[str] = []
+            for start in range(0, len(keys), _CHUNK):
+                found += s.scalars(select(SuppressionRow.address_key).where(
+                    SuppressionRow.address_key.in_(keys[start:start + _CHUNK]),
+                    SuppressionRow.reason == Suppression.HARD_BOUNCE.value,
+                    SuppressionRow.lifted_at.is_(None))).all()
+            return found
+
+        return self._tx.read(work)
+
     # Claiming
 
     def claim(self, worker: str, relay: str, limit: int, lease_s: float, per_minute: int,
@@ -216,7 +234,7 @@ class Outbox:
     @staticmethod
     def _left(s: Session, who: object, at: datetime, per_minute: int, per_hour: int) -> int:
         """Recipients left in the minute and hour windows; relay failures charge nobody."""
-        counted = and_(who, DeliveryAttemptRow.outcome != "relay")  # type: ignore[arg-type]
+        counted = and_(who, DeliveryAttemptRow.outcome.not_in(UNCHARGED))  # type: ignore[arg-type]
         minute, hour = s.execute(select(
             func.count().filter(DeliveryAttemptRow.started_at > at - timedelta(minutes=1)),
             func.count()).where(counted,
@@ -234,7 +252,7 @@ class Outbox:
                                       (timedelta(hours=1), per_hour)):
                     starts = s.scalars(
                         select(DeliveryAttemptRow.started_at)
-                        .where(who, DeliveryAttemptRow.outcome != "relay",
+                        .where(who, DeliveryAttemptRow.outcome.not_in(UNCHARGED),
                                DeliveryAttemptRow.started_at > at - window)
                         .order_by(DeliveryAttemptRow.started_at.desc()).limit(limit)).all()
                     if len(starts) >= limit:
@@ -280,10 +298,23 @@ class Outbox:
 
         self._tx.write(work)
 
+    def hold(self, send_id: int) -> str | None:
+        """Why a worker must not send a send's copies it holds: "stopped" (the SMTP service),
+        "paused" or "cancelled" (the send); None when it may."""
+        def work(s: Session) -> str | None:
+            if stopped(s):
+                return "stopped"
+            state = s.scalar(select(SendRow.state).where(SendRow.id == send_id))
+            return state if state in ("paused", "cancelled") else None
+
+        return self._tx.read(work)
+
     def release(self, claimed: Sequence[Claimed], worker: str, after: datetime,
-                said: Reply | None = None) -> None:
-        """Give recipients back untried (their relay failed): due again at `after`. `said` is
-        what the relay said (kept with each attempt, for a trace)."""
+                said: Reply | None = None, cancel: bool = False,
+                outcome: str = "relay") -> None:
+        """Give recipients back untried (their relay failed, or the send was stopped or
+        paused): due again at `after`; with `cancel`, cancelled instead (the send was). `said`
+        is what the relay said (kept with each attempt, for a trace)."""
         if not claimed:
             return
 
@@ -296,12 +327,20 @@ class Outbox:
             s.execute(update(DeliveryAttemptRow)
                       .where(DeliveryAttemptRow.id.in_([c.attempt_id for c in claimed]),
                              DeliveryAttemptRow.outcome == "pending")
-                      .values(finished_at=at, outcome="relay", **reply))
-            s.execute(update(SendRecipientRow)
-                      .where(SendRecipientRow.id.in_(ids), SendRecipientRow.lease_owner == worker,
-                             SendRecipientRow.state == State.SENDING.value)
-                      .values(state=_requeued(), lease_owner=None, lease_until=None,
-                              next_attempt_at=after, updated_at=at))
+                      .values(finished_at=at, outcome=outcome, **reply))
+            mine = (update(SendRecipientRow)
+                    .where(SendRecipientRow.id.in_(ids), SendRecipientRow.lease_owner == worker,
+                           SendRecipientRow.state == State.SENDING.value))
+            if cancel:
+                s.execute(mine.values(state=State.CANCELLED.value, lease_owner=None,
+                                      lease_until=None, updated_at=at,
+                                      meaning="Cancelled before it was sent"))
+                for send_id in {c.send_id for c in claimed}:
+                    if s.execute(_ANY_PENDING, {"send_id": send_id}).first() is None:
+                        s.execute(_SEND_FINISHED, {"send_id": send_id, "at": at})
+                return
+            s.execute(mine.values(state=_requeued(), lease_owner=None, lease_until=None,
+                                  next_attempt_at=after, updated_at=at))
 
         self._tx.write(work)
 

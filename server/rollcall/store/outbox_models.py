@@ -1,6 +1,6 @@
-"""The tracked send's tables (added by 0005; the queue's switch by 0006). `send_recipients` is
-the queue: one row per recipient, claimed by workers under a lease; `delivery_attempts` is every
-try, append-only."""
+"""The tracked send's tables (added by 0005; the queue's switch by 0006; bounces by 0007).
+`send_recipients` is the queue: one row per recipient, claimed by workers under a lease;
+`delivery_attempts` is every try, append-only."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -52,6 +53,8 @@ class SendRow(Base):
     paused_by: Mapped[str | None] = mapped_column(Text)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pause_reason: Mapped[str | None] = mapped_column(Text)
+    # Resumed after it paused itself for bounces (0007): it is not paused for them again.
+    bounce_resumed: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class SendRecipientRow(Base):
@@ -188,3 +191,29 @@ class QueueControlRow(Base):
     changed_by: Mapped[str | None] = mapped_column(Text)
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class BounceReportRow(Base):
+    """A bounce-back as received (added by 0007): what it said, and the recipient it was
+    matched to, or none (kept and shown, never dropped)."""
+
+    __tablename__ = "bounce_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    source: Mapped[str] = mapped_column(String(16))  # smtp | mailbox
+    envelope_to: Mapped[str | None] = mapped_column(String(EMAIL_LENGTH))
+    kind: Mapped[str] = mapped_column(String(16))  # hard | soft | policy | delayed | autoreply...
+    method: Mapped[str] = mapped_column(String(16))  # how it was read: dsn, heuristic...
+    matched_by: Mapped[str | None] = mapped_column(String(16))  # verp | header | message_id...
+    send_id: Mapped[int | None] = mapped_column(ForeignKey("sends.id"), index=True)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("send_recipients.id"),
+                                                     index=True)
+    address: Mapped[str | None] = mapped_column(String(EMAIL_LENGTH))
+    status: Mapped[str | None] = mapped_column(String(16))
+    diagnostic: Mapped[str | None] = mapped_column(Text)
+    remote_mta: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(Text)
+    reporter: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(Json)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from ..sending.model import PENDING, State
 from ..sending.queue_view import Switch
-from .outbox_models import QueueControlRow, SendRecipientRow, SendRow
+from .outbox_models import QueueControlRow, SendRecipientRow, SendRow, SuppressionRow
 from .queries import record, utcnow
 from .transaction import Transactor
 
 SERVICE = "smtp"  # the switch's row
+SELF = "rollcall"  # who a send that paused itself (bounces) names
 _WAITING = (State.QUEUED.value, State.DEFERRED.value)
 _PENDING = tuple(s.value for s in PENDING)
 
@@ -87,22 +88,35 @@ class QueueControl:
 
         return self._tx.read(work)
 
-    def pause(self, send_id: int, actor: str, reason: str | None) -> None:
-        def work(s: Session) -> None:
+    def pause(self, send_id: int, actor: str, reason: str | None,
+              unless_resumed: bool = False) -> bool:
+        """Pause an active send; `unless_resumed`: not one someone resumed after it paused
+        itself for bounces. Whether it paused."""
+        def work(s: Session) -> bool:
             at = utcnow()
-            s.execute(update(SendRow).where(SendRow.id == send_id, SendRow.state == "active")
-                      .values(state="paused", paused_by=actor, paused_at=at,
-                              pause_reason=reason))
+            query = update(SendRow).where(SendRow.id == send_id, SendRow.state == "active")
+            if unless_resumed:
+                query = query.where(SendRow.bounce_resumed.is_not(True))
+            if not _changed(s, query.values(state="paused", paused_by=actor, paused_at=at,
+                                            pause_reason=reason)):
+                return False
             record(s, actor, "send.paused", at, detail={"send": send_id, "reason": reason})
+            return True
 
-        self._tx.write(work)
+        return self._tx.write(work)
 
     def resume(self, send_id: int, actor: str, reason: str | None) -> None:
         def work(s: Session) -> None:
             at = utcnow()
-            s.execute(update(SendRow).where(SendRow.id == send_id, SendRow.state == "paused")
-                      .values(state="active", paused_by=None, paused_at=None,
-                              pause_reason=None))
+            row = s.get(SendRow, send_id)
+            if row is None or row.state != "paused":
+                return
+            # Someone chose to go on after the send paused itself for bounces: it is not
+            # paused for them again.
+            if row.paused_by == SELF:
+                row.bounce_resumed = True
+            row.state, row.paused_by, row.paused_at, row.pause_reason = (
+                "active", None, None, None)
             record(s, actor, "send.resumed", at, detail={"send": send_id, "reason": reason})
 
         self._tx.write(work)
@@ -145,6 +159,34 @@ class QueueControl:
         return self._tx.write(work)
 
 
+    def suppressions(self, limit: int = 500) -> list[dict[str, Any]]:
+        """The suppression list in force, newest first."""
+        def work(s: Session) -> list[dict[str, Any]]:
+            rows = s.scalars(select(SuppressionRow).where(SuppressionRow.lifted_at.is_(None))
+                             .order_by(SuppressionRow.id.desc()).limit(limit))
+            return [{"address": r.address, "reason": r.reason, "send_id": r.send_id,
+                     "created_at": r.created_at.isoformat(), "created_by": r.created_by}
+                    for r in rows]
+
+        return self._tx.read(work)
+
+    def lift(self, address: str, actor: str, reason: str | None) -> bool:
+        """Take an address off the suppression list (audited); False if it was not on it."""
+        def work(s: Session) -> bool:
+            at = utcnow()
+            row = s.scalar(select(SuppressionRow).where(
+                SuppressionRow.address_key == address.lower(),
+                SuppressionRow.lifted_at.is_(None)))
+            if row is None:
+                return False
+            row.lifted_at, row.lifted_by = at, actor
+            record(s, actor, "suppression.lifted", at,
+                   detail={"address": row.address, "was": row.reason, "reason": reason})
+            return True
+
+        return self._tx.write(work)
+
+
 def switch(s: Session) -> Switch:
     row = s.get(QueueControlRow, SERVICE)
     return Switch(running=True) if row is None else _switch(row)
@@ -166,18 +208,23 @@ def failed_by_deferral() -> Any:
 
 def _cancel_waiting(s: Session, at: datetime, send_ids: Sequence[int] | None) -> int:
     r = SendRecipientRow
-    query = update(r).where(r.state.in_(_WAITING))
+    waiting = select(r.send_id).where(r.state.in_(_WAITING)).distinct()
     if send_ids is not None:
-        query = query.where(r.send_id.in_(send_ids))
-    n = _changed(s, query.values(state=State.CANCELLED.value, updated_at=at,
-                                 meaning="Cancelled before it was sent"))
+        waiting = waiting.where(r.send_id.in_(send_ids))
+    touched = list(s.scalars(waiting))
+    if not touched:
+        return 0
+    n = _changed(s, update(r).where(r.state.in_(_WAITING), r.send_id.in_(touched))
+                 .values(state=State.CANCELLED.value, updated_at=at,
+                         meaning="Cancelled before it was sent"))
+    # A send whose waiting copies were cancelled is cancelled: "done" would claim it finished.
+    s.execute(update(SendRow).where(SendRow.id.in_(touched))
+              .values(state="cancelled", paused_by=None, paused_at=None, pause_reason=None))
     # Sends with nothing pending any more are finished (those a worker still holds finish
     # with the worker's last reply).
     pending = exists().where(r.send_id == SendRow.id, r.state.in_(_PENDING))
-    finish = update(SendRow).where(SendRow.finished_at.is_(None), ~pending)
-    if send_ids is not None:
-        finish = finish.where(SendRow.id.in_(send_ids))
-    s.execute(finish.values(finished_at=at))
+    s.execute(update(SendRow).where(SendRow.finished_at.is_(None), ~pending,
+                                    SendRow.id.in_(touched)).values(finished_at=at))
     return n
 
 

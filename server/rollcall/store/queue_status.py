@@ -4,13 +4,14 @@ switch, the queue by state, the relays' health and traffic, and the sends still 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ..sending.model import PENDING
 from ..sending.queue_view import RECENT_H, ActiveSend, QueueView, RelayView
+from .outbox import UNCHARGED
 from .outbox_models import DeliveryAttemptRow, RelayStateRow, SendRecipientRow, SendRow
 from .queries import utcnow
 from .queue_control import switch
@@ -55,7 +56,7 @@ def _relay(s: Session, name: str, label: str, per_hour: int, at: datetime) -> Re
     sent_5m, sent_60m, charged = s.execute(
         select(func.count().filter(took, _ATTEMPTS.finished_at > at - timedelta(minutes=5)),
                func.count().filter(took),
-               func.count().filter(_ATTEMPTS.outcome != "relay"))
+               func.count().filter(_ATTEMPTS.outcome.not_in(UNCHARGED)))
         .where(_ATTEMPTS.relay == name, _ATTEMPTS.started_at > at - timedelta(hours=1))).one()
     if row is None:
         return RelayView(name=name, label=label, state="unknown", until=None, reason=None,
@@ -85,4 +86,9 @@ def _active(s: Session, at: datetime) -> tuple[ActiveSend, ...]:
                _ATTEMPTS.finished_at > at - timedelta(minutes=5))
         .group_by(SendRecipientRow.send_id)).all())
     stopped = not switch(s).running
-    return tuple(ActiveSend(send_summary(s, row, stopped), paced.get(row.id, 0)) for row in rows)
+    return tuple(ActiveSend(send_summary(s, row, stopped), paced.get(row.id, 0),
+                            (at - _aware(row.created_at)).total_seconds()) for row in rows)
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

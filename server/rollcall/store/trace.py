@@ -13,6 +13,7 @@ from ..sending.trace import (
     Engagement,
     Listed,
     QueryKind,
+    Report,
     Trace,
     clean,
     history,
@@ -21,6 +22,7 @@ from ..sending.trace import (
     reply_line,
 )
 from .outbox_models import (
+    BounceReportRow,
     DeliveryAttemptRow,
     SendRecipientRow,
     SendRow,
@@ -94,13 +96,20 @@ def _traces(s: Session, rows: Sequence[Row[SendRecipientRow, str, str, bool]]) -
               for x in s.scalars(select(SuppressionRow).where(
                   SuppressionRow.address_key.in_({row[0].address_key for row in rows}),
                   SuppressionRow.send_id.in_({row[0].send_id for row in rows})))}
+    reports: dict[int, list[Report]] = {}
+    for b in s.scalars(select(BounceReportRow).where(BounceReportRow.recipient_id.in_(ids))
+                       .order_by(BounceReportRow.id)):
+        if b.recipient_id is not None:
+            reports.setdefault(b.recipient_id, []).append(Report(
+                at=b.received_at, kind=b.kind, status=b.status, diagnostic=b.diagnostic,
+                remote_mta=b.remote_mta, meaning=(b.detail or {}).get("meaning")))
     found = []
     for r, subject, sender, test in rows:
         events = history(
             state=r.state, reason=r.reason, queued_at=r.queued_at, updated_at=r.updated_at,
             remote_id=r.remote_id, final_meaning=r.meaning, next_attempt_at=r.next_attempt_at,
             attempts=attempts.get(r.id, ()), listed=listed.get((r.address_key, r.send_id)),
-            engagement=engagement.get(r.id, ()))
+            engagement=engagement.get(r.id, ()), reports=reports.get(r.id, ()))
         found.append(Trace(
             send_id=r.send_id, subject=subject, sender=sender, test=test, address=r.address,
             state=r.state, message_id=r.message_id, remote_id=r.remote_id, relay=r.relay,
