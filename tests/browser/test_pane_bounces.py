@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import smtplib
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,8 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from pane_support import OFFICE_JS
-from werkzeug.serving import make_server
+from pane_support import OFFICE_JS, serving
 
 from smtp_simulator import SmtpSimulator
 from support import demo_config, rollcall_app, signed_in
@@ -87,7 +85,6 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(demo_simulator: Any, tmp_path_factory: Any) -> Iterator[Server]:
-    from rollcall.bootstrap import start_send_worker
     from rollcall.sending.bounce_listener import BounceListener
 
     # The relay must know where to send its DSNs before the app knows the relay: the listener
@@ -99,17 +96,10 @@ def server(demo_simulator: Any, tmp_path_factory: Any) -> Iterator[Server]:
     app = rollcall_app(config)
     services = app.extensions["rollcall"]
     listener.intake = services.bounces
-    stop_worker = start_send_worker(services)
-    assert stop_worker is not None
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield Server(f"http://127.0.0.1:{http.server_port}", app, relay, listener)
+        with serving(app) as url:
+            yield Server(url, app, relay, listener)
     finally:
-        http.shutdown()
-        thread.join(5)
-        stop_worker()
         relay.stop()
         listener.stop()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,8 +20,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from pane_support import OFFICE_JS
-from werkzeug.serving import make_server
+from pane_support import OFFICE_JS, serving
 
 from smtp_simulator import SmtpSimulator
 from support import demo_config, rollcall_app, signed_in
@@ -103,8 +101,6 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(demo_simulator: Any, tmp_path_factory: Any) -> Iterator[Server]:
-    from rollcall.bootstrap import start_send_worker
-
     # Both relays refuse outsiders unless signed in, as Postfix's relay_domains does: not open.
     primary = SmtpSimulator(slow_ms=SLOW_MS, relay_domains=("contoso.com",)).start()
     fallback = SmtpSimulator(relay_domains=("contoso.com",)).start()
@@ -115,17 +111,10 @@ def server(demo_simulator: Any, tmp_path_factory: Any) -> Iterator[Server]:
                              dns_server=dns.address, dnsbl_zones=("clean.rollcall.test",),
                              **SENDING)
         app = rollcall_app(config)
-        stop_worker = start_send_worker(app.extensions["rollcall"])
-        assert stop_worker is not None
-        http = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=http.serve_forever, daemon=True)
-        thread.start()
         try:
-            yield Server(f"http://127.0.0.1:{http.server_port}", app, primary, fallback)
+            with serving(app) as url:
+                yield Server(url, app, primary, fallback)
         finally:
-            http.shutdown()
-            thread.join(5)
-            stop_worker()
             primary.stop()
             fallback.stop()
 
