@@ -396,7 +396,7 @@ function progress(summary, error = null) {
     + `${plural(total, "message")} handled.`;
   // Failures are there to see as soon as there are any: "see them" follows the colon.
   setText($("send-headline"), done ? outcome(c) : going + (failed
-    ? ` ${failed.toLocaleString("en-US")} failed${cancelled ? "" : " so far"}:` : ""));
+    ? ` ${failed.toLocaleString("en-US")} ${failedWord(c)}${cancelled ? "" : " so far"}:` : ""));
   show($("send-see-failed"), failed > 0);
   const bar = $("send-bar");
   bar.max = Math.max(total, 1);
@@ -438,10 +438,15 @@ async function summaryOnce() {
   }
 }
 
+// Refused by the relay (failed) and returned later (bounced) are told apart, as the counts are.
+function failedWord(c) {
+  return c.failed && c.bounced ? "failed or bounced" : c.bounced ? "bounced" : "failed";
+}
+
 function outcome(c) {
   const n = (k) => k.toLocaleString("en-US");
   const failed = c.failed + c.bounced;
-  const parts = [failed ? `${n(c.sent)} sent, ${n(failed)} failed`
+  const parts = [failed ? `${n(c.sent)} sent, ${n(failed)} ${failedWord(c)}`
     : c.sent ? `All ${n(c.sent)} delivered to the relay` : "Nothing was sent"];
   if (c.suppressed) parts.push(`${n(c.suppressed)} not sent (suppressed)`);
   if (c.cancelled) parts.push(`${n(c.cancelled)} cancelled`);

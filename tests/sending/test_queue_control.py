@@ -284,8 +284,9 @@ def test_the_verdict_points_at_failures_once_the_queue_is_empty(app, relay):
     megan.post("/api/sends", json=BODY)
     drain(app.extensions["rollcall"])
     section = admin.get("/api/admin/status").get_json()["smtp"]
-    assert section["verdict"] == {"level": "warning", "text": "Queue empty but 3 recipients "
-                                  "failed or bounced in the last 24 hours: see them."}
+    assert section["verdict"] == {"level": "warning", "text": (
+        "Queue empty but 3 recipients failed or bounced in the last 24 hours: see them in their "
+        "sends' recipients.")}
 
 
 def test_a_trace_says_what_a_relay_that_went_down_said(sending, relay):

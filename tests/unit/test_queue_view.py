@@ -52,14 +52,14 @@ def test_an_empty_queue_is_all_delivered_unless_some_failed_recently():
         "level": "ok", "text": "Queue empty and all delivered."}
     assert view(recent={"sent": 40, "failed": 2, "bounced": 1}).verdict(NOW) == {
         "level": "warning", "text": "Queue empty but 3 recipients failed or bounced in the last "
-        "24 hours: see them."}
+        "24 hours: see them in their sends' recipients."}
 
 
 def test_cancelled_recipients_are_not_called_delivered():
     assert view(recent={"sent": 40, "cancelled": 1}).verdict(NOW)["text"] == (
         "Queue empty: all sent were delivered (1 more was cancelled before sending).")
     assert view(recent={"failed": 1, "cancelled": 3}).verdict(NOW)["text"].endswith(
-        "see them (3 more were cancelled before sending).")
+        "see them in their sends' recipients (3 more were cancelled before sending).")
 
 
 def test_a_relay_down_with_mail_waiting_says_since_when():

@@ -90,9 +90,7 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
     if ews_auth == "oauth":
         config = config.with_settings(oidc_client_id=issuer.client_id,
                                       oidc_client_secret=issuer.client_secret)
-    from rollcall.bootstrap import bootstrap
 
-    bounces.intake = bootstrap(config).bounces
     ca_line = f"ROLLCALL_EWS_CA_FILE={ca} " if ews_auth == "oauth" else ""
     acting = ("on behalf of each person: their token is traded at the\n"
               "development issuer for an Exchange one (ROLLCALL_EWS_AUTH=oauth)"
@@ -122,7 +120,10 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
         "Ctrl-C stops."
     )
     try:
-        return serve(config, host, port, banner, dev_issuer=issuer)
+        # The app's own services take the bounces: one store in this process, not two.
+        return serve(config, host, port, banner, dev_issuer=issuer,
+                     started=lambda app: setattr(bounces, "intake",
+                                                 app.extensions["rollcall"].bounces))
     finally:
         relay.stop()
         fallback.stop()
@@ -146,8 +147,11 @@ def _relay_lines(relay: Any, fallback: Any, instance: Path, pane: str, rules: st
             f"  ROLLCALL_SMTP_FALLBACK_URL={fallback.url} \\\n"
             f"  ROLLCALL_BOUNCE_ADDRESS='{DEMO_SENDING['bounce_address']}' "
             f"ROLLCALL_SEND_RATE_PER_MINUTE={DEMO_SENDING['send_rate_per_minute']} "
-            f"ROLLCALL_SEND_RATE_PER_HOUR={DEMO_SENDING['send_rate_per_hour']} \\\n"
-            "  .venv/bin/rollcall queue status   (or: smtp test [--fallback], trace QUEUE-ID)\n"
+            f"ROLLCALL_SEND_RATE_PER_HOUR={DEMO_SENDING['send_rate_per_hour']} "
+            f"ROLLCALL_BOUNCE_MIN_SAMPLE={DEMO_SENDING['bounce_min_sample']} \\\n"
+            "  .venv/bin/rollcall queue status\n"
+            "  (with the same settings: rollcall smtp test [--fallback], rollcall trace QUEUE-ID,\n"
+            "  rollcall bounces list)\n"
             f"Server information (queue, STOP/START/EMPTY, relay tests, trace) is for Rollcall's\n"
             f"administrators: {pane}?as=isaiah@contoso.com, then Server information.\n")
 

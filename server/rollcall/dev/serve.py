@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
@@ -20,7 +21,8 @@ from .issuer import DevIssuer, require_loopback
 
 
 def serve(config: Config, host: str, port: int, banner: str = "",
-          dev_issuer: DevIssuer | None = None) -> int:
+          dev_issuer: DevIssuer | None = None,
+          started: Callable[[Any], None] | None = None) -> int:
     """Serve the pane, the add-in files and the API on https://host:port until Ctrl-C."""
     if dev_issuer is not None:
         require_loopback(host)  # anyone reaching the dev issuer could sign in as anybody
@@ -40,6 +42,8 @@ def serve(config: Config, host: str, port: int, banner: str = "",
         print(f"rollcall: cannot listen on {host}:{port}: {why} (try --port)", file=sys.stderr)
         return 2
     print(f"Rollcall listening on https://{host}:{port}/", flush=True)
+    if started is not None:  # the demo hands the app's services to its bounce listener
+        started(app)
     stop_worker = start_send_worker(app.extensions["rollcall"])
     if stop_worker is not None:
         print("Tracked sends go out from this process (ROLLCALL_WORKER=off turns that off)",

@@ -78,7 +78,8 @@ class ActiveSend:
 
     @property
     def _window(self) -> float:
-        return min(300.0, max(self.window_s, 1.0))
+        # At least a minute: a send seconds old would otherwise show thousands a minute.
+        return min(300.0, max(self.window_s, 60.0))
 
     def to_json(self) -> dict[str, Any]:
         s = self.summary
@@ -184,7 +185,8 @@ def verdict(view: QueueView, now: datetime) -> dict[str, str]:
                "sending)") if cancelled else ""
     if bad:
         return _say("warning", f"Queue empty but {bad:,} recipient{'' if bad == 1 else 's'} "
-                    f"failed or bounced in the last {RECENT_H} hours: see them{besides}.")
+                    f"failed or bounced in the last {RECENT_H} hours: see them in their sends' "
+                    f"recipients{besides}.")
     if cancelled:
         return _say("ok", f"Queue empty: all sent were delivered{besides}.")
     return _say("ok", "Queue empty and all delivered.")

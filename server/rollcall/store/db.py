@@ -47,7 +47,14 @@ def make_engine(url: str) -> Engine:
         # Created on first use, owner-only: it holds people's addresses. SQLite gives its -wal
         # and -shm files the database file's permissions.
         Path(database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.close(os.open(database, os.O_CREAT | os.O_RDONLY, 0o600))
+        # Only when it is not there: closing any descriptor of an open SQLite file drops every
+        # lock this process holds on it (POSIX), and a second engine on a database in use
+        # would then let another process delete the write-ahead log under the first.
+        if not Path(database).exists():
+            try:
+                os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_RDONLY, 0o600))
+            except FileExistsError:
+                pass
     engine = create_engine(url, connect_args={"timeout": 30})
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
