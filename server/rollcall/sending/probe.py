@@ -23,7 +23,7 @@ from typing import Any
 
 from . import replies
 from .replies import Stage
-from .smtp import Relay
+from .smtp import Relay, leave, one_line
 
 log = logging.getLogger(__name__)
 TEST_SUBJECT = "Rollcall test connection"
@@ -231,15 +231,7 @@ class Conversation:
     def close(self) -> None:
         """Leave politely if still connected (QUIT, not recorded); never raises."""
         smtp, self._smtp = self._smtp, None
-        if smtp is None:
-            return
-        try:
-            smtp.quit()
-        except (OSError, smtplib.SMTPException):
-            try:
-                smtp.close()
-            except OSError:
-                pass
+        leave(smtp)
 
     def _run(self, stage: Stage, action: Callable[[smtplib.SMTP | None], Said],
              ok: Container[int], always: bool = False) -> str | None:
@@ -272,11 +264,6 @@ def _connected(smtp: smtplib.SMTP | None) -> smtplib.SMTP:
 def _greet(smtp: smtplib.SMTP) -> Said:
     code, said = smtp.ehlo()
     return (code, said) if code == 250 else smtp.helo()
-
-
-def one_line(said: bytes | str) -> str:
-    text = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
-    return " ".join(text.split())  # multi-line replies (EHLO's) on one line
 
 
 _DURING = {

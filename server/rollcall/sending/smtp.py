@@ -112,7 +112,7 @@ class Session:
             if code != 250:
                 code, said = smtp.helo()
                 if code != 250:
-                    raise SmtpFailure(Reply(code, _text(said), Stage.EHLO))
+                    raise SmtpFailure(Reply(code, one_line(said), Stage.EHLO))
             if not r.implicit_tls and smtp.has_extn("starttls"):
                 stage = Stage.STARTTLS
                 code, said = smtp.starttls(context=self.tls_context)
@@ -128,7 +128,7 @@ class Session:
             raise
         except smtplib.SMTPResponseException as e:
             self.close()
-            raise SmtpFailure(Reply(e.smtp_code, _text(e.smtp_error), stage)) from e
+            raise SmtpFailure(Reply(e.smtp_code, one_line(e.smtp_error), stage)) from e
         except smtplib.SMTPNotSupportedError as e:
             self.close()
             raise SmtpFailure(Reply(None, f"the relay does not support {stage}: {e}",
@@ -179,18 +179,18 @@ class Session:
         try:
             code, said = smtp.mail(mail_from)
             if code != 250:
-                return self._refused(Reply(code, _text(said), Stage.MAIL))
+                return self._refused(Reply(code, one_line(said), Stage.MAIL))
             stage = Stage.RCPT
             code, said = smtp.rcpt(rcpt)
             if code not in (250, 251):
-                return self._refused(Reply(code, _text(said), Stage.RCPT))
+                return self._refused(Reply(code, one_line(said), Stage.RCPT))
             stage = Stage.DATA
             try:
                 code, said = smtp.data(data)
             except smtplib.SMTPDataError as e:  # DATA itself refused (no 354)
-                return self._refused(Reply(e.smtp_code, _text(e.smtp_error), Stage.DATA))
+                return self._refused(Reply(e.smtp_code, one_line(e.smtp_error), Stage.DATA))
             self.messages += 1
-            reply = Reply(code, _text(said), Stage.DATA)
+            reply = Reply(code, one_line(said), Stage.DATA)
             return reply if code == 250 else self._refused(reply)
         except smtplib.SMTPServerDisconnected as e:
             self.close()
@@ -214,15 +214,20 @@ class Session:
 
     def close(self) -> None:
         smtp, self._smtp = self._smtp, None
-        if smtp is None:
-            return
+        leave(smtp)
+
+
+def leave(smtp: smtplib.SMTP | None) -> None:
+    """QUIT politely, else drop the connection; never raises."""
+    if smtp is None:
+        return
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
         try:
-            smtp.quit()
-        except (OSError, smtplib.SMTPException):
-            try:
-                smtp.close()
-            except OSError:
-                pass
+            smtp.close()
+        except OSError:
+            pass
 
 
 def tls_context(ca_file: str | None) -> ssl.SSLContext:
@@ -230,7 +235,8 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_file)
 
 
-def _text(said: bytes | str) -> str:
+def one_line(said: bytes | str) -> str:
+    """A reply's text on one line (multi-line replies, EHLO's, joined)."""
     text = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
     return " ".join(text.split())  # multi-line replies on one line
 
