@@ -104,3 +104,23 @@ def demo_simulator(optional_ews_schema: Any) -> Iterator[tuple[Simulator, Wire]]
     if optional_ews_schema is not None:
         wire.validate(optional_ews_schema)
 
+
+
+@pytest.fixture
+def start_graph_simulator() -> Iterator[Callable[..., Any]]:
+    """Start Graph simulators (HTTPS on ephemeral ports) for an organisation document or an
+    already loaded Organisation: `start_graph_simulator(doc_or_org, **kwargs)` takes
+    GraphSimulator's keyword arguments; every one started is stopped after the test."""
+    from graph_simulator import GraphSimulator
+
+    started: list[GraphSimulator] = []
+
+    def start(doc: Any, **kwargs: Any) -> GraphSimulator:
+        org = doc if hasattr(doc, "mailboxes") else load(doc)
+        sim = GraphSimulator(org, **kwargs).start()
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()

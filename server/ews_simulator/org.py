@@ -29,6 +29,18 @@ PUBLIC_FOLDER = "PublicFolder"
 GROUP_MAILBOX = "GroupMailbox"
 
 MEMBER_STATUSES = ("Normal", "Demoted", "Unrecognized")
+# Keys only Microsoft Graph's view of the organisation uses (the Graph simulator); EWS ignores them.
+VISIBILITIES = ("Public", "Private", "HiddenMembership")
+ENTRA_MEMBER_TYPES = ("device", "user")
+
+
+@dataclass(frozen=True, slots=True)
+class EntraMember:
+    """A list member only Entra ID knows (a device, a user without mail): Graph shows it, EWS
+    never does."""
+
+    name: str
+    type: str  # "device" or "user"
 
 
 @dataclass(slots=True)
@@ -48,6 +60,12 @@ class DirectoryObject:
     truncate: int | None = None  # answer ExpandDL with only the first N members
     metrics: tuple[int, int] | None = None  # stale "group metrics": (total, external)
     metrics_pending: bool = False  # group metrics not computed yet: MailTips says "pending"
+    # Graph only (ignored by EWS): a mail-enabled security group, its visibility, members
+    # without mail that only Entra ID has, and a mail contact that Entra ID holds as a guest.
+    security: bool = False
+    visibility: str | None = None
+    entra_members: tuple[EntraMember, ...] = ()
+    guest: bool = False
 
     @property
     def is_list(self) -> bool:
@@ -290,7 +308,10 @@ class _Builder:
         return obj
 
     def plain(self, d: Mapping[str, Any], kind: str, where: str) -> DirectoryObject:
-        return self._obj(d, kind, where)
+        obj = self._obj(d, kind, where)
+        if kind == CONTACT:
+            obj.guest = bool(d.get("guest", False))
+        return obj
 
     def mailbox(self, d: Mapping[str, Any], where: str) -> None:
         obj = self._obj(d, MAILBOX, where)
@@ -336,6 +357,7 @@ class _Builder:
             obj.metrics = (int(m.get("total", 0)), int(m.get("external", 0)))
         elif m is not None:
             raise OrgError(f"{where}.metrics: expected {{total: N, external: N}} or 'pending'")
+        _graph_keys(obj, d, where)
 
     def check_references(self) -> None:
         org = self.org
@@ -392,6 +414,27 @@ class _Builder:
         known = self.org.find(address)
         name = str(m.get("name") or (known.name if known else address))
         return GroupMember(name, address, status)
+
+
+def _graph_keys(obj: DirectoryObject, d: Mapping[str, Any], where: str) -> None:
+    """A list's keys that only Graph's view uses: security, visibility, entra_members."""
+    obj.security = bool(d.get("security", False))
+    visibility = d.get("visibility")
+    if visibility is not None and visibility not in VISIBILITIES:
+        raise OrgError(f"{where}.visibility: {visibility!r} is not one of {VISIBILITIES}")
+    obj.visibility = visibility
+    entries = d.get("entra_members") or []
+    if not isinstance(entries, list):
+        raise OrgError(f"{where}.entra_members: must be a list like [{{name: Printer 3, "
+                       "type: device}]")
+    members = []
+    for i, e in enumerate(entries):
+        kind = e.get("type", "device") if isinstance(e, Mapping) else None
+        if kind not in ENTRA_MEMBER_TYPES or not str(e.get("name") or "").strip():
+            raise OrgError(f"{where}.entra_members[{i}]: expected {{name: ..., type: device}} "
+                           f"(type one of {ENTRA_MEMBER_TYPES})")
+        members.append(EntraMember(str(e["name"]).strip(), str(kind)))
+    obj.entra_members = tuple(members)
 
 
 def _address(value: Any, where: str) -> str:
