@@ -137,16 +137,39 @@ const ACTING = {
   basic: "; a service account impersonates each sender",
   ntlm: "; a service account impersonates each sender",
   oauth: "; each sender's own token (on behalf of)",
+  obo: "; each sender's own token (on behalf of)",
+  app: "; Rollcall's own app permissions, for the sender",
 };
+
+// Microsoft Graph's part: the endpoint, what is granted against what each feature needs, and
+// what Graph cannot see here (README: "Exchange Online through Microsoft Graph").
+function graphRows(exchange) {
+  if (exchange.directory !== "graph") return [];
+  const rows = [["Directory", `Microsoft Graph at ${exchange.endpoint ?? "(not set)"}`]];
+  if (exchange.permissions_error) {
+    rows.push(["Permissions", `can't be read: ${exchange.permissions_error}`]);
+    return rows;
+  }
+  const needed = exchange.needed ?? [];
+  const lacking = needed.filter((p) => !p.granted);
+  rows.push(["Permissions", needed.length === 0 ? "unknown"
+    : lacking.length === 0 ? `all ${needed.length} granted`
+    : lacking.map((p) => `${p.name} missing (${p.for}${p.optional ? ", optional" : ""})`)
+      .join("; ")]);
+  (exchange.limits ?? []).forEach((text, i) => rows.push([i === 0 ? "Graph can't see" : "", text]));
+  return rows;
+}
 
 function render(status, ticket) {
   const { rollcall, exchange, database, cache, identity } = status;
   const rows = [
     ["Rollcall", rollcall.version],
-    ["Exchange", (exchange.busy ? `reachable but busy: ${exchange.error}`
+    ["Exchange" + (exchange.directory === "graph" ? " Online" : ""), (exchange.busy ? `reachable but busy: ${exchange.error}`
       : exchange.reachable
-      ? `reachable, build ${exchange.version ?? "unknown"} (${exchange.elapsed_ms} ms)`
+      ? `reachable, ${exchange.directory === "graph" ? "" : "build "}`
+        + `${exchange.version ?? "unknown"} (${exchange.elapsed_ms} ms)`
       : `not reachable: ${exchange.error ?? "unknown error"}`) + (ACTING[exchange.auth] ?? "")],
+    ...graphRows(exchange),
     ["Database", database.ok ? `${database.backend}, schema ${database.revision ?? "none"}`
       : `failing: ${database.error}`],
     ["Cache", `${cache.entries} list expansions, kept ${Math.round(cache.ttl_s)} s`],

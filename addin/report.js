@@ -20,7 +20,10 @@ export function supportReport({ report, recipients, subject, now = new Date() })
       + (report.expected != null ? `, difference ${signed(report.difference)}` : ""),
     `Reconciliation: ${sentence(report)}`,
     `Lists: ${report.lists}, nested ${report.max_depth} deep; `
-      + `${report.requests} directory requests in ${report.elapsed_ms} ms`,
+      + `${report.requests} directory requests in ${report.elapsed_ms} ms`
+      + (report.resource_units != null
+        ? ` (Microsoft Graph: ${report.http_requests} HTTP requests, `
+          + `${report.resource_units} resource units)` : ""),
     ...(report.contributions?.length > 1 ? ["Where the people come from (people / only here):",
       ...report.contributions.map((c) => `  ${c.path?.length ? c.path.join(" > ") : c.name}`
         + `${c.kind === "direct" ? " (listed directly)" : ""}: ${c.people} / ${c.only}`)] : []),

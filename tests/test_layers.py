@@ -154,6 +154,7 @@ def test_production_code_never_imports_a_simulator_or_dev(path):
 
 # Third-party libraries that belong to one room: its adapter translates them into Rollcall's types.
 OWNERS = {"exchangelib": ("directory.ews",), "msal": ("identity",), "dkim": ("sending.message",),
+          "O365": ("directory.graph",),
           "aiosmtpd": ("sending.bounce_listener",), "flufl": ("sending.dsn",),
           "dns": ("sending.dns_checks", "sending.domain_auth"),
           "spf": ("sending.domain_auth",),

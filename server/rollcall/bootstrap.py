@@ -1,8 +1,8 @@
 """The one place that builds Rollcall: `bootstrap(config)` -> Services.
 
 The Flask app, the command line, the benchmarks and (next) the send worker all start here, so
-the wiring is written once. Only this module picks adapters: the organisation's directory (EWS
-today; Graph will be chosen here by its setting), the list store, the identity provider. Tests
+the wiring is written once. Only this module picks adapters: the organisation's directory (EWS,
+or Microsoft Graph with ROLLCALL_DIRECTORY=graph), the list store, the identity provider. Tests
 swap a part by passing it in (`bootstrap(config, organisation=..., store=...)`), as
 cosmicpython's bootstrap does. Nothing connects here: each part connects on first use. Flask is
 not imported, so counting from the command line does not load it.
@@ -69,7 +69,7 @@ class Services:
     diagnostics: RelayDiagnostics
     server_info: ServerInfo
     identity: TokenValidator | None  # None: no issuer configured, the API answers 503
-    on_behalf_of: OnBehalfOf | None  # with ROLLCALL_EWS_AUTH=oauth: callers' tokens traded
+    on_behalf_of: OnBehalfOf | None  # EWS over oauth, Graph over obo: callers' tokens traded
     pane_auth: PaneAuth
 
 
@@ -79,7 +79,9 @@ def bootstrap(config: Config | None = None, *, organisation: Organisation | None
     `store` replace the configured adapters (tests)."""
     config = config or load_config(**overrides)
     obo = on_behalf_of(config)
-    organisation = organisation or ews_organisation(config, obo)
+    if organisation is None:
+        organisation = (graph_organisation(config, obo) if config.directory.kind == "graph"
+                        else ews_organisation(config, obo))
     store = store or lazy_store(config)
     own = OwnLists(store, config.store.list_domain)
     counts = CountService(Router(own, organisation).for_count, config.count,
@@ -237,6 +239,24 @@ def ews_organisation(config: Config, obo: OnBehalfOf | None = None) -> Organisat
                            tokens=obo.token if obo is not None else None)
 
 
+def graph_organisation(config: Config, obo: OnBehalfOf | None = None) -> Organisation:
+    """Exchange Online through Microsoft Graph; what it lacks is said on first use."""
+    from .directory.graph.organisation import GraphOrganisation
+
+    try:
+        config.require_graph()
+        problem = None
+    except ConfigError as e:
+        problem = str(e)
+    graph = replace(config.graph,
+                    timeout_s=min(config.graph.timeout_s, config.count.deadline_s))
+    return GraphOrganisation(graph, missing=config.graph_missing(), problem=problem,
+                             connections=config.count.max_concurrency,
+                             internal_domains=config.count.internal_domains,
+                             mailbox=config.count.mailbox,
+                             user_tokens=obo)
+
+
 def token_validator(config: Config) -> TokenValidator | None:
     """The validator for the configured issuer; None (the API answers 503) without one."""
     oidc = config.identity.oidc()
@@ -251,7 +271,10 @@ def token_validator(config: Config) -> TokenValidator | None:
 
 
 def on_behalf_of(config: Config) -> OnBehalfOf | None:
-    """With ROLLCALL_EWS_AUTH=oauth: the exchange of callers' tokens for Exchange ones."""
+    """With ROLLCALL_EWS_AUTH=oauth, or Graph with ROLLCALL_GRAPH_AUTH=obo: the exchange of
+    callers' tokens for the directory's."""
+    if config.directory.kind == "graph":
+        return graph_on_behalf_of(config)
     if config.ews.auth != "oauth" or config.ews_missing():
         return None  # a count then says which setting is missing (EwsOrganisation)
     from .identity.on_behalf_of import OboSettings, OnBehalfOf, ews_scope
@@ -263,6 +286,21 @@ def on_behalf_of(config: Config) -> OnBehalfOf | None:
         client_secret=identity.client_secret,
         scope=config.ews.oauth_scope or ews_scope(config.ews.url),
         ca_file=identity.ca_file))
+
+
+def graph_on_behalf_of(config: Config) -> OnBehalfOf | None:
+    """Callers' tokens traded for Graph ones at Graph's authority (ROLLCALL_GRAPH_AUTH=obo)."""
+    graph = config.graph
+    if graph.auth != "obo" or config.graph_missing():
+        return None  # a count then says which setting is missing (GraphOrganisation)
+    from .directory.graph.tokens import scope
+    from .identity.on_behalf_of import OboSettings, OnBehalfOf
+
+    assert graph.client_id and graph.client_secret
+    return OnBehalfOf(OboSettings(
+        issuer=graph.entra_authority, client_id=graph.client_id,
+        client_secret=graph.client_secret, scope=scope(graph.url), ca_file=graph.ca_file,
+        service="Microsoft Graph", setting="ROLLCALL_GRAPH_AUTH=obo"))
 
 
 def pane_auth(config: Config) -> PaneAuth:

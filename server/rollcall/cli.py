@@ -49,17 +49,21 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="localhost")
     s.add_argument("--port", type=int, default=3000)
 
-    d = sub.add_parser("demo", help="the EWS simulator's demo organisation plus `serve`")
+    d = sub.add_parser("demo", help="the simulated demo organisation plus `serve`")
     d.add_argument("--host", default="localhost")
     d.add_argument("--port", type=int, default=3000)
     d.add_argument("--ews-port", type=int, default=0, help="simulator port (default: any free)")
     d.add_argument("--ews-auth", choices=("basic", "oauth"), default="basic",
                    help="how Rollcall acts in Exchange: the service account impersonating "
                         "(basic, default) or each person's own token on behalf of (oauth)")
+    d.add_argument("--directory", choices=("ews", "graph"), default="ews",
+                   help="how Rollcall reads the demo organisation: EWS (default), or Microsoft "
+                        "Graph as Exchange Online (the Graph simulator, on behalf of each person)")
     d.add_argument("--faults", metavar="SPEC", default="",
                    help="make the simulated Exchange misbehave: drop, busy, 503 (=N: every Nth "
                         "request, default every one), slow (answers after the count's "
-                        "deadline), combined with commas, e.g. busy=3,slow")
+                        "deadline), combined with commas, e.g. busy=3,slow; with --directory "
+                        "graph: throttle=N, http503=N, batch_throttle=N, latency=MS, ...")
     d.add_argument("--relay-rules", metavar="SPEC", default=None,
                    help="how the demo's SMTP relay misbehaves, per address: greylist, reject, "
                         "defer, drop, relay_denied, quota, throttle, bounce, bounce_policy, "
@@ -137,7 +141,8 @@ def _run(args: argparse.Namespace) -> int:
         from .dev.demo import demo
 
         rules = {} if args.relay_rules is None else {"relay_rules": args.relay_rules}
-        return demo(args.host, args.port, args.ews_port, args.ews_auth, args.faults, **rules)
+        return demo(args.host, args.port, args.ews_port, args.ews_auth, args.faults, **rules,
+                    directory=args.directory)
     except ConfigError as e:
         print(f"rollcall: configuration: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -200,7 +205,10 @@ def _check(args: argparse.Namespace) -> int:
 
 def _with_service_account(config: Config) -> Config:
     """The configuration, unless it acts in Exchange with callers' tokens: a command line has
-    no caller, so it needs the service account (ConfigError saying so)."""
+    no caller, so it needs the service account (ConfigError saying so). Over Graph it acts with
+    Rollcall's own client credentials for ROLLCALL_MAILBOX (or --mailbox)."""
+    if config.directory.kind == "graph":
+        return config.with_settings(graph_auth="app")
     if config.ews.auth == "oauth":
         raise ConfigError("the command line has no signed-in person whose token ROLLCALL_EWS_AUTH="
                           "oauth could use: run it with ROLLCALL_EWS_AUTH=basic or ntlm and a "

@@ -1,7 +1,8 @@
 """Settings: defaults < a config file (ROLLCALL_CONFIG, TOML) < ROLLCALL_* environment variables.
 
 Every setting is in SETTINGS below, which README.md's configuration table mirrors, and lands in
-one section of Config (ews, count, policy, identity, store, server): the settings object of the
+one section of Config (ews, graph, count, policy, identity, store, server, ...): the settings
+object of the
 component that uses it, where its default is written. A bad value raises ConfigError naming the
 variable, so a startup error says what to fix.
 """
@@ -21,6 +22,7 @@ from .api.settings import ServerSettings
 from .core.policy import Policy
 from .counting.settings import Settings as CountSettings
 from .directory.ews.settings import EwsSettings
+from .directory.graph.settings import DirectorySettings, GraphSettings
 from .identity.settings import KEYS_REREAD_S, IdentitySettings
 from .manifest import GUID, origin
 from .sending.settings import SendSettings
@@ -181,14 +183,15 @@ class Config:
     """The effective settings, one section per component; each section is the settings object
     that component takes, so every default is written once, beside the code that uses it."""
 
+    directory: DirectorySettings = field(default_factory=DirectorySettings)
     ews: EwsSettings = field(default_factory=EwsSettings)
+    graph: GraphSettings = field(default_factory=GraphSettings)
     count: CountSettings = field(default_factory=CountSettings)
     policy: Policy = field(default_factory=Policy)
     identity: IdentitySettings = field(default_factory=IdentitySettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     sending: SendSettings = field(default_factory=SendSettings)
-    # Room for the wing to come: `graph` (Microsoft Graph).
 
     def with_settings(self, **settings: Any) -> Config:
         """This configuration with some settings replaced, named as in SETTINGS (values already
@@ -232,6 +235,26 @@ class Config:
         needed = ["ews_url", "ews_username", "ews_password"]
         if self.ews.auth == "oauth":
             needed = ["ews_url", "oidc_issuer", "oidc_client_id", "oidc_client_secret"]
+        return [name for name in needed if not self.get(name)]
+
+    def require_graph(self) -> None:
+        """Raise ConfigError naming the first Graph setting a count needs but does not have."""
+        missing = self.graph_missing()
+        if missing:
+            raise ConfigError(f"ROLLCALL_{missing[0].upper()} is not set: Rollcall needs it to "
+                              "reach Microsoft Graph (see \"Exchange Online through Microsoft "
+                              "Graph\" in README.md)")
+        for name in ("graph_url", "graph_exchange_url"):
+            if not str(self.get(name)).lower().startswith("https://"):
+                raise ConfigError(f"ROLLCALL_{name.upper()} must be https://: bearer tokens "
+                                  "never travel over plain HTTP")
+
+    def graph_missing(self) -> list[str]:
+        """The settings Graph needs and lacks: Rollcall's app registration, and with client
+        credentials outside a request (the CLI, the send worker) the mailbox it acts for."""
+        needed = ["graph_client_id", "graph_client_secret"]
+        if not self.graph.authority:
+            needed.insert(0, "graph_tenant_id")
         return [name for name in needed if not self.get(name)]
 
     def get(self, name: str) -> Any:
@@ -282,6 +305,23 @@ SETTINGS: dict[str, Setting] = {
         "timeout_s": (_positive_float, "seconds one EWS request may take"),
         "oauth_scope": (str, "what oauth asks for; default ORIGIN/EWS.AccessAsUser.All of the URL"),
         "ca_file": (_readable_file, "CA bundle for Exchange's HTTPS; default the system's"),
+    }),
+    "directory": Setting("directory", "kind", _choice("ews", "graph"),
+                         "the organisation's directory: ews (Exchange's EWS) or graph "
+                         "(Exchange Online through Microsoft Graph)"),
+    **_settings("graph", "graph_", {
+        "tenant_id": (_tenant, "Entra ID tenant of Rollcall's app registration"),
+        "client_id": (str, "the app registration's application (client) id"),
+        "client_secret": (str, "its secret; or ROLLCALL_GRAPH_CLIENT_SECRET_FILE naming a file"),
+        "auth": (_choice("obo", "app"), "obo: each caller's token traded on behalf of them "
+                 "(the server's default); app: client credentials (the CLI, the send worker)"),
+        "url": (_url, "Microsoft Graph's root, default https://graph.microsoft.com"),
+        "authority": (_url, "token authority; default Entra ID for the tenant; any OpenID "
+                      "authority (national clouds, AD FS)"),
+        "ca_file": (_readable_file, "CA bundle for Graph's and the authority's HTTPS"),
+        "exchange_url": (_url, "Exchange Online admin API's root (dynamic lists' members), "
+                         "default https://outlook.office365.com"),
+        "timeout_s": (_positive_float, "seconds one Graph request may take"),
     }),
     **_settings("count", "", {
         "mailbox": (str, "mailbox a count acts as when the caller names none"),
@@ -396,7 +436,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
         variable = f"ROLLCALL_{name.upper()}"
         if variable in env:
             raw[name] = env[variable]
-    for name in ("ews_password", "oidc_client_secret", "smtp_password",
+    for name in ("ews_password", "graph_client_secret", "oidc_client_secret", "smtp_password",
                  "smtp_fallback_password"):
         _secret_from_file(name, raw, env)
     values: dict[str, Any] = {}
@@ -409,6 +449,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
 # ROLLCALL_* variables that are not settings: where the settings come from, and test tools'.
 OTHER_VARIABLES = frozenset({
     "ROLLCALL_CONFIG", "ROLLCALL_EWS_PASSWORD_FILE", "ROLLCALL_OIDC_CLIENT_SECRET_FILE",
+    "ROLLCALL_GRAPH_CLIENT_SECRET_FILE",
     "ROLLCALL_SMTP_PASSWORD_FILE", "ROLLCALL_SMTP_FALLBACK_PASSWORD_FILE",
     "ROLLCALL_TEST_DATABASE_URL", "ROLLCALL_SAVE_POSTFIX_DSN",
     "ROLLCALL_EWS_SCHEMA_DIR", "ROLLCALL_CHROMIUM",

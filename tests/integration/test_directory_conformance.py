@@ -1,5 +1,6 @@
 """One set of cases for every Directory adapter (core/model.py's port): Exchange over EWS against
-the simulator, and Rollcall's own lists on SQLite. The Graph adapter joins by adding a fixture.
+its simulator, Exchange Online through Microsoft Graph against the Graph simulator (HTTPS, its
+own token endpoint), and Rollcall's own lists on SQLite.
 
 Each adapter gets the same small organisation: a list "Team" of ann@ and bob@, and nobody else;
 where senders have their own contacts, the acting sender (ann@) has Bob among them too.
@@ -46,7 +47,17 @@ def ews(start_simulator: Callable[..., Any]) -> Adapter:
     from rollcall.directory.ews.client import EwsConnections
     from rollcall.directory.ews.settings import EwsSettings
 
-    org = {
+    sim, _ = start_simulator(team_org())
+    connections = EwsConnections(EwsSettings(url=sim.url, username="svc@contoso.com",
+                                             password="pw"), connections=4)
+    return Adapter(connections.directory("ann@contoso.com"), "team@contoso.com",
+                   Entry("Gone", "gone-list@contoso.com", Kind.PUBLIC_DL),
+                   "Zebedee Nobody", known_twice=("Bob", PEOPLE[1]))
+
+
+def team_org() -> dict[str, Any]:
+    """The team's organisation, as both simulators read it."""
+    return {
         "domain": "contoso.com",
         "mailboxes": [{"address": a, "name": a.split("@")[0].title(), "password": "pw",
                        "contacts": [{"name": "Bob", "address": PEOPLE[1]}]} for a in PEOPLE]
@@ -54,10 +65,18 @@ def ews(start_simulator: Callable[..., Any]) -> Adapter:
             "can_impersonate": True}],
         "lists": [{"address": "team@contoso.com", "name": "Team", "members": list(PEOPLE)}],
     }
-    sim, _ = start_simulator(org)
-    connections = EwsConnections(EwsSettings(url=sim.url, username="svc@contoso.com",
-                                             password="pw"), connections=4)
-    return Adapter(connections.directory("ann@contoso.com"), "team@contoso.com",
+
+
+def graph(start_graph_simulator: Callable[..., Any]) -> Adapter:
+    from rollcall.directory.graph.organisation import GraphOrganisation
+    from rollcall.directory.graph.settings import GraphSettings
+
+    sim = start_graph_simulator(team_org())
+    settings = GraphSettings(client_id=sim.client_id, client_secret=sim.client_secret,
+                             auth="app", url=sim.url, authority=sim.authority,
+                             ca_file=str(sim.ca_file), exchange_url=sim.exchange_url)
+    organisation = GraphOrganisation(settings, internal_domains=("contoso.com",))
+    return Adapter(organisation.directory("ann@contoso.com"), "team@contoso.com",
                    Entry("Gone", "gone-list@contoso.com", Kind.PUBLIC_DL),
                    "Zebedee Nobody", known_twice=("Bob", PEOPLE[1]))
 
@@ -74,22 +93,25 @@ def own_lists() -> Adapter:
                    Entry("Gone", "list:Gone", Kind.ROLLCALL_LIST), "list:Nobody")
 
 
-@pytest.fixture(params=["ews", "own_lists"])
+@pytest.fixture(params=["ews", "graph", "own_lists"])
 def adapter(request: pytest.FixtureRequest) -> Iterator[Adapter]:
     if request.param == "ews":
         yield ews(request.getfixturevalue("start_simulator"))
+    elif request.param == "graph":
+        yield graph(request.getfixturevalue("start_graph_simulator"))
     else:
         yield own_lists()
 
 
 # Adapters whose directories hold a sender's personal contacts beside the organisation's
 # objects (Rollcall's own lists hold none), for the cases about finding a person twice.
-WITH_CONTACTS = ["ews"]
+WITH_CONTACTS = ["ews", "graph"]
 
 
 @pytest.fixture(params=WITH_CONTACTS)
 def adapter_with_contacts(request: pytest.FixtureRequest) -> Adapter:
-    assert request.param == "ews"  # the only one so far; Graph joins it
+    if request.param == "graph":
+        return graph(request.getfixturevalue("start_graph_simulator"))
     return ews(request.getfixturevalue("start_simulator"))
 
 

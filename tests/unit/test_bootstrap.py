@@ -37,6 +37,9 @@ class FakeOrganisation:
     def probe(self, mailbox: str | None) -> str | None:
         return self.version()
 
+    def details(self, mailbox: str | None) -> dict[str, object]:
+        return {"endpoint": "fake://directory"}
+
 
 def test_every_service_counts_through_the_organisation_it_was_given(tmp_path):
     org = FakeOrganisation(FakeDirectory({TEAM: PEOPLE}))
@@ -47,7 +50,9 @@ def test_every_service_counts_through_the_organisation_it_was_given(tmp_path):
     verdict = services.send_check.validate([Recipient("Team", "team@x.com")], record=False)
     assert verdict["action"] == "allow" and verdict["report"]["total"] == 2
     assert org.asked == ["megan@x.com", "megan@x.com"]
-    assert services.server_info.report("admin@x.com")["exchange"]["version"] == "fake 1.0"
+    exchange = services.server_info.report("admin@x.com")["exchange"]
+    assert exchange["version"] == "fake 1.0" and exchange["directory"] == "fake"
+    assert exchange["endpoint"] == "fake://directory"
 
 
 def test_without_exchange_settings_a_count_names_the_missing_setting(tmp_path):

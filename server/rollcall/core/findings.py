@@ -217,6 +217,26 @@ def truncated(where: str, shown: int, total: int | None, address: str,
     )
 
 
+def not_listed(where: str, shown: int, estimate: int | None, note: str, address: str,
+               path: Sequence[str]) -> Finding:
+    """Members the directory could not list, with its own estimate: the count is incomplete."""
+    about = f" Exchange counts about {estimate:,} there." if estimate is not None and \
+        f"{estimate:,}" not in note else ""
+    listed = f" {shown:,} of them are counted;" if shown else ""
+    return finding(
+        "not_listed", ERROR,
+        f"{note}{about}{listed} the rest are not, so the count is incomplete.",
+        [address] if address else [], path, **({"count": estimate} if estimate is not None
+                                              else {}),
+    )
+
+
+def limited_view(where: str, note: str, address: str, path: Sequence[str]) -> Finding:
+    """Members counted, with what the directory could not say about them (a dynamic list's
+    stored membership, contacts it could not read): said, the count still complete."""
+    return finding("limited_view", INFO, note, [address] if address else [], path)
+
+
 def reason(error: DirectoryError) -> str:
     """Why a directory call failed, in words a sender understands; the protocol's own word for
     it (an EWS response code, an HTTP status) in brackets, for whoever they ask for help."""

@@ -97,6 +97,13 @@ class Expansion:
     complete: bool = True
     total_in_view: int | None = None
     cacheable: bool = True  # False for local lists that are cheap to read and change often
+    # Where the directory could not list the members itself (Graph and a dynamic list): in
+    # words, where they came from or why they are missing. With `complete` false the count is
+    # incomplete and says so; never silently low.
+    note: str | None = None
+    # The directory's own count of the people this list reaches (MailTips' totalMemberCount,
+    # nested lists included): a count reaching fewer through a fully read list is incomplete.
+    estimate: int | None = None
 
 
 class DirectoryError(Exception):

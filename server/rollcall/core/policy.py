@@ -228,8 +228,9 @@ def _incomplete(report: CountReport, policy: Policy,
     if report.complete:
         return None
     # Entries typed in that nobody has are the unresolved rule's; these are what was not read.
-    found = [f for f in report.of(FindingCode.TRUNCATED, FindingCode.EXPANSION_FAILED,
-                                  FindingCode.UNRESOLVED) if f.severity == ERROR and not f.top]
+    found = [f for f in report.of(FindingCode.TRUNCATED, FindingCode.NOT_LISTED,
+                                  FindingCode.EXPANSION_FAILED, FindingCode.UNRESOLVED)
+             if f.severity == ERROR and not f.top]
     lists = sorted({_where(f) for f in found})
     which = f" ({some(lists)})" if lists else ""
     if not report.has_count:

@@ -68,6 +68,7 @@ def build_report(
     tree = walk(tops, outcomes)
     own, edges, pending = _count_lists(tree, smtp_by_dn, tally, found)
     reached, loops = reach(own, edges)
+    found += _fewer_than_exchange_counts(tree, reached, tally)
     parts = contributions(_parts(request, resolutions, typed, tree, own, reached))
     found += _cycles(tree, loops, edges)
     found += _too_deep(tree, max_nesting)
@@ -168,6 +169,32 @@ def _complete(node: Node) -> bool:
     origin = node.first or node
     outcome = origin.outcome
     return bool(outcome and outcome.expansion and outcome.expansion.complete)
+
+
+def _fewer_than_exchange_counts(tree: Tree, reached: Mapping[str, frozenset[str]],
+                                tally: _Tally) -> list[f.Finding]:
+    """Lists read in full whose directory counts more people than they reach: Graph cannot
+    list what only Exchange sees (a dynamic list or public folder inside), so the count says it
+    is incomplete rather than being silently low."""
+    result: list[f.Finding] = []
+    for key, node in tree.placed.items():
+        outcome = node.outcome
+        expansion = outcome.expansion if outcome is not None else None
+        if expansion is None or expansion.estimate is None or not expansion.complete:
+            continue
+        people = len(reached.get(key, frozenset()))
+        if expansion.estimate <= people or not _expanded(node):
+            continue
+        where = label(node.entry)
+        result.append(f.not_listed(
+            where, people, expansion.estimate,
+            f"Exchange counts {expansion.estimate:,} people in {where}; Rollcall could list "
+            f"{people:,}. The others are recipients only Exchange sees (a dynamic list or a "
+            "public folder inside it), or Exchange's count, which it computes from time to "
+            "time, is out of date.", node.entry.address or "", node.path))
+        tally.complete = False
+        tally.incomplete_lists += 1
+    return result
 
 
 def _expanded(node: Node) -> bool:
@@ -328,9 +355,15 @@ def _count_lists(
             found.append(f.expansion_failed(where, error, address, node.path))
         elif not outcome.expansion.complete:
             expansion = outcome.expansion
-            found.append(f.truncated(where, len(expansion.members), expansion.total_in_view,
-                                     address, node.path))
+            if expansion.note:
+                found.append(f.not_listed(where, len(expansion.members), expansion.estimate,
+                                          expansion.note, address, node.path))
+            else:
+                found.append(f.truncated(where, len(expansion.members),
+                                         expansion.total_in_view, address, node.path))
         else:
+            if outcome.expansion.note:
+                found.append(f.limited_view(where, outcome.expansion.note, address, node.path))
             continue
         tally.complete = False
         tally.incomplete_lists += 1

@@ -23,6 +23,8 @@ class FindingCode(StrEnum):
     CYCLE = "cycle"
     NESTED_TOO_DEEP = "nested_too_deep"
     TRUNCATED = "truncated"
+    NOT_LISTED = "not_listed"  # members the directory cannot list (Graph: dynamic lists)
+    LIMITED_VIEW = "limited_view"  # counted, with what the directory could not say about them
     EXPANSION_FAILED = "expansion_failed"
     EXTERNAL = "external"
     COUNT_MISMATCH = "count_mismatch"
@@ -76,7 +78,7 @@ class Finding:
     loop: tuple[str, ...] | None = None  # cycle: the lists in order, the first again at the end
     depth: int | None = None  # nested_too_deep
     limit: int | None = None  # nested_too_deep and the send check's limits
-    count: int | None = None  # external, and the send check's limits: how many people
+    count: int | None = None  # external, the send check's limits, not_listed: how many people
     sent: int | None = None  # per_hour_limit: people already reached in the hour
     breakdown: Mapping[str, int] | None = None  # count_mismatch: what the entries came to
     difference: int | None = None  # count_mismatch: total - expected
@@ -175,7 +177,7 @@ class CountReport:
     undeliverable: int
     lists: int
     max_depth: int
-    requests: int
+    requests: int  # directory calls (resolve, expand): a $batch of three lookups is one
     elapsed_ms: int
     pending: tuple[str, ...]
     tree: tuple[TreeNode, ...]
@@ -183,6 +185,10 @@ class CountReport:
     # Set by the count service; None from the engine alone.
     mailbox: str | None = None
     exchange_version: str | None = None  # the directory server's version, for support reports
+    # Microsoft Graph's cost of the count (x-ms-resource-unit summed) and its HTTP requests;
+    # None for directories that do not report them (EWS, Rollcall lists).
+    resource_units: int | None = None
+    http_requests: int | None = None
     expected_source: ExpectedSource | None = None
     drift: Drift | None = None
     not_found: int = 0  # entries typed into To/Cc/Bcc that nobody could be found for
@@ -218,6 +224,7 @@ class CountReport:
             "tree": [node.to_json() for node in self.tree],
             "findings": [f.to_json() for f in self.findings],
             "mailbox": self.mailbox, "exchange_version": self.exchange_version,
+            "resource_units": self.resource_units, "http_requests": self.http_requests,
             "expected_source": None if self.expected_source is None
             else self.expected_source.value,
             "drift": None if self.drift is None else self.drift.to_json(),

@@ -136,6 +136,7 @@ class _Run:
         with self.requests_lock:
             requests = self.requests
         elapsed_ms = round((self.clock() - self.started) * 1000)
+        figures = getattr(self.directory, "figures", None)  # Graph's cost, where it says it
         report = build_report(
             self.request,
             self.resolutions,
@@ -146,6 +147,9 @@ class _Run:
             requests=requests,
             elapsed_ms=elapsed_ms,
         )
+        if figures is not None:
+            report = replace(report, resource_units=figures.resource_units,
+                             http_requests=figures.requests)
         log.info(
             "count done recipients=%d lists=%d total=%d complete=%s requests=%d elapsed_ms=%d "
             "limit=%d limit_peak=%d halvings=%d",

@@ -233,6 +233,11 @@ class _Logged:
         self.request_id = request_id or "-"
         self.traced = False  # the first failure's chain is enough; retries get one line
 
+    @property
+    def figures(self) -> Any:
+        """What the directory says the count cost (Graph's resource units), if it says."""
+        return getattr(self.directory, "figures", None)
+
     def resolve(self, name: str, address: str | None) -> Resolution:
         assert self.directory is not None
         try:

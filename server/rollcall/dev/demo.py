@@ -31,10 +31,12 @@ DEMO_BOUNCE_DELAY_S = 2.0  # a remote server's bounce takes a moment to come bac
 
 
 def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: str = "",
-         relay_rules: str = DEMO_RELAY_RULES) -> int:
+         relay_rules: str = DEMO_RELAY_RULES, directory: str = "ews") -> int:
     """The EWS simulator's demo organisation in this process, and Rollcall counting against it:
-    through the service account (basic), or with `ews_auth="oauth"` on behalf of each person.
-    `faults` is a simulator fault spec (ews_simulator/faults.py: drop, busy=3, 503, slow)."""
+    through the service account (basic), or with `ews_auth="oauth"` on behalf of each person;
+    with `directory="graph"` the Graph simulator serves it and Rollcall reads it through
+    Microsoft Graph on behalf of each person. `faults` is the simulator's fault spec
+    (ews_simulator/faults.py: drop, busy=3, 503, slow; graph_simulator: throttle=3, ...)."""
     from ews_simulator import load
     from ews_simulator.demo import DEMO_PASSWORD, demo_document
     from ews_simulator.faults import FaultSpecError, parse_faults
@@ -47,7 +49,8 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
     settings = load_config(mailbox="megan@contoso.com", internal_domains=("contoso.com",))
     slow_ms = (settings.count.deadline_s + SLOW_PAST_DEADLINE_S) * 1000
     try:
-        parse_faults(faults, slow_ms)  # said before anything starts
+        if directory == "ews":
+            parse_faults(faults, slow_ms)  # said before anything starts
     except FaultSpecError as e:
         print(f"rollcall: demo: --faults {e}", file=sys.stderr)
         return 2
@@ -74,11 +77,24 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # people's addresses, keys
     issuer = demo_issuer(instance / "dev-issuer", base, people(org.mailboxes.values()))
     ca = instance / "certs" / devcert.CA_NAME
-    sim, exchange = _demo_exchange(org, issuer, ews_port, instance / "certs", host,
-                                   oauth=ews_auth == "oauth")
-    sim.slow_ms = slow_ms
-    sim.apply_faults(faults)
-    print(f"EWS simulator (demo organisation) listening on {sim.url}", flush=True)
+    if directory == "graph":
+        from .demo_graph import banner_lines, demo_graph
+
+        sim, exchange = demo_graph(org, issuer, ews_port, instance / "graph-simulator")
+        try:
+            sim.apply_faults(faults)
+        except ValueError as e:
+            sim.stop()
+            bounces.stop()
+            print(f"rollcall: demo: --faults {e}", file=sys.stderr)
+            return 2
+        print(f"Graph simulator (demo organisation) listening on {sim.url}", flush=True)
+    else:
+        sim, exchange = _demo_exchange(org, issuer, ews_port, instance / "certs", host,
+                                       oauth=ews_auth == "oauth")
+        sim.slow_ms = slow_ms
+        sim.apply_faults(faults)
+        print(f"EWS simulator (demo organisation) listening on {sim.url}", flush=True)
     # with_settings(), not overrides: a ROLLCALL_OIDC_* in the developer's environment must not
     # mix a real identity provider's settings into the demo's.
     relay.start()
@@ -95,21 +111,27 @@ def demo(host: str, port: int, ews_port: int, ews_auth: str = "basic", faults: s
     acting = ("on behalf of each person: their token is traded at the\n"
               "development issuer for an Exchange one (ROLLCALL_EWS_AUTH=oauth)"
               if ews_auth == "oauth" else "through the service account, impersonating each person")
+    if directory == "graph":
+        acting = ("Online through Microsoft Graph, on behalf of each person: their\n"
+                  "token is traded at the simulator's authority for a Graph one "
+                  "(ROLLCALL_GRAPH_AUTH=obo)")
+    shell = (banner_lines(sim) if directory == "graph" else
+             "From a shell, while this runs (the command line uses the service account):\n"
+             f"  {ca_line}ROLLCALL_EWS_URL={sim.url} \\\n"
+             "  ROLLCALL_EWS_USERNAME=svc-rollcall@contoso.com "
+             f"ROLLCALL_EWS_PASSWORD='{DEMO_PASSWORD}' \\\n"
+             "  ROLLCALL_MAILBOX=megan@contoso.com ROLLCALL_INTERNAL_DOMAINS=contoso.com \\\n"
+             "  ROLLCALL_INSTANCE_PATH=instance/cli \\\n"
+             "  .venv/bin/rollcall count allstaff@contoso.com leadership@contoso.com \\\n"
+             "    'Comms Champions' --expected 500\n"
+             f"{_faults_lines(sim, ca if ews_auth == 'oauth' else None)}")
     banner = (
         f"\nOpen https://{host}:{port}/ and paste allstaff@contoso.com (or Comms Champions,\n"
         "leadership@contoso.com, partners@contoso.com) to count as megan@contoso.com;\n"
         f"https://{host}:{port}/?as=alex@contoso.com signs in as Alex instead (the development\n"
         f"issuer at {issuer.issuer} signs in the demo's people, and only on this machine).\n"
         f"Rollcall acts in Exchange {acting}.\n"
-        "From a shell, while this runs (the command line uses the service account):\n"
-        f"  {ca_line}ROLLCALL_EWS_URL={sim.url} \\\n"
-        "  ROLLCALL_EWS_USERNAME=svc-rollcall@contoso.com "
-        f"ROLLCALL_EWS_PASSWORD='{DEMO_PASSWORD}' \\\n"
-        "  ROLLCALL_MAILBOX=megan@contoso.com ROLLCALL_INTERNAL_DOMAINS=contoso.com \\\n"
-        "  ROLLCALL_INSTANCE_PATH=instance/cli \\\n"
-        "  .venv/bin/rollcall count allstaff@contoso.com leadership@contoso.com \\\n"
-        "    'Comms Champions' --expected 500\n"
-        f"{_faults_lines(sim, ca if ews_auth == 'oauth' else None)}"
+        f"{shell}"
         f"{_relay_lines(relay, fallback, instance, base + '/', relay_rules, bounces.url)}"
         f"Sideload manifest.xml in Outlook (first trust the development CA, {ca}):\n"
         "  Outlook on the web / new Outlook: new message > Apps > Add apps (or Get Add-ins) >\n"

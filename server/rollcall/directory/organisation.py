@@ -1,10 +1,10 @@
-"""The organisation's directory as bootstrap hands it around: Exchange over EWS today, Microsoft
-Graph beside it next. Whatever speaks to it, the rest of Rollcall sees this seam and the
+"""The organisation's directory as bootstrap hands it around: Exchange over EWS, or Exchange
+Online through Microsoft Graph. Whatever speaks to it, the rest of Rollcall sees this seam and the
 Directory port (core/model.py), never a protocol's names."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from rollcall.core.model import Directory
 
@@ -12,8 +12,9 @@ from rollcall.core.model import Directory
 class Organisation(Protocol):
     """One organisation's directory, connected on first need and shared by every count."""
 
-    kind: str  # what it is, for Server information: "ews" (later "graph")
-    auth: str  # how Rollcall acts there: "basic", "ntlm", "oauth" (on behalf of each caller)
+    kind: str  # what it is, for Server information: "ews" or "graph"
+    auth: str  # how Rollcall acts there: "basic", "ntlm", "oauth", "obo" (on behalf of each
+    # caller), "app" (Graph: Rollcall's own client credentials)
 
     def missing(self) -> list[str]:
         """The settings (names as in config.SETTINGS) it needs and lacks; [] when ready."""
@@ -31,4 +32,9 @@ class Organisation(Protocol):
     def probe(self, mailbox: str | None) -> str | None:
         """Ask one cheap question now (as `mailbox` where callers' own tokens are used) and
         return the version; raises what the adapter raised."""
+        ...
+
+    def details(self, mailbox: str | None) -> dict[str, Any]:
+        """Server information's own part for this directory (Graph: its endpoint, the
+        permissions granted against those needed, what it cannot see); may ask it now."""
         ...

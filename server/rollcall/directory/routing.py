@@ -4,6 +4,7 @@ NAME@ROLLCALL_LIST_DOMAIN) or the organisation's directory for everything else."
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from rollcall.core.model import (
     Directory,
@@ -70,6 +71,11 @@ class RoutingDirectory:
 
     def smtp_for_legacy_dn(self, legacy_dn: str) -> str | None:
         return self.organisation().smtp_for_legacy_dn(legacy_dn)
+
+    @property
+    def figures(self) -> Any:
+        """What the organisation's directory says a count cost (Graph), once it was asked."""
+        return getattr(self._organisation, "figures", None)
 
 
 def _as_directory_error(factory: Callable[[str | None], Directory],

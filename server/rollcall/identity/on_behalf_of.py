@@ -45,6 +45,8 @@ class OboSettings:
     client_secret: str
     scope: str  # https://outlook.office365.com/EWS.AccessAsUser.All, or the on-premises host's
     ca_file: str | None = None
+    service: str = "Exchange"  # what the token is for, in words: "Microsoft Graph"
+    setting: str = "ROLLCALL_EWS_AUTH=oauth"  # the setting that made Rollcall act this way
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,12 @@ class OnBehalfOf:
         with trading:  # a warm-up and a send check at once: one trade, the other waits for it
             return self._fresh(key) or self._trade(key, mailbox)
 
+    def forget(self, mailbox: str) -> None:
+        """Drop a token the service refused (revoked, or it restarted): the next call trades
+        again from the person's newest assertion."""
+        with self._lock:
+            self._tokens.pop(mailbox.lower(), None)
+
     def _fresh(self, key: str) -> AccessToken | None:
         with self._lock:
             cached = self._tokens.get(key)
@@ -125,8 +133,9 @@ class OnBehalfOf:
         if assertion is None or assertion[1] <= now:
             raise DirectoryError(
                 "not_signed_in",
-                f"With ROLLCALL_EWS_AUTH=oauth Rollcall reaches Exchange only with a signed-in "
-                f"person's own token, and none is at hand for {mailbox}: sign in again")
+                f"With {self.settings.setting} Rollcall reaches {self.settings.service} only "
+                f"with a signed-in person's own token, and none is at hand for {mailbox}: sign "
+                "in again")
         answer = self._exchange(assertion[0], mailbox)
         token = AccessToken(answer["access_token"], now + float(answer.get("expires_in", 0)))
         with self._lock:
@@ -143,14 +152,16 @@ class OnBehalfOf:
             with self._lock:
                 self._app = None  # the next count tries discovery again
             # Plain words; requests' text (the provider's host and port) is for the log only.
-            raise DirectoryError("unreachable", "The identity provider could not be asked for an "
-                                 "Exchange token", detail=type(e).__name__, cause=e) from None
+            raise DirectoryError("unreachable", "The identity provider could not be asked for a "
+                                 f"{self.settings.service} token", detail=type(e).__name__,
+                                 cause=e) from None
         if "access_token" not in answer:
             error = answer.get("error", "error")
             # The description says what to fix (consent, conditional access) and holds no token.
             log.warning("on-behalf-of refused for %s: %s", mailbox, error)
             raise DirectoryError(
-                "unauthorized", f"The identity provider would not let Rollcall act in Exchange as "
+                "unauthorized", f"The identity provider would not let Rollcall act in "
+                f"{self.settings.service} as "
                 f"{mailbox}: {error}: {answer.get('error_description', '')}".strip())
         return answer
 

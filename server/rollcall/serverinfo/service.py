@@ -39,10 +39,18 @@ class ServerInfo:
         org = self.organisation
         return server_status(
             exchange=lambda: {**directory_status(org.missing(), lambda: org.probe(mailbox),
-                                                 auth=org.auth), **self._domains(mailbox)},
+                                                 auth=org.auth), "directory": org.kind,
+                              **self._details(mailbox), **self._domains(mailbox)},
             database=self.database,
             cache=lambda: {"entries": len(self.cache), "ttl_s": self.cache_ttl_s},
             identity=self._identity, smtp=self.smtp)
+
+    def _details(self, mailbox: str) -> dict[str, Any]:
+        """The directory's own part (Graph's permissions, limits); its failure said, not raised."""
+        try:
+            return self.organisation.details(mailbox)
+        except Exception as e:  # noqa: BLE001 - the status reports any failure, it never raises
+            return {"details_error": getattr(e, "message", None) or type(e).__name__}
 
     def _domains(self, mailbox: str) -> dict[str, Any]:
         """Which domains count as inside the organisation (recipients elsewhere are external,

@@ -40,13 +40,12 @@ from rollcall.core.entries import clean_domains, is_internal
 from rollcall.core.entries import internal_domains as default_domains
 from rollcall.core.model import DirectoryError, Entry, Expansion, Kind, NotFound, Resolution
 
+from ..candidates import choose, distinct_candidates
 from .auth import AccessToken, BearerCredentials, PrivateCA, forget
 from .errors import RECONNECT_AFTER_S, FailFastWithRetryAfter, mapped, response_error
 from .parse import (
     M,
     T,
-    choose,
-    distinct_candidates,
     entry_from_fields,
     mailbox_entry,
     read_expansion,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rollcall.core.entries import internal_domains as default_domains
 from rollcall.core.model import Directory
@@ -67,6 +67,9 @@ class EwsOrganisation:
         organisation's: ROLLCALL_INTERNAL_DOMAINS, else that mailbox's and the service
         account's. An unresolved address there is nobody's; elsewhere it is a one-off."""
         return default_domains(self._internal_domains, mailbox, self.settings.username)
+
+    def details(self, mailbox: str | None) -> dict[str, Any]:
+        return {"endpoint": self.settings.url}
 
     def version(self) -> str | None:
         return self._connections.server_version() if self._connections is not None else None

@@ -1,0 +1,289 @@
+"""Exchange Online through Microsoft Graph, end to end: Rollcall's Graph adapter (msal, O365's
+Connection) over HTTPS against the Graph simulator serving the same demo organisation the EWS
+simulator serves, so every case is counted both ways and must agree, except where Graph sees
+more or less than EWS (and then a finding says so)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ews_simulator import load
+from ews_simulator.demo import demo_document
+from ews_simulator.org import DirectoryObject, Organisation
+from graph_simulator import GraphSimulator
+from rollcall.bootstrap import Services, bootstrap
+from rollcall.config import load_config
+from rollcall.core.model import Recipient
+from rollcall.dev.demo_graph import graph_settings
+from support import demo_config, dev_issuer, identity_settings, rollcall_app, signed_in
+
+# What a sender types, as Outlook hands it over (contact groups and names without address).
+CASES = [
+    "allstaff@contoso.com", "leadership@contoso.com", "town-hall@contoso.com",
+    "project-phoenix@contoso.com", "partners@contoso.com", "sales-dynamic@contoso.com",
+    "m365-marketing@contoso.com", "Comms Champions", "Newsletter Reviewers",
+    "Nobody Atall", "Tomas", "megan@contoso.com", "nobody@contoso.com",
+    "someone@fabrikam.com", "feedback@contoso.com",
+]
+
+
+def recipient(entry: str) -> Recipient:
+    return Recipient(entry, entry if "@" in entry else None)
+
+
+@pytest.fixture(scope="module")
+def demo_org() -> Organisation:
+    return load(demo_document())
+
+
+@pytest.fixture(scope="module")
+def graph_sim(demo_org: Organisation, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[GraphSimulator]:
+    issuer = dev_issuer()
+    sim = GraphSimulator(demo_org, cert_dir=tmp_path_factory.mktemp("graph-sim"),
+                         assertion_issuer=issuer.issuer, assertion_jwks=issuer.jwks_url,
+                         assertion_audiences=(issuer.audience,)).start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture(autouse=True)
+def calm(graph_sim: GraphSimulator) -> Iterator[None]:
+    """Every test starts and ends with a well-behaved Graph."""
+    graph_sim.apply_faults("")
+    yield
+    graph_sim.apply_faults("")
+
+
+def graph_services(sim: GraphSimulator, tmp_path: Path, auth: str = "app",
+                   **more: Any) -> Services:
+    return bootstrap(load_config(environ={}, instance_path=str(tmp_path),
+                                 mailbox="megan@contoso.com", internal_domains=("contoso.com",),
+                                 **graph_settings(sim, auth), **more))
+
+
+def hidden_reached(org: Organisation, address: str) -> set[str]:
+    """People hidden from address lists that a list reaches: Graph (and Exchange's admin API)
+    list them, EWS's ExpandDL leaves them out. Read from the organisation, not from Rollcall."""
+    start = org.find(address)
+    found: set[str] = set()
+    seen: set[str] = set()
+    stack: list[DirectoryObject] = [start] if start is not None else []
+    while stack:
+        obj = stack.pop()
+        if obj.address in seen:
+            continue
+        seen.add(obj.address)
+        members = (org.dynamic_members(obj) if obj.dynamic_filter is not None
+                   else [org.by_address[a] for a in obj.members])
+        for member in members:
+            if member.members or member.dynamic_filter is not None:
+                stack.append(member)
+            elif member.hidden:
+                found.add(member.address)
+    return found
+
+
+@pytest.fixture(scope="module")
+def ews_reports(demo_simulator: Any, tmp_path_factory: pytest.TempPathFactory
+                ) -> dict[str, Any]:
+    sim, _ = demo_simulator
+    services = bootstrap(demo_config(sim, instance_path=str(tmp_path_factory.mktemp("ews"))))
+    return {entry: services.counts.count([recipient(entry)], None, "megan@contoso.com")
+            for entry in CASES}
+
+
+@pytest.mark.parametrize("entry", CASES)
+def test_every_demo_case_counts_the_same_over_graph_as_over_ews(
+        entry, graph_sim, demo_org, ews_reports, tmp_path):
+    ews = ews_reports[entry]
+    graph = graph_services(graph_sim, tmp_path).counts.count(
+        [recipient(entry)], None, "megan@contoso.com")
+    hidden = hidden_reached(demo_org, entry) if "@" in entry else set()
+    assert graph.total == ews.total + len(hidden), (entry, graph.findings)
+    assert graph.complete == ews.complete
+    assert set(graph.recipients) == set(ews.recipients) | hidden
+    codes = {f.code.value for f in graph.findings}
+    # Graph's own word: a dynamic list's members as Exchange last stored them.
+    extra = {"limited_view"} if entry == "sales-dynamic@contoso.com" else set()
+    assert codes == {f.code.value for f in ews.findings} | extra, graph.findings
+    assert graph.resource_units and graph.http_requests
+
+
+def test_a_list_exchange_answers_in_part_is_read_in_full_over_graph(graph_sim, demo_org,
+                                                                    demo_simulator, tmp_path):
+    sim, _ = demo_simulator
+    entry = "announcements-big@contoso.com"
+    ews = bootstrap(demo_config(sim, instance_path=str(tmp_path / "ews"))).counts.count(
+        [recipient(entry)], None, "megan@contoso.com")
+    graph = graph_services(graph_sim, tmp_path).counts.count([recipient(entry)], None,
+                                                               "megan@contoso.com")
+    assert not ews.complete and [f.code.value for f in ews.findings] == ["truncated"]
+    people = demo_org.find(entry).members  # type: ignore[union-attr]
+    assert graph.complete and graph.total == len(people) > ews.total
+    assert not graph.findings
+
+
+def test_without_the_admin_api_a_dynamic_list_is_an_estimate_and_the_count_incomplete(
+        graph_sim, demo_org, tmp_path):
+    graph_sim.apply_faults("deny=Exchange.ManageAsAppV2")
+    services = graph_services(graph_sim, tmp_path)
+    report = services.counts.count([recipient("sales-dynamic@contoso.com")], None,
+                                   "megan@contoso.com")
+    assert not report.complete and report.total == 0
+    [finding] = [f for f in report.findings if f.code.value == "not_listed"]
+    dynamic = demo_org.find("sales-dynamic@contoso.com")
+    assert finding.count == len(demo_org.dynamic_members(dynamic))  # type: ignore[arg-type]
+    assert "dynamic list" in finding.message and "incomplete" in finding.message
+    verdict = services.send_check.validate([recipient("sales-dynamic@contoso.com")],
+                                           mailbox="megan@contoso.com", record=False)
+    assert verdict["action"] != "allow" and verdict["report"]["complete"] is False
+
+
+def test_without_the_admin_api_a_public_folder_inside_a_list_makes_it_incomplete(
+        graph_sim, tmp_path):
+    # town-hall holds the feedback@ public folder, which no Entra ID object is: Graph lists
+    # everyone else, and MailTips' count for town-hall says one more.
+    graph_sim.apply_faults("deny=Exchange.ManageAsAppV2")
+    report = graph_services(graph_sim, tmp_path).counts.count(
+        [recipient("town-hall@contoso.com")], None, "megan@contoso.com")
+    assert not report.complete
+    [finding] = [f for f in report.findings if f.code.value == "not_listed"]
+    assert finding.addresses == ("town-hall@contoso.com",)
+    assert finding.count == report.total + 1
+    assert "feedback@contoso.com" not in report.recipients
+
+
+def test_a_dynamic_list_through_the_admin_api_says_its_members_are_a_day_old(graph_sim,
+                                                                            tmp_path):
+    report = graph_services(graph_sim, tmp_path).counts.count(
+        [recipient("sales-dynamic@contoso.com")], None, "megan@contoso.com")
+    assert report.complete
+    [finding] = [f for f in report.findings if f.code.value == "limited_view"]
+    assert "once a day" in finding.message and finding.severity.value == "info"
+
+
+def test_throttling_within_the_deadline_is_waited_out_and_counts_the_same(graph_sim,
+                                                                          tmp_path):
+    entries = [recipient("allstaff@contoso.com"), recipient("Comms Champions")]
+    calm = graph_services(graph_sim, tmp_path / "a").counts.count(entries, None,
+                                                                  "megan@contoso.com")
+    graph_sim.apply_faults("throttle=4,batch_throttle=3,retry_after=1")
+    throttled = graph_services(graph_sim, tmp_path / "b").counts.count(
+        entries, None, "megan@contoso.com")
+    assert throttled.complete and throttled.recipients == calm.recipients
+    # The refused requests were asked again after their Retry-After, inside the deadline.
+    assert throttled.http_requests > calm.http_requests
+
+
+def test_throttling_past_the_deadline_ends_incomplete_with_the_wait_named(graph_sim,
+                                                                         tmp_path):
+    graph_sim.apply_faults("throttle=1,retry_after=30")
+    services = graph_services(graph_sim, tmp_path, deadline_s=3.0)
+    report = services.counts.count([recipient("allstaff@contoso.com")], None,
+                                   "megan@contoso.com")
+    assert not report.complete and not report.has_count
+    [finding] = report.findings
+    assert finding.throttled and finding.retry_after == 30
+    assert "429" in (finding.detail or "")
+
+
+def test_graph_down_is_said_in_words(tmp_path):
+    services = bootstrap(load_config(
+        environ={}, instance_path=str(tmp_path), mailbox="megan@contoso.com", directory="graph",
+        graph_url="https://127.0.0.1:9", graph_authority="https://127.0.0.1:9/t/v2.0",
+        graph_client_id="id", graph_client_secret="s", graph_auth="app"))
+    report = services.counts.count([recipient("allstaff@contoso.com")], None, None)
+    assert not report.has_count
+    [finding] = report.findings
+    assert "identity provider" in finding.message or "could not be reached" in finding.message
+    assert "Traceback" not in finding.message and "127.0.0.1" not in finding.message
+
+
+def test_an_expired_token_is_replaced_and_the_count_goes_on(graph_sim, tmp_path):
+    services = graph_services(graph_sim, tmp_path)
+    first = services.counts.count([recipient("partners@contoso.com")], None,
+                                  "megan@contoso.com", True)
+    graph_sim.apply_faults("expire")  # every token issued so far is now refused
+    again = services.counts.count([recipient("partners@contoso.com")], None,
+                                  "megan@contoso.com", True)
+    assert again.complete and again.recipients == first.recipients
+
+
+def test_a_missing_permission_is_named_in_the_count_and_in_server_information(graph_sim,
+                                                                             tmp_path):
+    graph_sim.apply_faults("deny=GroupMember.Read.All")
+    services = graph_services(graph_sim, tmp_path)
+    report = services.counts.count([recipient("partners@contoso.com")], None,
+                                   "megan@contoso.com")
+    assert not report.complete
+    [finding] = [f for f in report.findings if f.code.value == "expansion_failed"]
+    assert "permission" in finding.message and "403" in (finding.detail or "")
+    status = services.server_info.report("megan@contoso.com")["exchange"]
+    assert status["directory"] == "graph" and status["endpoint"] == graph_sim.url
+    missing = [p["name"] for p in status["needed"] if not p["granted"]]
+    assert missing == ["GroupMember.Read.All"]
+    assert status["reachable"] and status["version"] == "Microsoft Graph v1.0"
+    assert any("Dynamic distribution lists" in line for line in status["limits"])
+
+
+def test_cost_is_graphs_own_resource_units(graph_sim, tmp_path):
+    services = graph_services(graph_sim, tmp_path)
+    services.counts.count([recipient("megan@contoso.com")], None, "megan@contoso.com")  # tokens
+    graph_sim.reset_counters()
+    report = services.counts.count([recipient("project-phoenix@contoso.com")], None,
+                                   "megan@contoso.com", True)
+    counters = graph_sim.snapshot()
+    assert report.resource_units == counters["resource_units"] > 0
+
+
+# -- on behalf of the caller, through the API -------------------------------------------------
+
+@pytest.fixture
+def obo_client(graph_sim: GraphSimulator, tmp_path: Path) -> Any:
+    config = load_config(environ={}, instance_path=str(tmp_path),
+                         internal_domains=("contoso.com",), **graph_settings(graph_sim, "obo"),
+                         **identity_settings())
+    return lambda who: signed_in(rollcall_app(config), who)
+
+
+def test_the_pane_counts_on_behalf_of_the_caller(obo_client, ews_reports):
+    answer = obo_client("megan@contoso.com").post("/api/count", json={"recipients": [
+        {"displayName": "Comms Champions", "emailAddress": ""},
+        {"displayName": "Partners", "emailAddress": "partners@contoso.com"}]})
+    assert answer.status_code == 200, answer.get_json()
+    report = answer.get_json()
+    expected = set(ews_reports["Comms Champions"].recipients) | set(
+        ews_reports["partners@contoso.com"].recipients)
+    assert report["total"] == len(expected) and report["mailbox"] == "megan@contoso.com"
+    assert report["resource_units"] > 0
+
+
+def test_each_caller_sees_only_their_own_contact_groups(obo_client):
+    answer = obo_client("alex@contoso.com").post("/api/count", json={"recipients": [
+        {"displayName": "Comms Champions", "emailAddress": ""}]})
+    report = answer.get_json()
+    assert report["total"] == 0 and [f["code"] for f in report["findings"]] == ["unresolved"]
+
+
+def test_the_send_check_over_graph(obo_client):
+    answer = obo_client("megan@contoso.com").post("/api/validate", json={"recipients": [
+        {"displayName": "Leadership", "emailAddress": "leadership@contoso.com"}]})
+    assert answer.status_code == 200
+    verdict = answer.get_json()
+    assert verdict["action"] == "warn" and "cycle" in {f["rule"] for f in verdict["findings"]}
+
+
+def test_server_information_probes_graph_as_the_admin(obo_client):
+    answer = obo_client("isaiah@contoso.com").get("/api/admin/status")
+    exchange = answer.get_json()["exchange"]
+    assert exchange["reachable"] and exchange["directory"] == "graph"
+    assert exchange["acting"] == "obo" and all(p["granted"] for p in exchange["needed"])
+    # Every field Server information shows is written down in the OpenAPI document.
+    from rollcall.api.openapi_schemas import SCHEMAS
+
+    assert set(exchange) <= set(SCHEMAS["Status"]["properties"]["exchange"]["properties"])
