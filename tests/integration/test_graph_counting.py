@@ -5,6 +5,7 @@ more or less than EWS (and then a finding says so)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -287,3 +288,70 @@ def test_server_information_probes_graph_as_the_admin(obo_client):
     from rollcall.api.openapi_schemas import SCHEMAS
 
     assert set(exchange) <= set(SCHEMAS["Status"]["properties"]["exchange"]["properties"])
+
+
+# -- Graph's own cases, each in a small organisation ------------------------------------------
+
+SMALL = {
+    "domain": "contoso.com",
+    "mailboxes": [{"address": f"{n}@contoso.com", "name": n.title(), "password": "pw"}
+                  for n in ("ann", "bob", "cy", "dee")],
+    "groups": [{"address": "board@contoso.com", "name": "Board", "visibility": "HiddenMembership",
+                "members": ["ann@contoso.com", "bob@contoso.com"]}],
+    "lists": [{"address": "floor@contoso.com", "name": "Floor 3",
+               "members": ["cy@contoso.com", "dee@contoso.com"],
+               "entra_members": [{"name": "Printer 3", "type": "device"}]}],
+}
+
+
+@pytest.fixture
+def small(start_graph_simulator: Any, tmp_path: Path) -> Any:
+    sim = start_graph_simulator(SMALL)
+    return sim, lambda: graph_services(sim, tmp_path).counts
+
+
+def test_hidden_membership_is_read_with_member_read_hidden_and_said_without(small):
+    sim, counts = small
+    board = [Recipient("Board", "board@contoso.com")]
+    assert counts().count(board, None, "ann@contoso.com").total == 2
+    sim.apply_faults("deny=Member.Read.Hidden")
+    report = counts().count(board, None, "ann@contoso.com", True)
+    assert not report.complete and report.total == 0
+    [finding] = [f for f in report.findings if f.code.value == "expansion_failed"]
+    assert "hidden" in finding.message and "Member.Read.Hidden" in finding.message
+
+
+def test_members_without_mail_are_invalid_members_not_people(small):
+    _, counts = small
+    report = counts().count([Recipient("Floor 3", "floor@contoso.com")], None, "ann@contoso.com")
+    assert report.total == 2 and report.complete
+    [finding] = [f for f in report.findings if f.code.value == "invalid_member"]
+    assert "Printer 3" in finding.message
+
+
+def test_the_command_line_counts_over_graph_as_rollcalls_own_app(small, tmp_path):
+    import subprocess
+    import sys
+
+    from support import cli_environ
+
+    sim, _ = small
+    env = cli_environ(**{f"ROLLCALL_{k.upper()}": str(v)
+                         for k, v in graph_settings(sim, "obo").items()},
+                      ROLLCALL_MAILBOX="ann@contoso.com", ROLLCALL_INTERNAL_DOMAINS="contoso.com",
+                      ROLLCALL_INSTANCE_PATH=str(tmp_path))
+    # ROLLCALL_GRAPH_AUTH=obo is the server's; a command line has no caller and acts as the app.
+    counted = subprocess.run([sys.executable, "-m", "rollcall.cli", "count", "board@contoso.com",
+                              "floor@contoso.com", "--json"], env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert counted.returncode == 0, counted.stderr
+    report = json.loads(counted.stdout)
+    assert report["total"] == 4 and report["resource_units"] > 0
+    checked = subprocess.run([sys.executable, "-m", "rollcall.cli", "check", "nobody@contoso.com"],
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 4 and checked.stdout.startswith("BLOCK"), checked.stdout
+    env.pop("ROLLCALL_GRAPH_CLIENT_SECRET")
+    refused = subprocess.run([sys.executable, "-m", "rollcall.cli", "count", "board@contoso.com"],
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "ROLLCALL_GRAPH_CLIENT_SECRET" in refused.stderr
+    assert "Traceback" not in refused.stderr
