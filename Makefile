@@ -35,6 +35,7 @@ node_modules: package-lock.json
 bench: $(STAMP)
 	$(PY) -m bench
 	$(PY) -m bench --send
+	$(PY) -m bench --graph
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check server tests bench

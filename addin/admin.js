@@ -154,9 +154,11 @@ function graphRows(exchange) {
   const lacking = needed.filter((p) => !p.granted);
   rows.push(["Permissions", needed.length === 0 ? "unknown"
     : lacking.length === 0 ? `all ${needed.length} granted`
-    : lacking.map((p) => `${p.name} missing (${p.for}${p.optional ? ", optional" : ""})`)
-      .join("; ")]);
-  (exchange.limits ?? []).forEach((text, i) => rows.push([i === 0 ? "Graph can't see" : "", text]));
+    : lacking.map((p) => `${p.name} missing (${p.optional ? "optional, " : "needed "}`
+      + `for ${p.for})`).join("; ")]);
+  // How each kind of list is read here, limited or not ("Hidden membership ...: read." too).
+  (exchange.limits ?? []).forEach((text, i) => rows.push([i === 0 ? "What Graph sees" : "",
+    text]));
   return rows;
 }
 
@@ -172,7 +174,11 @@ function render(status, ticket) {
     ...graphRows(exchange),
     ["Database", database.ok ? `${database.backend}, schema ${database.revision ?? "none"}`
       : `failing: ${database.error}`],
-    ["Cache", `${cache.entries} list expansions, kept ${Math.round(cache.ttl_s)} s`],
+    ["Cache", `${cache.entries} list expansions, kept ${Math.round(cache.ttl_s)} s`
+      + (cache.shared?.backend === "redis"
+        ? (cache.shared.ok ? `; shared through Redis at ${cache.shared.where}`
+          : `; ${cache.warning}`)
+        : "; this process's own")],
   ];
   if (exchange.internal_domains) {
     // Recipients elsewhere are external; an unknown address inside these is "not found".

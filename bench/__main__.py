@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--send", action="store_true",
                    help="tracked send's throughput instead: 10,000 recipients, 1 and 4 workers")
     p.add_argument("--send-recipients", type=int, default=10_000)
+    p.add_argument("--graph", action="store_true",
+                   help="the same organisation over EWS and over Microsoft Graph, cold and "
+                   "warm, beside a baseline for each (10,000 people, 300 lists by default)")
     return p
 
 
@@ -76,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         from .validate import run
 
         return run(args, say)
+    if args.graph:
+        from .graph import run as run_graph
+
+        return run_graph(args, say)
     people = args.people or (10_000 if args.quick else 100_000)
     lists = args.lists or (300 if args.quick else 2_000)
     shape = OrgShape(people, lists, args.depth, args.overlap, args.seed)

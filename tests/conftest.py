@@ -124,3 +124,18 @@ def start_graph_simulator() -> Iterator[Callable[..., Any]]:
     yield start
     for sim in started:
         sim.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Any]:
+    """A private redis-server for the session (Debian's; .ci/run installs it). Missing: the
+    Redis cases skip, except under CI, which must run them."""
+    from rollcall.dev.local_redis import LocalRedis, available
+
+    if not available():
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is not installed; CI must run the Redis tests")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server = LocalRedis().start()
+    yield server
+    server.close()

@@ -26,7 +26,7 @@ PACKAGE = SERVER / "rollcall"
 LAYERS = [
     {"core"},
     {"errors", "manifest", "lazy", "__init__", "sending.pure"},
-    {"store", "identity", "directory", "counting"},
+    {"store", "identity", "directory", "counting", "shared"},
     {"sendcheck", "lists", "serverinfo", "sending"},
     {"api"},
     {"config", "bootstrap", "app", "cli", "cli_lists", "cli_send", "cli_queue", "cli_bounces"},
@@ -154,7 +154,8 @@ def test_production_code_never_imports_a_simulator_or_dev(path):
 
 # Third-party libraries that belong to one room: its adapter translates them into Rollcall's types.
 OWNERS = {"exchangelib": ("directory.ews",), "msal": ("identity",), "dkim": ("sending.message",),
-          "O365": ("directory.graph",),
+          "O365": ("directory.graph",), "redis": ("shared",),
+          "flask_limiter": ("api", "app"),
           "aiosmtpd": ("sending.bounce_listener",), "flufl": ("sending.dsn",),
           "dns": ("sending.dns_checks", "sending.domain_auth"),
           "spf": ("sending.domain_auth",),

@@ -40,6 +40,7 @@ def create_app(config: Config | None = None, *, services: Services | None = None
         auth,
         count,
         headers,
+        health,
         lists,
         me,
         openapi,
@@ -51,7 +52,7 @@ def create_app(config: Config | None = None, *, services: Services | None = None
     )
 
     for blueprint in (count.bp, lists.bp, pane.bp, validate.bp, me.bp, admin.bp, openapi.bp,
-                      sends.bp, public_links.bp):
+                      sends.bp, public_links.bp, health.bp):
         app.register_blueprint(blueprint)
     app.before_request(request_id.start)  # first: even a refused sign-in gets an id
     app.before_request(auth.authenticate)

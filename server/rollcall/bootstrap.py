@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .config import Config, ConfigError, load_config
+from .counting.cache import ExpansionCache, ResolutionCache
+from .counting.flight import Chained, Flights, LocalFlights
 from .counting.service import CountService
 from .directory.organisation import Organisation
 from .directory.own_lists import OwnLists
@@ -71,6 +73,20 @@ class Services:
     identity: TokenValidator | None  # None: no issuer configured, the API answers 503
     on_behalf_of: OnBehalfOf | None  # EWS over oauth, Graph over obo: callers' tokens traded
     pane_auth: PaneAuth
+    shared: Callable[[], dict[str, Any]]  # the shared cache's state: in memory, or Redis's
+
+    def health(self) -> dict[str, Any]:
+        """GET /healthz's answer: the database (needed) and Redis (a cache: down is slower,
+        not broken), asked now."""
+        try:
+            database: dict[str, Any] = {"ok": True, **_database_health(self.store)}
+        except Exception as e:  # noqa: BLE001 - a health check reports, never raises
+            database = {"ok": False, "error": type(e).__name__}
+        shared = self.shared()
+        return {"ok": bool(database["ok"]), "database": {"ok": database["ok"],
+                                                         "backend": database.get("backend"),
+                                                         "error": database.get("error")},
+                "redis": {k: shared.get(k) for k in ("backend", "ok", "down_since")}}
 
 
 def bootstrap(config: Config | None = None, *, organisation: Organisation | None = None,
@@ -84,11 +100,13 @@ def bootstrap(config: Config | None = None, *, organisation: Organisation | None
                         else ews_organisation(config, obo))
     store = store or lazy_store(config)
     own = OwnLists(store, config.store.list_domain)
+    cache, resolutions, flights, shared = shared_state(config)
     counts = CountService(Router(own, organisation).for_count, config.count,
                           organisation.version, store, own.expected,
                           service_account=config.ews.username,
                           history_days=config.store.history_days,
-                          bounced=lambda people: hard_bounces(store, people))
+                          bounced=lambda people: hard_bounces(store, people),
+                          cache=cache, resolutions=resolutions, flights=flights)
     validator = token_validator(config)
     controls = SmtpControls(config.sending, lambda: store().engine)
     return Services(
@@ -108,11 +126,32 @@ def bootstrap(config: Config | None = None, *, organisation: Organisation | None
         server_info=ServerInfo(organisation, lambda: _database_health(store), counts.cache,
                                config.count.cache_ttl_s, validator, config.identity.issuer,
                                counts.internal_domains, config.count.internal_domains,
-                               smtp=controls.status),
+                               smtp=controls.status, shared=shared),
         identity=validator,
         on_behalf_of=obo,
         pane_auth=pane_auth(config),
+        shared=shared,
     )
+
+
+def shared_state(config: Config) -> tuple[ExpansionCache, ResolutionCache, Flights,
+                                          Callable[[], dict[str, Any]]]:
+    """The expansion and resolution caches and the single flight: through Redis when
+    ROLLCALL_REDIS_URL is set (every process shares them), else this process's own; and a
+    function saying which, and whether Redis answers."""
+    ttl = config.shared.resolve_ttl_s
+    if not config.shared.redis_url:
+        return (ExpansionCache(), ResolutionCache(ttl), LocalFlights(),
+                lambda: {"backend": "memory", "ok": True, "error": None, "down_since": None})
+    from .shared.caches import SharedExpansionCache, SharedResolutionCache
+    from .shared.flights import RedisFlights
+    from .shared.redis_link import RedisLink
+
+    link = RedisLink(config.shared.redis_url)
+    scope = config.directory.kind  # EWS's and Graph's answers never mix
+    return (SharedExpansionCache(link, config.count.cache_ttl_s, scope),
+            SharedResolutionCache(link, ttl, scope),
+            Chained(LocalFlights(), RedisFlights(link)), link.state)
 
 
 def hard_bounces(store: Callable[[], ListStore], people: Any) -> list[str]:

@@ -27,6 +27,7 @@ from .identity.settings import KEYS_REREAD_S, IdentitySettings
 from .manifest import GUID, origin
 from .sending.settings import SendSettings
 from .sending.smtp import parse_relay_url
+from .shared.settings import SharedSettings
 from .store.settings import StoreSettings
 
 
@@ -132,6 +133,13 @@ def _readable_file(text: str) -> str:
     return str(path)
 
 
+def _redis_url(text: str) -> str:
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
+        raise ValueError("must be a Redis URL like redis://127.0.0.1:6379/0 (rediss:// for TLS)")
+    return text.strip()
+
+
 def _guid(text: str) -> str:
     if not GUID.match(text.strip()):
         raise ValueError("must be the app registration's client id (a GUID)")
@@ -192,6 +200,7 @@ class Config:
     store: StoreSettings = field(default_factory=StoreSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     sending: SendSettings = field(default_factory=SendSettings)
+    shared: SharedSettings = field(default_factory=SharedSettings)
 
     def with_settings(self, **settings: Any) -> Config:
         """This configuration with some settings replaced, named as in SETTINGS (values already
@@ -322,6 +331,13 @@ SETTINGS: dict[str, Setting] = {
         "exchange_url": (_url, "Exchange Online admin API's root (dynamic lists' members), "
                          "default https://outlook.office365.com"),
         "timeout_s": (_positive_float, "seconds one Graph request may take"),
+    }),
+    **_settings("shared", "", {
+        "redis_url": (_redis_url, "Redis that several processes share (expansions, resolutions, "
+                      "counts in flight, rate limits): redis://host:6379/0; default none, each "
+                      "process its own"),
+        "resolve_ttl_s": (float, "how long a resolved entry is reused for the same sender "
+                          "(seconds; 0 never)"),
     }),
     **_settings("count", "", {
         "mailbox": (str, "mailbox a count acts as when the caller names none"),

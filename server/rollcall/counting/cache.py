@@ -1,4 +1,5 @@
-"""An in-memory, thread-safe cache of list expansions that outlives single counts."""
+"""In-memory, thread-safe caches that outlive single counts: list expansions (the same for every
+sender) and resolutions (per acting mailbox: a name means what that sender's contacts say)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from rollcall.core.model import Expansion
+from rollcall.core.model import Expansion, Resolution
 
 
 class ExpansionCache:
@@ -35,10 +36,11 @@ class ExpansionCache:
                 return None
             return expansion
 
-    def put(self, key: str, expansion: Expansion) -> None:
-        """Remember an expansion as fetched now."""
+    def put(self, key: str, expansion: Expansion, age_s: float = 0.0) -> None:
+        """Remember an expansion as fetched `age_s` seconds ago (now, unless another process
+        fetched it earlier)."""
         with self._lock:
-            self._items[key] = (self._clock(), expansion)
+            self._items[key] = (self._clock() - age_s, expansion)
             self._items.move_to_end(key)
             # Oldest first: a bounded cache cannot grow without end on a busy server.
             while len(self._items) > self._max_entries:
@@ -47,3 +49,44 @@ class ExpansionCache:
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)
+
+
+class ResolutionCache:
+    """Resolutions by (acting mailbox, name, address) for `ttl_s`: a warm send check asks the
+    directory nothing at all. The engine keeps only entries the directory found (never
+    failures, nobody, or Rollcall lists); `--refresh` and the pane's Refresh bypass it."""
+
+    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic,
+                 max_entries: int = 50_000) -> None:
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+        self._items: OrderedDict[str, tuple[float, Resolution]] = OrderedDict()
+
+    @staticmethod
+    def key(mailbox: str | None, name: str, address: str | None) -> str:
+        """Per acting mailbox, whatever the entry: a name means what this sender's contacts
+        say, and a Rollcall list only what this sender may see."""
+        return f"{(mailbox or '').lower()}\x1f{name}\x1f{(address or '').lower()}"
+
+    def get(self, key: str) -> Resolution | None:
+        if self.ttl_s <= 0:
+            return None
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if self._clock() - item[0] >= self.ttl_s:
+                del self._items[key]
+                return None
+            return item[1]
+
+    def put(self, key: str, resolution: Resolution) -> None:
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            self._items[key] = (self._clock(), resolution)
+            self._items.move_to_end(key)
+            while len(self._items) > self._max_entries:
+                self._items.popitem(last=False)

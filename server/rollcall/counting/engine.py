@@ -26,6 +26,7 @@ from rollcall.core.model import (
     DirectoryError,
     Entry,
     Expansion,
+    Kind,
     Resolution,
     Throttled,
 )
@@ -33,7 +34,7 @@ from rollcall.core.report import build_report
 from rollcall.core.report_types import CountReport
 from rollcall.core.tree import Outcome
 
-from .cache import ExpansionCache
+from .cache import ExpansionCache, ResolutionCache
 from .limit import AdaptiveLimit
 from .settings import Settings
 from .workers import directory_call
@@ -74,11 +75,13 @@ class Counter:
         settings: Settings | None = None,
         cache: ExpansionCache | None = None,
         clock: Callable[[], float] = time.monotonic,
+        resolutions: ResolutionCache | None = None,
     ) -> None:
         """`clock` must tick in real seconds: the engine waits on threads with real timeouts."""
         self.directory = directory
         self.settings = settings or Settings()
         self.cache = cache if cache is not None else ExpansionCache()
+        self.resolutions = resolutions  # None: every count resolves its entries afresh
         self.clock = clock
 
     def count(self, request: CountRequest) -> CountReport:
@@ -100,6 +103,8 @@ class _Run:
         self.directory = counter.directory
         self.settings = counter.settings
         self.cache = counter.cache
+        self.resolved = None if request.refresh else counter.resolutions
+        self.counter_resolutions = counter.resolutions  # a refresh still refills it
         self.clock = counter.clock
         self.request = request
         self.started = self.clock()
@@ -126,7 +131,8 @@ class _Run:
     def execute(self) -> CountReport:
         try:
             for index in range(len(self.request.recipients)):
-                self.submit(_Call("resolve", index))
+                if not self.resolved_before(index):
+                    self.submit(_Call("resolve", index))
             self.loop()
         finally:
             # Never wait for a stuck call: queued ones are dropped, running ones are abandoned
@@ -187,6 +193,22 @@ class _Run:
             self.settle(*self.running.pop(future), future)
             self.start_ready()  # the answer made room, or the limit grew
 
+    def resolution_key(self, index: int) -> str:
+        recipient = self.request.recipients[index]
+        return ResolutionCache.key(self.request.mailbox, recipient.name, recipient.address)
+
+    def resolved_before(self, index: int) -> bool:
+        """A warm entry: resolved for this mailbox a moment ago, so not asked again."""
+        if self.resolved is None:
+            return False
+        cached = self.resolved.get(self.resolution_key(index))
+        if cached is None:
+            return False
+        self.resolutions[index] = cached
+        if cached.entry is not None:
+            self.discover([cached.entry])
+        return True
+
     def submit(self, call: _Call) -> None:
         if not self.closed:
             self.ready.append(call)
@@ -236,6 +258,11 @@ class _Run:
         self.limit.answered(token)
         if call.op == "resolve":
             self.resolutions[call.target] = result
+            # Only what the directory found is reused: a name nobody has yet may be created any
+            # minute, and a Rollcall list is resolved afresh so its access is checked each time.
+            if self.counter_resolutions is not None and result.entry is not None \
+                    and result.entry.kind is not Kind.ROLLCALL_LIST:
+                self.counter_resolutions.put(self.resolution_key(call.target), result)
             if result.entry is not None:
                 self.discover([result.entry])
         elif call.op == "expand":

@@ -25,9 +25,12 @@ from rollcall.core.report import build_report
 from rollcall.core.report_types import CountReport, ExpectedSource, FindingCode
 from rollcall.errors import DirectoryUnavailable, ExchangeBusy, TooLarge
 
-from .cache import ExpansionCache
+from .cache import ExpansionCache, ResolutionCache
 from .engine import Counter, Settings
+from .flight import Flights, LocalFlights
 from .workers import connect
+
+FLIGHT_WAIT_SHARE = 0.8  # of a count's time, the most it waits for the same count elsewhere
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 3600.0  # the count history's retention is applied at most this often
@@ -45,7 +48,10 @@ class CountService:
                  store: Callable[[], Any] | None = None,
                  list_expected: Callable[[Recipient, str | None], int | None] | None = None,
                  service_account: str | None = None, history_days: int = 90,
-                 bounced: Callable[[Sequence[str]], list[str]] | None = None) -> None:
+                 bounced: Callable[[Sequence[str]], list[str]] | None = None,
+                 cache: ExpansionCache | None = None,
+                 resolutions: ResolutionCache | None = None,
+                 flights: Flights | None = None) -> None:
         # directory_for(mailbox, recipients): the directory one count walks (directory.routing)
         self.directory_for = directory_for
         self.settings = settings
@@ -56,7 +62,11 @@ class CountService:
         self.history_days = history_days  # counts older than this are purged
         self.bounced = bounced  # of these addresses, those a hard bounce suppressed
         self._purged_at: float | None = None  # monotonic time of the last purge
-        self.cache = ExpansionCache()
+        # Shared through Redis by bootstrap when ROLLCALL_REDIS_URL is set; this process's own
+        # otherwise. Resolutions are reused for a short while (ROLLCALL_RESOLVE_TTL_S).
+        self.cache = cache if cache is not None else ExpansionCache()
+        self.resolutions = resolutions if resolutions is not None else ResolutionCache(120.0)
+        self.flights = flights if flights is not None else LocalFlights()
 
     def count(self, recipients: list[Recipient], expected: int | None = None,
               mailbox: str | None = None, refresh: bool = False,
@@ -68,9 +78,24 @@ class CountService:
         # remember=False leaves the history alone (a warm-up, a dry run); deadline_s replaces
         # the configured deadline for this count (the send check's must be shorter).
         self.check_size(recipients)
+        deadline = self.settings.deadline_s if deadline_s is None else deadline_s
+        if refresh:  # fresh answers were asked for: nothing to wait for
+            return self._count(recipients, expected, mailbox, refresh, remember, deadline,
+                               request_id)
+        started = time.monotonic()
+        # The same count running (here or in another process) is awaited: this one then reads
+        # what it fetched from the cache. A follower keeps a share of its time to count.
+        with self.flights.hold(count_key(recipients, self.acting(mailbox)),
+                               deadline * FLIGHT_WAIT_SHARE):
+            left = max(0.05, deadline - (time.monotonic() - started))
+            return self._count(recipients, expected, mailbox, refresh, remember, left,
+                               request_id)
+
+    def _count(self, recipients: list[Recipient], expected: int | None,
+               mailbox: str | None, refresh: bool, remember: bool, deadline: float,
+               request_id: str | None) -> CountReport:
         acting = self.acting(mailbox)
         started = time.monotonic()
-        deadline = self.settings.deadline_s if deadline_s is None else deadline_s
         try:
             # The first connection probes Exchange's version and can hang like any call: it
             # gets the count's deadline, not exchangelib's timeout.
@@ -105,7 +130,8 @@ class CountService:
         left = max(0.05, deadline - (time.monotonic() - started))
         settings = replace(self.settings, deadline_s=left,
                            internal_domains=self.internal_domains(acting))
-        report = Counter(directory, settings, self.cache).count(request)
+        report = Counter(directory, settings, self.cache,
+                         resolutions=self.resolutions).count(request)
         if not report.comparable:
             # An incomplete count would make people seem to leave who were only not reached,
             # and one where nothing resolved says nothing about who the entries reach.

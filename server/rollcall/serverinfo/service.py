@@ -23,7 +23,8 @@ class ServerInfo:
                  validator: TokenValidator | None, issuer: str | None,
                  domains: Callable[[str | None], tuple[str, ...]] | None = None,
                  configured_domains: tuple[str, ...] = (),
-                 smtp: Callable[[], dict[str, Any]] | None = None) -> None:
+                 smtp: Callable[[], dict[str, Any]] | None = None,
+                 shared: Callable[[], dict[str, Any]] | None = None) -> None:
         self.organisation = organisation
         self.database = database
         self.cache = cache
@@ -33,6 +34,7 @@ class ServerInfo:
         self.domains = domains  # the organisation's domains for a count acting as a mailbox
         self.configured_domains = configured_domains
         self.smtp = smtp  # the SMTP service section (sending/control.py)
+        self.shared = shared  # where the caches live: this process, or Redis (and its state)
 
     def report(self, mailbox: str) -> dict[str, Any]:
         """The status document as `mailbox`, an administrator, sees it."""
@@ -42,8 +44,21 @@ class ServerInfo:
                                                  auth=org.auth), "directory": org.kind,
                               **self._details(mailbox), **self._domains(mailbox)},
             database=self.database,
-            cache=lambda: {"entries": len(self.cache), "ttl_s": self.cache_ttl_s},
+            cache=self._cache,
             identity=self._identity, smtp=self.smtp)
+
+    def _cache(self) -> dict[str, Any]:
+        """This process's cached expansions, and where the processes share theirs: Redis away
+        means every process asks the directory itself (slower), said in words."""
+        out: dict[str, Any] = {"entries": len(self.cache), "ttl_s": self.cache_ttl_s}
+        if self.shared is not None:
+            state = self.shared()
+            out["shared"] = state
+            if not state.get("ok"):
+                out["warning"] = ("Redis is not answering, so each Rollcall process counts "
+                                  "with its own cache: slower, and the same lists are asked "
+                                  "for more than once. Nothing is lost.")
+        return out
 
     def _details(self, mailbox: str) -> dict[str, Any]:
         """The directory's own part (Graph's permissions, limits); its failure said, not raised."""
