@@ -67,8 +67,11 @@ class ResolutionCache:
     @staticmethod
     def key(mailbox: str | None, name: str, address: str | None) -> str:
         """Per acting mailbox, whatever the entry: a name means what this sender's contacts
-        say, and a Rollcall list only what this sender may see."""
-        return f"{(mailbox or '').lower()}\x1f{name}\x1f{(address or '').lower()}"
+        say, and a Rollcall list only what this sender may see. An address is looked up by
+        the address alone, whatever name Outlook shows beside it."""
+        text = (address or "").strip()
+        handle = text.lower() if "@" in text or text.startswith("/") else f"{name}\x1f{text}"
+        return f"{(mailbox or '').lower()}\x1f{handle}"
 
     def get(self, key: str) -> Resolution | None:
         if self.ttl_s <= 0:

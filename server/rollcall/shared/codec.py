@@ -11,7 +11,7 @@ from rollcall.core.model import Entry, Expansion, Kind, MemberStatus, Resolution
 
 def _entry(e: Entry) -> list[Any]:
     row: list[Any] = [e.name, e.address, e.kind.value]
-    if e.routing_type != "SMTP" or e.item_id or e.status is not MemberStatus.NORMAL:
+    if e.routing_type != "SMTP" or e.item_id is not None or e.status is not MemberStatus.NORMAL:
         row += [e.routing_type, e.item_id, e.status.value]
     return row
 
