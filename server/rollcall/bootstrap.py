@@ -105,7 +105,7 @@ def bootstrap(config: Config | None = None, *, organisation: Organisation | None
                           organisation.version, store, own.expected,
                           service_account=config.ews.username,
                           history_days=config.store.history_days,
-                          bounced=lambda people: hard_bounces(store, people),
+                          bounced=hard_bounces(store),
                           cache=cache, resolutions=resolutions, flights=flights)
     validator = token_validator(config)
     controls = SmtpControls(config.sending, lambda: store().engine)
@@ -154,13 +154,26 @@ def shared_state(config: Config) -> tuple[ExpansionCache, ResolutionCache, Fligh
             Chained(LocalFlights(), RedisFlights(link)), link.state)
 
 
-def hard_bounces(store: Callable[[], ListStore], people: Any) -> list[str]:
-    """Of these addresses, those a hard bounce put on the suppression list (the count's
-    `bounced` finding)."""
-    from .store.outbox import Outbox
+def hard_bounces(store: Callable[[], ListStore]) -> Callable[[Any], list[str]]:
+    """Of some addresses, those a hard bounce put on the suppression list (the count's `bounced`
+    finding). The list is kept in memory and read again only when its version changes (any
+    process may add to it): one small query per count instead of one over every address, a
+    warm send check's largest database cost."""
+    kept: list[tuple[Any, frozenset[str]]] = []
+    lock = threading.Lock()
 
-    found: list[str] = Outbox(store().engine).hard_bounced(people)
-    return found
+    def bounced(people: Any) -> list[str]:
+        from .store.outbox import Outbox
+
+        outbox = Outbox(store().engine)
+        version = outbox.suppressions_version()
+        with lock:
+            if not kept or kept[0][0] != version:
+                kept[:] = [(version, outbox.all_hard_bounced())]
+            suppressed = kept[0][1]
+        return sorted({p.lower() for p in people} & suppressed) if suppressed else []
+
+    return bounced
 
 
 def send_worker(services: Services, name: str | None = None) -> SendWorker | None:

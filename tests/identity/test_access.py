@@ -31,7 +31,8 @@ def test_admin_status_is_403_for_others_and_complete_for_admins(as_user):
     assert status["database"]["ok"] is True and status["database"]["backend"] == "sqlite"
     assert status["database"]["revision"]
     assert status["identity"]["keys"] == 1
-    assert set(status["cache"]) == {"entries", "ttl_s"}
+    assert set(status["cache"]) == {"entries", "ttl_s", "shared"}
+    assert status["cache"]["shared"]["backend"] == "memory"  # no ROLLCALL_REDIS_URL
 
 
 def test_admin_group_membership_makes_an_admin(make_app):

@@ -9,6 +9,9 @@ Entra ID's access tokens for an API: v1.0 ones carry `upn`, v2.0 ones `preferred
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +34,9 @@ MAX_TOKEN_BYTES = 16 * 1024  # Entra tokens with many groups reach a few KB; mor
 # (oid, tid) -> the person's mailbox from the directory, or None when they have none. The seam
 # for Microsoft Graph (not built yet): it raises IdentityUnavailable when it cannot ask.
 MailboxResolver = Callable[[str, str | None], str | None]
+
+
+VERIFIED_MAX = 10_000  # verified tokens kept (one per signed-in person and hour, roughly)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,12 @@ class TokenValidator:
         self.settings = settings
         self.keys = keys
         self.resolve_mailbox = resolve_mailbox  # None until Graph is configured (a later issue)
+        # Tokens already verified, until their `exp`: a pane or send check sends the same token
+        # for an hour, and checking its RSA signature again each time was a warm request's
+        # largest cost. The key is still looked up on every hit, so a key the issuer withdrew
+        # stops its tokens as soon as the key set is read again, as before.
+        self._verified: OrderedDict[str, tuple[Caller, str, float]] = OrderedDict()
+        self._verified_lock = threading.Lock()
 
     def validate(self, token: str | None) -> Caller:
         """The caller a token names, once every check passed."""
@@ -80,6 +92,11 @@ class TokenValidator:
             raise NotSignedIn("Sign in to use Rollcall: the request carried no bearer token")
         if len(token) > MAX_TOKEN_BYTES:
             raise InvalidToken("The token is too large")
+        with self._verified_lock:
+            hit = self._verified.get(token)
+        if hit is not None and time.time() < hit[2]:
+            self.keys.key(hit[1])  # raises if the issuer no longer publishes that key
+            return hit[0]
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -93,7 +110,12 @@ class TokenValidator:
             raise InvalidToken("The token names no signing key (kid)")
         key = self.keys.key(kid)
         claims = self._decode(token, key.key)
-        return self._caller(claims)
+        caller = self._caller(claims)
+        with self._verified_lock:
+            self._verified[token] = (caller, kid, float(claims["exp"]))
+            while len(self._verified) > VERIFIED_MAX:
+                self._verified.popitem(last=False)
+        return caller
 
     def _decode(self, token: str, key: Any) -> dict[str, Any]:
         s = self.settings

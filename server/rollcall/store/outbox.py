@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, String, Table, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -154,6 +155,20 @@ class Outbox:
             return found
 
         return self._tx.read(work)
+
+    def suppressions_version(self) -> tuple[Any, ...]:
+        """A value that changes whenever the suppression list does (a row added, lifted or
+        suppressed again): one aggregate query, so a reader may keep the list between changes."""
+        return tuple(self._tx.read(lambda s: s.execute(select(
+            func.count(SuppressionRow.id), func.max(SuppressionRow.id),
+            func.max(SuppressionRow.created_at), func.max(SuppressionRow.lifted_at))).one()))
+
+    def all_hard_bounced(self) -> frozenset[str]:
+        """Every address (lower case) a hard bounce put on the suppression list, not lifted."""
+        return frozenset(self._tx.read(lambda s: s.scalars(
+            select(SuppressionRow.address_key).where(
+                SuppressionRow.reason == Suppression.HARD_BOUNCE.value,
+                SuppressionRow.lifted_at.is_(None))).all()))
 
     def hard_bounced(self, addresses: Iterable[str]) -> list[str]:
         """Of these addresses (lower case), those a hard bounce put on the suppression list."""
