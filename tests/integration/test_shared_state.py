@@ -150,3 +150,17 @@ def here_app(svc: Any) -> Any:
     from rollcall.app import create_app
 
     return create_app(services=svc)
+
+
+def test_redis_stopping_in_the_middle_of_a_count_leaves_it_complete(exchange, shared, tmp_path):
+    exchange.set_faults(latency_ms=30)
+    here = services(exchange, tmp_path, shared.url)
+    stopper = threading.Timer(0.3, shared.stop)  # while lists are being expanded and cached
+    stopper.start()
+    try:
+        report = here.counts.count([ALLSTAFF], None, "megan@contoso.com")
+    finally:
+        stopper.join()
+        shared.start()
+    assert report.complete and report.total == 495
+    assert exchange.snapshot()["ExpandDL"] == LISTS_UNDER_ALLSTAFF
