@@ -146,14 +146,19 @@ const ACTING = {
 function graphRows(exchange) {
   if (exchange.directory !== "graph") return [];
   const rows = [["Directory", `Microsoft Graph at ${exchange.endpoint ?? "(not set)"}`]];
-  if (exchange.permissions_error) {
-    rows.push(["Permissions", `can't be read: ${exchange.permissions_error}`]);
+  const unread = exchange.permissions_error ?? exchange.details_error;
+  if (unread) {
+    rows.push(["Permissions", `can't be read: ${unread}`]);
     return rows;
   }
   const needed = exchange.needed ?? [];
   const lacking = needed.filter((p) => !p.granted);
+  const required = needed.filter((p) => !p.optional);
   rows.push(["Permissions", needed.length === 0 ? "unknown"
     : lacking.length === 0 ? `all ${needed.length} granted`
+    : lacking.every((p) => p.optional) && required.length
+    ? `all ${required.length} required granted; ` + lacking.map((p) => `${p.name} missing `
+      + `(optional, for ${p.for})`).join("; ")
     : lacking.map((p) => `${p.name} missing (${p.optional ? "optional, " : "needed "}`
       + `for ${p.for})`).join("; ")]);
   // How each kind of list is read here, limited or not ("Hidden membership ...: read." too).

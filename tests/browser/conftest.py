@@ -75,7 +75,9 @@ def pane_server(demo_simulator: Any) -> Iterator[PaneServer]:
     sim, _ = demo_simulator
     # The pane signs in through the dev issuer; an 8 s deadline lets a test make a partial
     # count with the simulator's latency without waiting the default 20 s.
-    app = rollcall_app(demo_config(sim, deadline_s=8.0))
+    # Resolutions are not reused here (ROLLCALL_RESOLVE_TTL_S=0): the failure tests type people
+    # other tests counted a moment ago, and must reach the misbehaving Exchange.
+    app = rollcall_app(demo_config(sim, deadline_s=8.0, resolve_ttl_s=0))
     controls = Controls()
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:

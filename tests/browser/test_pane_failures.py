@@ -20,16 +20,22 @@ def sim(demo_simulator):
     simulator.set_faults(**CLEAR)  # the simulator is shared by the whole session
 
 
-@pytest.mark.parametrize(("fault", "title", "shot"), [
-    ({"drop_every": 1}, "Can't reach Exchange", "exchange-dropped"),
-    ({"busy_every": 1, "back_off_ms": 30_000}, "Exchange is busy", "exchange-busy"),
-    ({"http503_every": 1, "retry_after_s": 30}, "Exchange is busy", "exchange-503"),
+# Each case types someone else: a person resolved a moment ago is reused without asking
+# Exchange (ROLLCALL_RESOLVE_TTL_S), which would hide the fault.
+@pytest.mark.parametrize(("fault", "title", "shot", "who"), [
+    ({"drop_every": 1}, "Can't reach Exchange", "exchange-dropped",
+     "Megan Bowen <megan@contoso.com>"),
+    ({"busy_every": 1, "back_off_ms": 30_000}, "Exchange is busy", "exchange-busy",
+     "Alex Wilber <alex@contoso.com>"),
+    ({"http503_every": 1, "retry_after_s": 30}, "Exchange is busy", "exchange-503",
+     "Isaiah Langer <isaiah@contoso.com>"),
 ])
-def test_a_failing_exchange_shows_a_state_not_a_number(open_pane, sim, fault, title, shot):
+def test_a_failing_exchange_shows_a_state_not_a_number(open_pane, sim, fault, title, shot,
+                                                       who):
     pane = open_pane("browser")
     page = pane.page
     sim.set_faults(**fault)
-    pane.paste("Megan Bowen <megan@contoso.com>")
+    pane.paste(who)
     page.locator("#problem").wait_for(state="visible")
     assert page.locator("#problem-title").inner_text() == title
     assert page.locator("#result").is_hidden()  # no total, no badge, no "people left"

@@ -222,10 +222,10 @@ def not_listed(where: str, shown: int, estimate: int | None, note: str, address:
     """Members the directory could not list, with its own estimate: the count is incomplete."""
     about = f" Exchange counts about {estimate:,} there." if estimate is not None and \
         f"{estimate:,}" not in note else ""
-    listed = f" {shown:,} of them are counted;" if shown else ""
+    listed = f" {shown:,} of them are counted; the rest are not." if shown else ""
     return finding(
         "not_listed", ERROR,
-        f"{note}{about}{listed} the rest are not, so the count is incomplete.",
+        f"{note}{about}{listed} The count is incomplete.",
         [address] if address else [], path, **({"count": estimate} if estimate is not None
                                               else {}),
     )

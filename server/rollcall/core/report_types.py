@@ -201,8 +201,11 @@ class CountReport:
     @property
     def has_count(self) -> bool:
         """False when nothing is known: the directory failed before any person was found, so
-        there is no number to show, only a state ("Can't reach Exchange")."""
-        return self.complete or self.total > 0
+        there is no number to show, only a state ("Can't reach Exchange"). A directory that
+        answered with only an estimate (a list it cannot list) has answered: that is a count
+        of nobody yet, incomplete, with its finding."""
+        return self.complete or self.total > 0 or any(
+            f.code is FindingCode.NOT_LISTED for f in self.findings)
 
     @property
     def comparable(self) -> bool:

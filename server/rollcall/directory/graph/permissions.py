@@ -42,6 +42,9 @@ def permissions_report(graph_token: Callable[[], str], exchange_token: Callable[
         exchange = EXCHANGE_ROLE in granted(exchange_token())
     except (DirectoryError, jwt.PyJWTError):
         exchange = False
+    needed.append({"name": EXCHANGE_ROLE, "granted": exchange, "optional": True,
+                   "for": "dynamic lists' members, from Exchange Online's admin API "
+                          "(application permission, with an Exchange role)"})
     open_ = exchange and admin.open
     limits = [
         "Dynamic distribution lists: " + (
