@@ -27,7 +27,7 @@ const PROBLEMS = {
     + "nothing was sent. Try again in a minute.",
   exchange_busy: "Exchange asked Rollcall to wait, so nothing was sent yet. Try again in a "
     + "moment.",
-  exchange_unauthorized: "Exchange refused Rollcall's service account, so nothing was sent. "
+  exchange_unauthorized: "Exchange refused Rollcall's sign-in, so nothing was sent. "
     + "Tell your IT team.",
   throttled: "Rollcall or Exchange is busy just now, so nothing was sent. Try again in a minute.",
   unreachable: "Rollcall didn't answer. Check your connection and try again.",

@@ -41,7 +41,8 @@ const PROBLEMS = {
   exchange_busy: ["Exchange is busy",
     "Exchange asked Rollcall to wait, so nobody could be counted yet. Try again in a moment."],
   exchange_unauthorized: ["Exchange refused Rollcall",
-    "Exchange didn't accept Rollcall's service account. Tell your IT team."],
+    "Exchange didn't accept Rollcall's sign-in (its service account, or its permissions in "
+    + "Microsoft 365). Tell your IT team."],
   too_many_recipients: ["Too many recipients",
     "This message has more entries than Rollcall counts at once. Count a part of them."],
   bad_request: ["Rollcall couldn't read the recipients",
