@@ -254,10 +254,12 @@ def start_send_worker(services: Services) -> Callable[[], None] | None:
 
 
 def tracking_key(config: Config) -> bytes:
-    """The key that signs tracking links: made on first use in the instance folder (every
-    process and machine of one Rollcall must share that folder's key file)."""
-    from .sending.keys import instance_key
+    """The key that signs tracking and unsubscribe links: ROLLCALL_TRACKING_KEY_FILE (the same
+    file on every machine), else made on first use in the instance folder."""
+    from .sending.keys import given_key, instance_key
 
+    if config.sending.tracking_key_file:
+        return given_key(config.sending.tracking_key_file)
     return instance_key(config.store.instance_path, "tracking.key")
 
 

@@ -140,6 +140,13 @@ def _redis_url(text: str) -> str:
     return text.strip()
 
 
+def _key_file(text: str) -> str:
+    path = _readable_file(text)
+    if Path(path).stat().st_size < 32:
+        raise ValueError("holds fewer than 32 bytes: make one with head -c 32 /dev/urandom")
+    return path
+
+
 def _guid(text: str) -> str:
     if not GUID.match(text.strip()):
         raise ValueError("must be the app registration's client id (a GUID)")
@@ -386,6 +393,9 @@ SETTINGS: dict[str, Setting] = {
         "dkim_key_file": (_readable_file, "PEM private key that signs"),
         "tracking": (_choice("off", "anonymous", "individual"), "opens and clicks: off, per "
                      "send (anonymous, default) or per person (individual)"),
+        "tracking_key_file": (_key_file, "the key signing tracking and unsubscribe links, "
+                              "the same file on every machine; default made in the instance "
+                              "folder"),
         "dnsbl_zones": (_domains, "DNS blacklists the relay health check asks, comma-separated"),
         "dns_server": (_dns_server, "the DNS server health checks ask (host or host:port); "
                        "default the system's"),

@@ -71,3 +71,23 @@ def test_a_count_of_only_rollcall_lists_needs_no_exchange(tmp_path):
     with counting_as_operator():
         report = services.counts.count([Recipient("list:News", "list:News")])
     assert report.total == 1 and report.complete
+
+
+def test_machines_naming_one_tracking_key_file_sign_links_alike(tmp_path):
+    import pytest
+
+    from rollcall.bootstrap import tracking_key
+    from rollcall.config import ConfigError
+
+    key = tmp_path / "tracking.key"
+    key.write_bytes(bytes(range(32)))
+    one, two = (load_config(environ={"ROLLCALL_TRACKING_KEY_FILE": str(key)},
+                            instance_path=str(tmp_path / name)) for name in ("a", "b"))
+    assert tracking_key(one) == tracking_key(two) == bytes(range(32))
+    # Without it each instance folder makes its own: links one machine signs fail elsewhere.
+    alone = [tracking_key(load_config(environ={}, instance_path=str(tmp_path / n)))
+             for n in ("c", "d")]
+    assert alone[0] != alone[1]
+    key.write_bytes(b"short")
+    with pytest.raises(ConfigError, match="ROLLCALL_TRACKING_KEY_FILE.*32 bytes"):
+        load_config(environ={"ROLLCALL_TRACKING_KEY_FILE": str(key)})

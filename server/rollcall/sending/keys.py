@@ -26,3 +26,13 @@ def instance_key(instance_path: str, name: str, size: int = 32) -> bytes:
 
         time.sleep(0.01)
     raise OSError(f"{path} holds no key: delete it and Rollcall makes a new one")
+
+
+def given_key(path: str, size: int = 32) -> bytes:
+    """A key from a file an administrator made (`head -c 32 /dev/urandom > FILE`), the same on
+    every machine; ValueError naming the file when it is too short to be one."""
+    data = Path(path).read_bytes()
+    if len(data) < size:
+        raise ValueError(f"{path} holds {len(data)} bytes; a key needs at least {size} "
+                         f"(head -c {size} /dev/urandom > {path})")
+    return data

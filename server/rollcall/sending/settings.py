@@ -39,6 +39,9 @@ class SendSettings:
     dkim_selector: str | None = None
     dkim_key_file: str | None = None
     tracking: str = "anonymous"  # off | anonymous | individual
+    # The key signing tracking and unsubscribe links: one file every machine shares (a mounted
+    # secret); default INSTANCE/tracking.key, made on first use (one machine, or a shared folder).
+    tracking_key_file: str | None = None
     connections: int = 4  # SMTP sessions at once per worker process
     retry_s: tuple[float, ...] = (60, 300, 900, 1800, 3600)  # then hourly
     expire_s: float = 86400  # a recipient still deferred then has failed
