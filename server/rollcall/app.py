@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from .api.ratelimit import RateLimiter
+from .api.ratelimit import CallerLimits
 from .bootstrap import Services, bootstrap
 from .config import Config
 from .errors import RollcallError
@@ -26,14 +26,6 @@ def create_app(config: Config | None = None, *, services: Services | None = None
     app = Flask(__name__, instance_path=None)
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     app.extensions["rollcall"] = services
-    # Per caller and per process, for the routes that make the directory work (api/ratelimit.py).
-    server = services.config.server
-    app.extensions["rollcall.ratelimits"] = {
-        what: RateLimiter(server.rate_limit_per_minute, server.rate_limit_burst)
-        for what in LIMITED}
-    if server.rate_limit_per_minute:  # 0 turns every limit off
-        app.extensions["rollcall.ratelimits"].update(
-            {what: RateLimiter(HEAVY_PER_MINUTE, HEAVY_BURST) for what in HEAVY})
 
     from .api import (
         admin,
@@ -58,6 +50,16 @@ def create_app(config: Config | None = None, *, services: Services | None = None
     app.before_request(auth.authenticate)
     app.after_request(headers.security_headers)
     app.after_request(request_id.stamp)
+    # Per caller, for the routes that make the directory work (api/ratelimit.py): in this
+    # process, or in ROLLCALL_REDIS_URL's Redis for every process. After the hooks above, so
+    # that request_id.start stays first.
+    server = services.config.server
+    if server.rate_limit_per_minute:  # 0 turns every limit off
+        limits = CallerLimits(app, services.config.shared.redis_url)
+        for what in LIMITED:
+            limits.add(what, server.rate_limit_per_minute, server.rate_limit_burst)
+        for what in HEAVY:
+            limits.add(what, HEAVY_PER_MINUTE, HEAVY_BURST)
 
     @app.errorhandler(RollcallError)
     def rollcall_error(e: RollcallError) -> Any:

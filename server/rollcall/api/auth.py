@@ -19,7 +19,7 @@ from ..identity import Caller, Forbidden, NotSignedIn, TokenValidator
 from ..identity.errors import AuthError
 from ..lists import signed_in
 from .context import services
-from .ratelimit import RateLimiter
+from .ratelimit import EXTENSION, CallerLimits
 from .request_id import request_id
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -99,15 +99,15 @@ def admin_only(view: F) -> F:
 
 
 def rate_limited(what: str) -> Callable[[F], F]:
-    """Limit a view per caller with the app's RateLimiter for `what` (429 with Retry-After)."""
+    """Limit a view per caller (their mailbox) with the app's limit for `what`: RateLimited
+    (429 with Retry-After) when they have none left; no limits at all when the app has none."""
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            limiters: dict[str, RateLimiter] = current_app.extensions["rollcall.ratelimits"]
-            limiter = limiters.get(what)
-            if limiter is not None:
-                limiter.check(caller().mailbox, what)
+            limits: CallerLimits | None = current_app.extensions.get(EXTENSION)
+            if limits is not None:
+                limits.check(what, caller().mailbox)
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
