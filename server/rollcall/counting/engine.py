@@ -153,9 +153,10 @@ class _Run:
             requests=requests,
             elapsed_ms=elapsed_ms,
         )
-        if figures is not None:
-            report = replace(report, resource_units=figures.resource_units,
-                             http_requests=figures.requests)
+        units = getattr(figures, "resource_units", None)
+        if isinstance(units, int):  # only a directory that counts them (Graph's Figures)
+            report = replace(report, resource_units=units,
+                             http_requests=getattr(figures, "requests", None))
         log.info(
             "count done recipients=%d lists=%d total=%d complete=%s requests=%d elapsed_ms=%d "
             "limit=%d limit_peak=%d halvings=%d",
