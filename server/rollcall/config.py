@@ -78,7 +78,7 @@ def _dns_server(text: str) -> str:
 def _url(text: str) -> str:
     parts = urlsplit(text.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("must be a full URL like https://mail.example.com/EWS/Exchange.asmx")
+        raise ValueError("must be a full URL like https://host/path")
     return text.strip()
 
 
@@ -131,6 +131,16 @@ def _readable_file(text: str) -> str:
     except OSError as e:
         raise ValueError(f"cannot read {path}: {e.strerror}") from None
     return str(path)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("must be a number of seconds, like 120") from None
+    if not value >= 0 or value == float("inf"):
+        raise ValueError("must be 0 or more seconds")
+    return value
 
 
 def _redis_url(text: str) -> str:
@@ -343,7 +353,7 @@ SETTINGS: dict[str, Setting] = {
         "redis_url": (_redis_url, "Redis that several processes share (expansions, resolutions, "
                       "counts in flight, rate limits): redis://host:6379/0; default none, each "
                       "process its own"),
-        "resolve_ttl_s": (float, "how long a resolved entry is reused for the same sender "
+        "resolve_ttl_s": (_seconds, "how long a resolved entry is reused for the same sender "
                           "(seconds; 0 never)"),
     }),
     **_settings("count", "", {
@@ -354,7 +364,7 @@ SETTINGS: dict[str, Setting] = {
         "max_concurrency": (_int(1), "most EWS requests in flight per count (26 at most): "
                             "grown to while Exchange keeps up, halved when it is busy"),
         "deadline_s": (_positive_float, "a count answers by then, complete or not"),
-        "cache_ttl_s": (float, "how long list expansions are reused (seconds)"),
+        "cache_ttl_s": (_seconds, "how long list expansions are reused (seconds)"),
         "max_entries": (_int(1), "most recipients one count request may carry"),
     }),
     **_settings("store", "", {

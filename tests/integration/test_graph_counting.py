@@ -20,6 +20,7 @@ from rollcall.bootstrap import Services, bootstrap
 from rollcall.config import load_config
 from rollcall.core.model import Recipient
 from rollcall.dev.demo_graph import graph_settings
+from rollcall.errors import DirectoryUnavailable
 from support import demo_config, dev_issuer, identity_settings, rollcall_app, signed_in
 
 # What a sender types, as Outlook hands it over (contact groups and names without address).
@@ -64,7 +65,7 @@ def graph_services(sim: GraphSimulator, tmp_path: Path, auth: str = "app",
                    **more: Any) -> Services:
     return bootstrap(load_config(environ={}, instance_path=str(tmp_path),
                                  mailbox="megan@contoso.com", internal_domains=("contoso.com",),
-                                 **graph_settings(sim, auth), **more))
+                                 **{**graph_settings(sim, auth), **more}))
 
 
 def hidden_reached(org: Organisation, address: str) -> set[str]:
@@ -198,11 +199,20 @@ def test_graph_down_is_said_in_words(tmp_path):
         environ={}, instance_path=str(tmp_path), mailbox="megan@contoso.com", directory="graph",
         graph_url="https://127.0.0.1:9", graph_authority="https://127.0.0.1:9/t/v2.0",
         graph_client_id="id", graph_client_secret="s", graph_auth="app"))
-    report = services.counts.count([recipient("allstaff@contoso.com")], None, None)
-    assert not report.has_count
-    [finding] = report.findings
-    assert "identity provider" in finding.message or "could not be reached" in finding.message
-    assert "Traceback" not in finding.message and "127.0.0.1" not in finding.message
+    with pytest.raises(DirectoryUnavailable) as caught:
+        services.counts.count([recipient("allstaff@contoso.com")], None, None)
+    said = caught.value.message
+    assert "identity provider could not be asked" in said, said
+    assert "Traceback" not in said and "127.0.0.1" not in said and "Error" not in said
+
+
+def test_a_refused_secret_is_said_as_the_providers_refusal_not_an_outage(graph_sim, tmp_path):
+    services = graph_services(graph_sim, tmp_path, graph_client_secret="wrong")
+    with pytest.raises(DirectoryUnavailable) as caught:
+        services.counts.count([recipient("allstaff@contoso.com")], None, "megan@contoso.com")
+    assert caught.value.code == "exchange_unauthorized"
+    assert "would not give Rollcall a Microsoft Graph token: invalid_client" in \
+        caught.value.message
 
 
 def test_an_expired_token_is_replaced_and_the_count_goes_on(graph_sim, tmp_path):

@@ -107,6 +107,14 @@ def paths() -> dict[str, Any]:
             (*_SIGNED_IN, 403))},
         "/api/auth/config": {"get": op(
             "How the pane signs in (public)", ref("AuthConfig"), (), public=True)},
+        # For load balancers: 503 only when the database is down (Redis away is slower, not
+        # down); the same document either way.
+        "/healthz": {"get": {
+            "summary": "Whether this process can serve (public): the database, and Redis",
+            "security": [],
+            "responses": {"200": {"description": "Serving", "content": _json(ref("Health"))},
+                          "503": {"description": "The database cannot be reached",
+                                  "content": _json(ref("Health"))}}}},
         "/api/lists": {
             "get": op("The Rollcall lists the caller may see (administrators: all)",
                       {"type": "array", "items": ref("ListInfo")}, _SIGNED_IN),

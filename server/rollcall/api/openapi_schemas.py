@@ -181,6 +181,11 @@ SCHEMAS: dict[str, Any] = {
     "Me": obj({"mailbox": STR, "name": STR, "roles": array(STR), "admin": BOOL}),
     "AuthConfig": obj({"client_id": nullable(STR), "scope": nullable(STR),
                        "authority": nullable(STR), "dev_token_url": nullable(STR)}),
+    "Health": obj({"ok": BOOL,
+                   "database": obj({"ok": BOOL, "backend": nullable(STR),
+                                    "error": nullable(STR)}),
+                   "redis": obj({"backend": {"type": "string", "enum": ["memory", "redis"]},
+                                 "ok": BOOL, "down_since": nullable({"type": "number"})})}),
     "Status": obj({
         "rollcall": obj({"version": STR}),
         "exchange": obj({"configured": BOOL, "auth": {"type": "string", "enum": [

@@ -85,3 +85,16 @@ class ClientApp:
                     timeout=self.timeout_s,
                     **({"authority": authority} if entra else {"oidc_authority": authority}))
             return self._app
+
+
+def provider_problem(error: BaseException) -> str:
+    """Why the identity provider could not be asked, in words (never a Python class name)."""
+    import requests
+
+    if isinstance(error, requests.exceptions.SSLError):
+        return "its certificate is not trusted: check the CA file setting"
+    if isinstance(error, requests.exceptions.Timeout):
+        return "it did not answer in time"
+    if isinstance(error, requests.RequestException | OSError):
+        return "no connection"
+    return "its OpenID metadata could not be read"

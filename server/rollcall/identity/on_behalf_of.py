@@ -26,6 +26,7 @@ import msal
 import requests
 
 from ..core.model import DirectoryError
+from .client_credentials import provider_problem
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ class OnBehalfOf:
                 self._app = None  # the next count tries discovery again
             # Plain words; requests' text (the provider's host and port) is for the log only.
             raise DirectoryError("unreachable", "The identity provider could not be asked for a "
-                                 f"{self.settings.service} token", detail=type(e).__name__,
+                                 f"{self.settings.service} token", detail=provider_problem(e),
                                  cause=e) from None
         if "access_token" not in answer:
             error = answer.get("error", "error")

@@ -39,12 +39,12 @@ def graph_error(status: int, body: Any, headers: Mapping[str, str], what: str) -
     """One failed answer (a request's, or one `$batch` item's) as Rollcall's error."""
     code, message = error_code(body)
     detail = f"HTTP {status}" + (f" {code}" if code else "")
-    if status == 429 or (status == 503 and code != "ServiceNotAvailable"):
+    if status in (429, 503):
         # Throttled (429) or busy (503): Graph names its wait; the engine waits if the count's
         # deadline allows, else the count ends incomplete with the wait in its finding.
         return Throttled(f"Microsoft 365 asked Rollcall to slow down while reading {what}",
                          retry_after(headers) or DEFAULT_RETRY_AFTER_S, detail=detail)
-    if status in (500, 502, 503, 504):
+    if status in (500, 502, 504):
         return DirectoryError("unavailable", f"Microsoft 365 could not answer {what} just now",
                               retry_after(headers) or DEFAULT_RETRY_AFTER_S, detail=detail)
     if status == 404:
@@ -63,6 +63,15 @@ def graph_error(status: int, body: Any, headers: Mapping[str, str], what: str) -
 
 
 def unreachable(what: str, cause: BaseException) -> DirectoryError:
-    """A connection that failed or timed out: worth one more try soon."""
+    """A connection that failed or timed out: worth one more try soon (not a bad certificate,
+    which stays bad until ROLLCALL_GRAPH_CA_FILE changes)."""
+    import requests
+
+    if isinstance(cause, requests.exceptions.SSLError):
+        return DirectoryError("unreachable", f"Microsoft 365's certificate is not trusted "
+                              f"(check ROLLCALL_GRAPH_CA_FILE), so {what} could not be read",
+                              detail="TLS certificate not trusted", cause=cause)
+    why = ("it did not answer in time" if isinstance(cause, requests.exceptions.Timeout)
+           else "the connection was refused or dropped")
     return DirectoryError("unreachable", f"Microsoft 365 could not be reached while reading "
-                          f"{what}", 0.5, detail=type(cause).__name__, cause=cause)
+                          f"{what}: {why}", 0.5, detail="no connection", cause=cause)

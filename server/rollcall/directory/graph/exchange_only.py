@@ -24,7 +24,7 @@ from .transport import Figures, GraphTransport
 log = logging.getLogger(__name__)
 
 PAGE = 1000  # the admin API's page (ResultSize)
-RETRY_CLOSED_S = 600.0  # an admin API that refused Rollcall is asked again after this
+RETRY_CLOSED_S = 60.0  # an admin API that refused Rollcall is asked again after this
 STORED = ("Exchange calculates this dynamic list's members about once a day: these are its "
           "members as Exchange last stored them, so people added or changed since may be missing.")
 

@@ -109,6 +109,10 @@ class GraphOrganisation:
 
         transport, _, admin, ids = self.parts()
         path, token = self.acting(mailbox)
+        # The token first (msal and the on-behalf-of exchange keep it, so this is cheap when
+        # warm): a refused secret or an unreachable authority is then said as what it is,
+        # before any entry is looked up, rather than as every entry failing.
+        token(False)
         self._asked = True
         return GraphDirectory(transport, path, token, admin, ids,
                               self.internal_domains(mailbox))

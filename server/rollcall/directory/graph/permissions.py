@@ -42,9 +42,13 @@ def permissions_report(graph_token: Callable[[], str], exchange_token: Callable[
         exchange = EXCHANGE_ROLE in granted(exchange_token())
     except (DirectoryError, jwt.PyJWTError):
         exchange = False
-    needed.append({"name": EXCHANGE_ROLE, "granted": exchange, "optional": True,
+    refused = getattr(admin, "last_refusal", None) if not admin.open else None
+    needed.append({"name": EXCHANGE_ROLE, "granted": exchange and refused is None,
+                   "optional": True,
                    "for": "dynamic lists' members, from Exchange Online's admin API "
-                          "(application permission, with an Exchange role)"})
+                          "(application permission, with an Exchange role)"
+                          + (f"; the admin API refused Rollcall ({refused}), asked again "
+                             "within a minute" if refused else "")})
     open_ = exchange and admin.open
     limits = [
         "Dynamic distribution lists: " + (

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import requests
 
 from rollcall.core.model import DirectoryError
-from rollcall.identity.client_credentials import ClientApp
+from rollcall.identity.client_credentials import ClientApp, provider_problem
 
 from .settings import GraphSettings
 
@@ -34,7 +34,7 @@ class AppTokens:
             answer = self.app.token(scope(resource_url), renew)
         except (requests.RequestException, ValueError, OSError) as e:
             raise DirectoryError("unreachable", "The identity provider could not be asked for "
-                                 "a Microsoft Graph token", detail=type(e).__name__,
+                                 "a Microsoft Graph token", detail=provider_problem(e),
                                  cause=e) from None
         if "access_token" not in answer:
             raise DirectoryError(
