@@ -24,6 +24,7 @@ import requests
 GROUP = "#microsoft.graph.group"
 PAGE = 999
 TRIES = 5
+READS = 3  # times the parse term is measured; the fastest is kept
 
 
 @dataclass(slots=True)
@@ -128,7 +129,8 @@ class GraphParse:
 def fetch_and_parse(sim: Any, http: requests.Session, token: str,
                     group_ids: list[str]) -> GraphParse:
     """Every list's members pages as Rollcall asks for them (its $select), fetched raw, then
-    read once on one thread as Rollcall's adapter reads them: the bound's parse term."""
+    read on one thread as Rollcall's adapter reads them (the fastest of READS): the bound's
+    parse term."""
     from rollcall.directory.graph.parse import SELECT, entry_of, is_limited
 
     graph = _Graph(http, token)
@@ -142,16 +144,19 @@ def fetch_and_parse(sim: Any, http: requests.Session, token: str,
             bodies.append(content)
             url, params = json.loads(content).get("@odata.nextLink"), None
     fetch_s = time.perf_counter() - started
-    started = time.perf_counter()
-    for content in bodies:
-        json.loads(content)
-    json_s = time.perf_counter() - started
-    started = time.perf_counter()
+    json_s = parse_s = float("inf")
     entries = 0
-    for content in bodies:
-        for obj in json.loads(content).get("value", ()):
-            entries += 1
-            is_limited(obj)
-            entry_of(obj)
-    parse_s = time.perf_counter() - started
+    for _ in range(READS):  # the fastest of a few: other work on the machine only adds time
+        started = time.perf_counter()
+        for content in bodies:
+            json.loads(content)
+        json_s = min(json_s, time.perf_counter() - started)
+        started = time.perf_counter()
+        entries = 0
+        for content in bodies:
+            for obj in json.loads(content).get("value", ()):
+                entries += 1
+                is_limited(obj)
+                entry_of(obj)
+        parse_s = min(parse_s, time.perf_counter() - started)
     return GraphParse(len(bodies), entries, sum(map(len, bodies)), json_s, parse_s, fetch_s)
