@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint simulator clean
+.PHONY: demo test bench loadtest lint simulator clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ bench: $(STAMP)
 	$(PY) -m bench
 	$(PY) -m bench --send
 	$(PY) -m bench --graph
+
+# Not part of `make test`: gunicorn (4 workers), 2 send workers, PostgreSQL and Redis under 200
+# wrk connections, then again while processes are killed, beside the single process (README,
+# "Running at scale"). About 4 minutes; needs wrk, redis-server and the PostgreSQL 15 binaries.
+loadtest: $(STAMP)
+	$(PY) -m bench --load
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check server tests bench

@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--graph", action="store_true",
                    help="the same organisation over EWS and over Microsoft Graph, cold and "
                    "warm, beside a baseline for each (10,000 people, 300 lists by default)")
+    p.add_argument("--load", action="store_true",
+                   help="Rollcall at scale instead: gunicorn, 2 send workers, PostgreSQL and "
+                   "Redis under 200 wrk connections, with faults, beside the single process "
+                   "(`make loadtest`; about 4 minutes)")
     return p
 
 
@@ -71,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.only == "throttled" and args.throttle_at < 1:
         parser.error("--only throttled needs --throttle-at of 1 or more")
+    if args.load:
+        from .load import run as run_load
+
+        return run_load(args, say)
     if args.send:
         from .send import run as run_send
 
