@@ -3,7 +3,10 @@ ResolveNames, Graph's searches), so a name means the same person either way. Pur
 
 from __future__ import annotations
 
-from rollcall.core.model import Entry
+from collections.abc import Callable
+
+from rollcall.core.entries import is_internal
+from rollcall.core.model import Entry, Kind, Resolution
 
 
 def distinct_candidates(candidates: list[Entry]) -> list[Entry]:
@@ -32,3 +35,23 @@ def choose(candidates: list[Entry], smtp: str, name: str) -> Entry | None:
                 return c
     exact = [c for c in candidates if c.name.strip().lower() == name.strip().lower()]
     return exact[0] if len(exact) == 1 else None
+
+
+def decide(query: str, found: list[Entry], smtp: str, name: str,
+           internal: tuple[str, ...],
+           unlisted: Callable[[str, str], Entry | None]) -> Resolution:
+    """A recipient's Resolution from what the directory found, the same rules for every
+    directory: one person however many ways found; nobody found is a one-off outside the
+    organisation's domains, and inside them whatever `unlisted(smtp, name)` says Exchange
+    delivers to (a recipient no search shows), else unresolved; several people is ambiguous."""
+    candidates = distinct_candidates(found)
+    if not candidates:
+        if smtp and not is_internal(smtp, internal):
+            # Outlook sends to any SMTP address; outside our domains nobody can check it.
+            return Resolution(query, Entry(name or smtp, smtp, Kind.ONE_OFF))
+        hidden = unlisted(smtp, name) if smtp else None  # names: not found means nobody
+        return Resolution(query, hidden, None if hidden else "unresolved")
+    chosen = choose(candidates, smtp, name)
+    if chosen is None:
+        return Resolution(query, None, "ambiguous", tuple(candidates))
+    return Resolution(query, chosen, None, tuple(candidates) if len(candidates) > 1 else ())

@@ -36,11 +36,11 @@ from exchangelib.transport import OAUTH2
 from exchangelib.util import add_xml_child, create_element
 from lxml import etree
 
-from rollcall.core.entries import clean_domains, is_internal
+from rollcall.core.entries import clean_domains
 from rollcall.core.entries import internal_domains as default_domains
 from rollcall.core.model import DirectoryError, Entry, Expansion, Kind, NotFound, Resolution
 
-from ..candidates import choose, distinct_candidates
+from ..candidates import decide
 from .auth import AccessToken, BearerCredentials, PrivateCA, forget
 from .errors import RECONNECT_AFTER_S, FailFastWithRetryAfter, mapped, response_error
 from .parse import (
@@ -186,20 +186,10 @@ class EwsDirectory:
         query = smtp or (address if address.startswith("/") else "") or name.strip()
         if not query:
             return Resolution(query="", entry=None, problem="unresolved")
-        # One address found several ways (the directory and the sender's Contacts) is one person.
-        candidates = distinct_candidates(self._resolve(query))
-        if not candidates:
-            if smtp and not is_internal(smtp, self._internal):
-                # Outlook sends to any SMTP address; outside our domains nobody can check it.
-                return Resolution(query, Entry(name or smtp, smtp, Kind.ONE_OFF))
-            # ResolveNames never finds recipients hidden from address lists; Exchange still
-            # delivers to them by address. Names are not asked: hidden means not found by name.
-            hidden = self._recipient_check(smtp, name) if smtp else None
-            return Resolution(query, hidden, None if hidden else "unresolved")
-        chosen = choose(candidates, smtp, name)
-        if chosen is None:
-            return Resolution(query, None, "ambiguous", tuple(candidates))
-        return Resolution(query, chosen, None, tuple(candidates) if len(candidates) > 1 else ())
+        # ResolveNames never finds recipients hidden from address lists; Exchange still
+        # delivers to them by address, and GetMailTips says so.
+        return decide(query, self._resolve(query), smtp, name, self._internal,
+                      self._recipient_check)
 
     def expand(self, entry: Entry) -> Expansion:
         """One level of a list: ExpandDL for public lists, GetItem for contact groups."""

@@ -15,10 +15,10 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
-from rollcall.core.entries import clean_domains, is_internal
+from rollcall.core.entries import clean_domains
 from rollcall.core.model import DirectoryError, Entry, Expansion, Kind, NotFound, Resolution
 
-from ..candidates import choose, distinct_candidates
+from ..candidates import decide
 from .contact_groups import ContactGroups
 from .exchange_only import ExchangeAdmin, MailTips, dynamic_members, exchange_only_members
 from .parse import (
@@ -93,17 +93,8 @@ class GraphDirectory:
         if not query:
             return Resolution(query="", entry=None, problem="unresolved")
         found = self._by_address(smtp) if smtp else self._by_name(query)
-        candidates = distinct_candidates(found)
-        if not candidates:
-            if smtp and not is_internal(smtp, self._internal):
-                # Outlook sends to any SMTP address; outside our domains nobody can check it.
-                return Resolution(query, Entry(name or smtp, smtp, Kind.ONE_OFF))
-            only_exchange = self._exchange_recipient(smtp, name) if smtp else None
-            return Resolution(query, only_exchange, None if only_exchange else "unresolved")
-        chosen = choose(candidates, smtp, name)
-        if chosen is None:
-            return Resolution(query, None, "ambiguous", tuple(candidates))
-        return Resolution(query, chosen, None, tuple(candidates) if len(candidates) > 1 else ())
+        # An address Graph does not know may be a dynamic list or public folder Exchange has.
+        return decide(query, found, smtp, name, self._internal, self._exchange_recipient)
 
     def expand(self, entry: Entry) -> Expansion:
         if entry.kind is Kind.CONTACT_GROUP and entry.item_id:
@@ -153,9 +144,8 @@ class GraphDirectory:
 
     def _lookup(self, proxy: str) -> list[dict[str, Any]]:
         """Users, groups and org contacts holding a proxy address: one $batch of three."""
-        flt = quote(f"proxyAddresses/any(p:p eq {quoted(proxy)})", safe="/:(),'")
         answers = self.transport.batch(
-            [(c, f"/{c}?$filter={flt}&$select={fields}") for c, _, fields in COLLECTIONS],
+            [(c, holding(c, proxy, fields)) for c, _, fields in COLLECTIONS],
             self.token, self.figures, f"the address {proxy.split(':', 1)[1]}")
         failed = first_failure(answers, f"the address {proxy.split(':', 1)[1]}")
         if failed is not None:
@@ -206,9 +196,8 @@ class GraphDirectory:
             chunk = unknown[start:start + BATCH]
             what = "the lists in a contact group"
             answers = self.transport.batch(
-                [(str(i), "/groups?$filter=" + quote(
-                    f"proxyAddresses/any(p:p eq {quoted('smtp:' + a)})", safe="/:(),'")
-                    + f"&$select={GROUP_FIELDS}") for i, a in enumerate(chunk)],
+                [(str(i), holding("groups", "smtp:" + a, GROUP_FIELDS))
+                 for i, a in enumerate(chunk)],
                 self.token, self.figures, what)
             failed = first_failure(answers, what)
             if failed is not None:
@@ -251,3 +240,9 @@ class GraphDirectory:
             except NotFound:
                 is_dynamic = False
         return Entry(name.strip() or smtp, smtp, Kind.DYNAMIC_DL if is_dynamic else Kind.MAILBOX)
+
+
+def holding(collection: str, proxy: str, fields: str) -> str:
+    """The relative URL of the objects in `collection` with this proxy address (smtp:, X500:)."""
+    flt = quote(f"proxyAddresses/any(p:p eq {quoted(proxy)})", safe="/:(),'")
+    return f"/{collection}?$filter={flt}&$select={fields}"
