@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from rollcall.core.model import (
     CountRequest,
-    DirectoryError,
     Entry,
     Expansion,
     Kind,
@@ -151,9 +150,6 @@ def test_a_stored_membership_is_counted_and_said():
     [finding] = [f for f in report.findings if f.code == "limited_view"]
     assert finding.message == "as Exchange stored them" and finding.severity == "info"
 
-
-def test_directory_errors_are_rollcalls_own():
-    assert isinstance(graph_error(429, {}, {}, "x"), DirectoryError)
 
 
 def test_a_list_read_in_full_that_reaches_fewer_than_exchange_counts_is_incomplete():
