@@ -184,9 +184,13 @@ def test_bounces_arriving_later_pause_a_send_still_going(bouncing):
     wait_for(lambda: show(services, send.id).status.value == "paused")
     summary = show(services, send.id)
     assert summary.counts["bounced"] == 3 and summary.counts["deferred"] == 1
-    # Judged as each bounce arrives: at the third, 3 of the 12 or 13 copies tried so far.
-    assert re.fullmatch(r"bounce rate 2[35]% is over 20%: check the relay's reputation "
-                        r"\(blacklists\) and the list", summary.paused["reason"])
+    # Judged as each bounce arrives: at the third, 3 of however many copies were tried by then,
+    # which depends on when the bounce-backs come in: at least the 10 of the minimum sample
+    # (30%), at most all 14 that can be tried (21%).
+    judged = re.fullmatch(r"bounce rate (\d+)% is over 20%: check the relay's reputation "
+                          r"\(blacklists\) and the list", summary.paused["reason"])
+    assert judged, summary.paused["reason"]
+    assert int(judged[1]) in {round(100 * 3 / tried) for tried in range(10, 15)}
 
 
 def test_a_warning_below_the_stop_figure(bouncing):
