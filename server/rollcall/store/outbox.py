@@ -159,7 +159,7 @@ class Outbox:
     def suppressions_version(self) -> tuple[Any, ...]:
         """A value that changes whenever the suppression list does (a row added, lifted or
         suppressed again): one aggregate query, so a reader may keep the list between changes."""
-        return tuple(self._tx.read(lambda s: s.execute(select(
+        return tuple(self._tx.read_rows(lambda s: s.execute(select(
             func.count(SuppressionRow.id), func.max(SuppressionRow.id),
             func.max(SuppressionRow.created_at), func.max(SuppressionRow.lifted_at))).one()))
 

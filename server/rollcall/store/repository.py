@@ -303,11 +303,11 @@ class ListStore(SharedLists):
         """Store one count's total and address set (compressed) under `key`, with the list
         path that held each address when `holders` has it."""
         blob, size = snapshots.pack(addresses, holders)
-        return self._tx.write(lambda s: snapshots.save(s, key, total, blob, size))
+        return self._tx.write_rows(lambda s: snapshots.save(s, key, total, blob, size))
 
     def previous_snapshot(self, key: str) -> Snapshot | None:
         """The newest snapshot stored under `key`, with its addresses, or None."""
-        return self._tx.read(lambda s: snapshots.latest(s, key))
+        return self._tx.read_rows(lambda s: snapshots.latest(s, key))
 
     def history(self, key: str, limit: int = 50) -> list[SnapshotInfo]:
         """Snapshots under `key`, newest first, without their addresses."""

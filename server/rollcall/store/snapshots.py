@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.orm import Session
 
 from rollcall.errors import BadRequest
@@ -19,6 +19,7 @@ from rollcall.store.models import SnapshotRow
 from rollcall.store.queries import utcnow
 from rollcall.store.records import Snapshot, SnapshotInfo
 
+_TABLE = SnapshotRow.metadata.tables[SnapshotRow.__tablename__]
 LONG_KEY = 512  # characters; a longer key (hundreds of entries) is kept as its digest
 
 
@@ -67,38 +68,28 @@ def unpack(blob: bytes) -> frozenset[str]:
     return frozenset(unpack_lines(blob))
 
 
-def _info(row: SnapshotRow) -> SnapshotInfo:
-    return SnapshotInfo(row.id, row.key, row.at, row.total, row.size, row.stored_bytes)
-
-
-def save(s: Session, key: str, total: int, blob: bytes, size: int) -> SnapshotInfo:
-    """Insert one snapshot."""
+def save(s: Connection, key: str, total: int, blob: bytes, size: int) -> SnapshotInfo:
+    """Insert one snapshot (on a bare connection: every send check keeps one)."""
     key = stored_key(key)
-    row = SnapshotRow(
-        key=key,
-        key_hash=key_hash(key),
-        at=utcnow(),
-        total=total,
-        size=size,
-        stored_bytes=len(blob),
-        addresses=blob,
-    )
-    s.add(row)
-    s.flush()
-    return _info(row)
+    at = utcnow()
+    row_id = s.execute(insert(_TABLE).returning(_TABLE.c.id),
+                       {"key": key, "key_hash": key_hash(key), "at": at, "total": total,
+                        "size": size, "stored_bytes": len(blob), "addresses": blob}).scalar_one()
+    return SnapshotInfo(row_id, key, at, total, size, len(blob))
 
 
-def latest(s: Session, key: str) -> Snapshot | None:
+def latest(s: Connection, key: str) -> Snapshot | None:
     """The newest snapshot for `key` with its addresses, or None."""
     key = stored_key(key)
+    t = _TABLE.c
     # The hash finds the rows through the index; comparing the key too rules out collisions.
     query = (
-        select(SnapshotRow)
-        .where(SnapshotRow.key_hash == key_hash(key), SnapshotRow.key == key)
-        .order_by(SnapshotRow.id.desc())  # insertion order, whatever the clocks did
+        select(t.id, t.key, t.at, t.total, t.size, t.stored_bytes, t.addresses)
+        .where(t.key_hash == key_hash(key), t.key == key)
+        .order_by(t.id.desc())  # insertion order, whatever the clocks did
         .limit(1)
     )
-    row = s.scalars(query).first()
+    row = s.execute(query).first()
     if row is None:
         return None
     lines = unpack_lines(row.addresses)
