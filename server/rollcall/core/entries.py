@@ -115,5 +115,23 @@ def internal_domains(configured: Iterable[str], *mailboxes: str | None) -> tuple
 def is_internal(address: str, domains: tuple[str, ...]) -> bool:
     """True when the address's domain is one of `domains` (from `clean_domains`) or a
     subdomain of one."""
-    domain = domain_of(address)
+    return _inside(domain_of(address), domains)
+
+
+def _inside(domain: str, domains: tuple[str, ...]) -> bool:
     return any(domain == d or domain.endswith("." + d) for d in domains)
+
+
+def outside(addresses: Iterable[str], domains: tuple[str, ...]) -> list[str]:
+    """The addresses not `is_internal`, in their order; each domain judged once (a count's
+    people share a few domains)."""
+    inside: dict[str, bool] = {}
+    out = []
+    for address in addresses:
+        domain = domain_of(address)
+        known = inside.get(domain)
+        if known is None:
+            known = inside[domain] = _inside(domain, domains)
+        if not known:
+            out.append(address)
+    return out

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, replace
 
 from . import findings as f
 from .attribution import Part, contributions, explain, path_text
-from .entries import Verdict, classify, clean_domains, expandable, is_internal, label
+from .entries import Verdict, classify, clean_domains, expandable, label
+from .entries import outside as outside_of
 from .model import LIST_KINDS, CountRequest, DirectoryError, Entry, MemberStatus, Resolution
 from .report_types import CountReport, NodeStatus, TreeNode
 from .tree import Node, Outcome, Tree, loop_through, members_of, reach, walk
@@ -77,7 +78,7 @@ def build_report(
     total = tally.total
     domains = clean_domains(internal_domains)
     if domains:
-        outside = [a for a in tally.seen if not is_internal(a, domains)]
+        outside = outside_of(tally.seen, domains)
         if outside:
             found.append(f.external(sorted(outside), total, tally.complete))
     else:
