@@ -35,14 +35,22 @@ function draw(figure, report) {
   const width = widthOf(figure);
   drawn.set(figure, { report, width });
   const { entries, duplicates, undeliverable, total, expected } = report;
+  const unknown = report.not_looked_up || 0;
   const rows = [
     { label: "Entries", from: 0, to: entries, value: entries, kind: "entries" },
     { label: "− Duplicates", from: entries - duplicates, to: entries, value: -duplicates,
       kind: "minus" },
+  ];
+  if (unknown) {
+    // Entries Exchange did not answer for: unknown, never shown as undeliverable.
+    rows.push({ label: "− Not looked up", from: total + undeliverable,
+      to: total + undeliverable + unknown, value: -unknown, kind: "minus" });
+  }
+  rows.push(
     { label: "− Undeliverable", from: total, to: total + undeliverable, value: -undeliverable,
       kind: "minus" },
     { label: "= Total", from: 0, to: total, value: total, kind: "total" },
-  ];
+  );
   if (expected !== null && expected !== undefined) {
     rows.push({ label: fromHistory(report) ? "Last count" : "Expected", from: 0, to: expected,
       value: expected, kind: "expected" });
@@ -88,8 +96,10 @@ export function sentence(report) {
   const n = (v) => v.toLocaleString("en-US");
   // An incomplete count is a lower bound: what was read so far.
   const least = report.complete === false ? "at least " : "";
-  let text = `${n(entries)} entries − ${n(duplicates)} duplicates − ${n(undeliverable)} `
-    + `undeliverable = ${least}${n(total)} unique recipients`;
+  const unknown = report.not_looked_up || 0;
+  let text = `${n(entries)} entries − ${n(duplicates)} duplicates − `
+    + (unknown ? `${n(unknown)} not looked up − ` : "")
+    + `${n(undeliverable)} undeliverable = ${least}${n(total)} unique recipients`;
   if (expected !== null && expected !== undefined) {
     text += `; ${fromHistory(report) ? "last count" : "expected"} ${n(expected)}`;
     if (difference) text += ` (${n(Math.abs(difference))} ${difference > 0 ? "more" : "fewer"})`;

@@ -264,7 +264,9 @@ def summary(report: CountReport, send_check: tuple[Finding, ...] = ()) -> str:
                      for c in report.contributions)
     lines.append(f"{_n(report.entries, 'entry', 'entries')} - "
                  f"{_n(report.duplicates, 'duplicate')} - "
-                 f"{report.undeliverable} undeliverable = {report.total}")
+                 f"{report.undeliverable} undeliverable"
+                 + (f" - {report.not_looked_up} not looked up" if report.not_looked_up else "")
+                 + f" = {report.total}")
     lines.append(f"{_n(report.lists, 'list')}, {report.max_depth} deep; "
                  f"{_n(report.requests, 'request')} in {report.elapsed_ms} ms")
     if report.tree:

@@ -67,6 +67,28 @@ def test_a_partial_count_is_at_least_a_number(open_pane, sim):
     pane.shot("partial-count")
 
 
+def test_an_entry_exchange_did_not_answer_for_is_not_looked_up_never_undeliverable(open_pane,
+                                                                                  sim):
+    pane = open_pane("browser")
+    page = pane.page
+    # Every second request busy, for longer than the count may wait: of the two lookups (two
+    # requests in a row, in either order) exactly one is answered, the other never is.
+    sim.set_faults(busy_every=2, back_off_ms=30_000)
+    pane.paste("Patti Fernandez <patti@contoso.com>\nLee Gu <lee.gu@contoso.com>")
+    report = pane.settled()
+    assert (report["total"], report["complete"]) == (1, False)
+    assert (report["undeliverable"], report["not_looked_up"], report["entries"]) == (0, 1, 2)
+    assert page.locator("#total-prefix").inner_text() == "at least"
+    labels = page.locator("#chart .chart-label").all_text_contents()
+    values = page.locator("#chart .chart-value").all_text_contents()
+    assert dict(zip(labels, values, strict=True)) == {"Entries": "2", "− Duplicates": "0",
+                                         "− Not looked up": "−1", "− Undeliverable": "0",
+                                         "= Total": "1"}
+    caption = page.locator("#chart figcaption").inner_text()
+    assert caption.startswith("2 entries − 0 duplicates − 1 not looked up − 0 undeliverable = "
+                              "at least 1 unique recipients")
+
+
 def test_entries_not_found_are_problems_and_send_would_stop_them(open_pane):
     pane = open_pane("browser")
     page = pane.page

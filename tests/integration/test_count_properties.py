@@ -78,4 +78,5 @@ def test_total_is_the_distinct_deliverable_addresses_reachable(optional_ews_sche
         wire.validate(optional_ews_schema)
     assert report["complete"] is True
     assert report["total"] == len(reachable(members, group, chosen, with_group))
-    assert report["entries"] == report["total"] + report["duplicates"] + report["undeliverable"]
+    assert report["entries"] == (report["total"] + report["duplicates"]
+                                 + report["undeliverable"] + report["not_looked_up"])

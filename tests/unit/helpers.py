@@ -55,4 +55,5 @@ def node(report: dict[str, Any], *names: str) -> dict[str, Any]:
 def assert_identity(report: dict[str, Any]) -> None:
     assert report["entries"] == (
         report["total"] + report["duplicates"] + report["undeliverable"]
+        + report["not_looked_up"]
     ), report

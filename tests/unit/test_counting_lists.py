@@ -224,6 +224,7 @@ def test_expected_count_difference_is_broken_down_by_cause() -> None:
     assert mismatch["breakdown"] == {
         "duplicates": 1, "undeliverable": 1, "deleted_contacts": 1,
         "incomplete_lists": 1, "external": 0, "removed_from_lists": 0, "opted_out": 0,
+        "not_looked_up": 0,
     }
     assert "6 fewer" in mismatch["message"] and "incomplete" in mismatch["message"]
     assert "count_mismatch" not in codes(count(directory, team, "Ghost", expected=4))
@@ -253,5 +254,6 @@ def test_a_directory_error_resolving_a_recipient_makes_the_count_incomplete() ->
     directory = FakeDirectory(people=[ANN])
     directory.fail("Ann", DirectoryError("server_error", "ErrorInternalServerError"))
     report = count(directory, "Ann")
-    assert report["complete"] is False and report["undeliverable"] == 1
+    assert report["complete"] is False and report["undeliverable"] == 0
+    assert report["not_looked_up"] == 1 and report["entries"] == 1
     assert "ErrorInternalServerError" in the(report, "expansion_failed")["message"]

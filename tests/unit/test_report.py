@@ -14,6 +14,7 @@ from rollcall.core.model import (
     Throttled,
 )
 from rollcall.core.report import build_report
+from rollcall.core.report_types import FindingCode
 from rollcall.core.tree import Outcome
 
 from .fakes import dl, ex, person
@@ -42,11 +43,22 @@ def test_a_list_without_an_outcome_is_pending_and_the_count_incomplete() -> None
     assert finding["path"] == ["Team"] and finding["addresses"] == ["sub@x.com"]
 
 
-def test_a_recipient_not_resolved_in_time_is_undeliverable_and_the_count_incomplete() -> None:
+def test_a_recipient_not_resolved_in_time_is_not_looked_up_never_undeliverable() -> None:
+    # Exchange did not answer for Bob: nobody knows whether he can be delivered to.
     report = build_report(request("Ann", "Bob"), [Resolution("Ann", ANN), None], {}, {}).to_json()
-    assert (report["total"], report["undeliverable"], report["complete"]) == (1, 1, False)
+    assert (report["total"], report["complete"]) == (1, False)
+    assert (report["undeliverable"], report["not_looked_up"], report["entries"]) == (0, 1, 2)
     assert "before the time limit" in the(report, "expansion_failed")["message"]
     assert_identity(report)
+
+
+def test_a_count_short_of_its_expectation_names_entries_not_looked_up_not_undeliverable() -> None:
+    report = build_report(request("Ann", "Bob", expected=2),
+                          [Resolution("Ann", ANN), Throttled("busy", back_off=5)], {}, {})
+    mismatch = report.of(FindingCode.COUNT_MISMATCH)[0]
+    assert "1 entry not looked up (Exchange did not answer)" in mismatch.message
+    assert "cannot be delivered" not in mismatch.message
+    assert mismatch.to_json()["breakdown"]["not_looked_up"] == 1
 
 
 def test_a_throttled_resolution_says_so() -> None:

@@ -102,7 +102,7 @@ SCHEMAS: dict[str, Any] = {
         "resource_units": nullable(COUNT), "http_requests": nullable(COUNT),
         "expected_source": nullable(enum(ExpectedSource)),
         "drift": nullable(ref("Drift")),
-        "not_found": COUNT, "contributions": array(ref("Contribution")),
+        "not_found": COUNT, "not_looked_up": COUNT, "contributions": array(ref("Contribution")),
     }),
     # POST /api/count: the report, and what the send check would do with it (one policy).
     "CountAnswer": {"allOf": [ref("Report"), obj({"send_check": ref("SendCheckPreview")})]},

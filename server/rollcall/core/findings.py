@@ -320,6 +320,8 @@ def count_mismatch(expected: int, total: int, breakdown: dict[str, int],
         causes = [
             (breakdown["duplicates"], "duplicate entry", "duplicate entries", "counted once"),
             (breakdown["undeliverable"], "entry", "entries", "that cannot be delivered"),
+            (breakdown.get("not_looked_up", 0), "entry", "entries",
+             "not looked up (Exchange did not answer)"),
             (breakdown.get("removed_from_lists", 0), "contact", None,
              "deleted from Rollcall lists"),
             (breakdown.get("opted_out", 0), "contact", None, "unsubscribed"),

@@ -19,12 +19,14 @@ NORMAL = MemberStatus.NORMAL  # how findings name the message's own recipient li
 
 @dataclass(slots=True)
 class _Tally:
-    """Running counts; `entries == total + duplicates + undeliverable` holds after every add."""
+    """Running counts; `entries == total + duplicates + undeliverable + not_looked_up` holds
+    after every add."""
 
     seen: dict[str, str] = field(default_factory=dict)  # address -> the path that first held it
     entries: int = 0
     duplicates: int = 0
     undeliverable: int = 0
+    not_looked_up: int = 0  # entries typed in whose lookup failed or ran out of time: unknown
     deleted: int = 0
     removed: int = 0
     opted_out: int = 0
@@ -89,6 +91,7 @@ def build_report(
         breakdown = {
             "duplicates": tally.duplicates,
             "undeliverable": tally.undeliverable,
+            "not_looked_up": tally.not_looked_up,
             "deleted_contacts": tally.deleted,
             "removed_from_lists": tally.removed,
             "opted_out": tally.opted_out,
@@ -107,6 +110,7 @@ def build_report(
         entries=tally.entries,
         duplicates=tally.duplicates,
         undeliverable=tally.undeliverable,
+        not_looked_up=tally.not_looked_up,
         lists=len(tree.placed),
         max_depth=max((node.depth for node in tree.placed.values()), default=0),
         requests=requests,
@@ -243,15 +247,18 @@ def _top_level(
                                           holder=path_text(()))
             continue
         # Nobody to deliver to (yet): still an entry, so the entries identity keeps holding.
-        tally.add(None)
         if isinstance(result, Resolution) and result.problem == "ambiguous":
+            tally.add(None)
             tally.not_found += 1
             found.append(f.ambiguous_top(query, result))
         elif isinstance(result, Resolution) and result.problem != "failed":
+            tally.add(None)
             tally.not_found += 1
             found.append(f.unresolved_top(query))
         else:
             # A directory error or the deadline: we cannot say the entry is undeliverable.
+            tally.entries += 1
+            tally.not_looked_up += 1
             tally.complete = False
             error = result if isinstance(result, DirectoryError) else None
             if isinstance(result, Resolution):

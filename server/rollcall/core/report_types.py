@@ -165,8 +165,9 @@ class Drift:
 
 @dataclass(frozen=True, slots=True)
 class CountReport:
-    """A count: the number, how it adds up (`entries == total + duplicates + undeliverable`),
-    the tree of lists and the findings. README.md's "The report" describes each field."""
+    """A count: the number, how it adds up (`entries == total + duplicates + undeliverable +
+    not_looked_up`), the tree of lists and the findings. README.md's "The report" describes
+    each field."""
 
     total: int
     complete: bool
@@ -192,6 +193,9 @@ class CountReport:
     expected_source: ExpectedSource | None = None
     drift: Drift | None = None
     not_found: int = 0  # entries typed into To/Cc/Bcc that nobody could be found for
+    # Entries typed in that could not be looked up (Exchange failed or the deadline came): not
+    # known to be undeliverable, so not counted as such.
+    not_looked_up: int = 0
     contributions: tuple[Contribution, ...] = ()  # what brings whom (core/attribution.py)
     # Every unique deliverable address, sorted: for drift and snapshots, never in the JSON.
     recipients: tuple[str, ...] = field(default=(), repr=False, compare=False)
@@ -231,7 +235,7 @@ class CountReport:
             "expected_source": None if self.expected_source is None
             else self.expected_source.value,
             "drift": None if self.drift is None else self.drift.to_json(),
-            "not_found": self.not_found,
+            "not_found": self.not_found, "not_looked_up": self.not_looked_up,
             "contributions": [c.to_json() for c in self.contributions],
         }
 
