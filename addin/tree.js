@@ -55,7 +55,12 @@ function appendPage(group, nodes, start, level) {
 
 function treeItem(node, level, position, size) {
   const children = node.children || [];
-  const status = STATUS[node.status] || null; // "cached" is said once, under the total
+  // A list Exchange counts but Rollcall could not list (a dynamic list over Graph): Exchange's
+  // number is said in words beside what was listed, never as the list's count.
+  const estimated = node.estimate !== undefined && node.estimate !== null;
+  const status = estimated
+    ? `Exchange counts about ${node.estimate.toLocaleString("en-US")}`
+    : STATUS[node.status] || null; // "cached" is said once, under the total
   const where = node.address ? node.address : KIND[node.kind] || "";
   const item = el("li", {
     role: "treeitem", tabindex: -1, "aria-level": level, "aria-setsize": size,

@@ -265,6 +265,12 @@ def test_without_the_admin_api_a_dynamic_list_makes_the_count_at_least_with_why(
     assert "dynamic list" in message and "incomplete" in message
     assert f"about {finding['count']:,}" in message  # Exchange's own estimate, said as one
     assert page.locator("#problem").is_hidden()
+    # In the tree too, the list says Exchange's number in words beside the people listed.
+    [node] = [n for n in report["tree"] if n["address"] == DYNAMIC]
+    assert node["estimate"] == finding["count"] > node["unique_members"]
+    row = page.locator('#tree > [role="treeitem"]', has_text=DYNAMIC).locator(".node-row")
+    assert row.locator(".tag").inner_text() == f"Exchange counts about {finding['count']:,}"
+    assert row.locator(".count").inner_text() == f"{node['unique_members']:,}"
     pane.shot("graph-dynamic-not-listed")
     pane.no_leaks()
 

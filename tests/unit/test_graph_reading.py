@@ -137,6 +137,9 @@ def test_a_list_only_estimated_leaves_the_count_incomplete_with_the_estimate_nam
     assert report.total == 1 and not report.complete
     [finding] = [f for f in report.findings if f.code == "not_listed"]
     assert finding.count == 42 and note in finding.message and "incomplete" in finding.message
+    [node] = report.tree  # the tree says Exchange's number beside the nobody listed
+    assert (node.unique_members, node.estimate) == (0, 42)
+    assert node.to_json()["estimate"] == 42
     verdict = evaluate(report, Policy())
     assert any(f.rule == "incomplete" for f in verdict.findings)
 
@@ -162,6 +165,9 @@ def test_a_list_read_in_full_that_reaches_fewer_than_exchange_counts_is_incomple
     [finding] = [f for f in report.findings if f.code == "not_listed"]
     assert finding.count == 4 and "Exchange counts 4 people in Team" in finding.message
     assert finding.addresses == ("team@c.com",)
+    [node] = report.tree
+    assert (node.unique_members, node.estimate) == (2, 4)
+    assert node.children[0].estimate is None  # as many as Exchange counts: nothing to say
     # As many as Exchange counts (or fewer: its counts are computed from time to time): fine.
     enough = _NotListing({team: Expansion((people[0], inner), estimate=2),
                           inner: Expansion((people[1],), estimate=1)})

@@ -83,7 +83,7 @@ SCHEMAS: dict[str, Any] = {
         "address": nullable(STR), "name": STR, "kind": STR, "depth": INT,
         "direct_members": COUNT, "unique_members": COUNT, "status": enum(NodeStatus),
         "cached": BOOL, "children": array(ref("TreeNode")),
-    }, {"repeat_of": array(STR), "deeper": COUNT}),
+    }, {"repeat_of": array(STR), "deeper": COUNT, "estimate": COUNT}),
     "DriftGroup": obj({"path": STR, "joined": COUNT, "left": COUNT}),
     "Drift": obj({"previous_at": STR, "previous_total": COUNT, "joined_count": COUNT,
                   "left_count": COUNT, "joined": array(STR), "left": array(STR),

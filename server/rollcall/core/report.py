@@ -442,6 +442,14 @@ def _not_reached(pending: list[Node]) -> list[f.Finding]:
     return result
 
 
+def _estimate_beyond(node: Node, listed: int) -> int | None:
+    """Exchange's count of the list when it is more than Rollcall could list, else None."""
+    expansion = node.outcome.expansion if node.outcome is not None else None
+    if expansion is None or expansion.estimate is None or expansion.estimate <= listed:
+        return None
+    return expansion.estimate
+
+
 TREE_DEPTH_SHOWN = 100  # deeper lists are counted, and summed in their ancestor's `deeper`
 
 
@@ -460,18 +468,20 @@ def _tree_nodes(tree: Tree, reached: Mapping[str, frozenset[str]]) -> tuple[Tree
             hidden[id(edge)] = hidden.get(id(edge), 0) + 1
             continue
         origin = node.first or node
+        unique = len(reached.get(node.key, ()))
         built[id(node)] = TreeNode(
             address=node.entry.address,
             name=node.entry.name,
             kind=node.entry.kind.value,
             depth=node.depth,
             direct_members=len(members_of(origin.outcome)),
-            unique_members=len(reached.get(node.key, ())),
+            unique_members=unique,
             status=NodeStatus(node.status),
             cached=bool(origin.outcome and origin.outcome.cached),
             children=tuple(built.pop(id(child)) for child in node.children
                            if id(child) in built),
             repeat_of=None if node.first is None else tuple(node.first.path),
             deeper=hidden.get(id(node)),
+            estimate=_estimate_beyond(origin, unique),
         )
     return tuple(built[id(root)] for root in tree.roots)

@@ -115,6 +115,9 @@ class TreeNode:
     children: tuple[TreeNode, ...] = ()
     repeat_of: tuple[str, ...] | None = None  # the path to where it was first expanded
     deeper: int | None = None  # lists nested below it, left out of the tree (too deep to show)
+    # Exchange's own count of a list Rollcall could not list in full (a dynamic list over
+    # Graph): said beside what was listed, never added to it.
+    estimate: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """As nested objects, built without recursion: lists may nest hundreds deep."""
@@ -131,6 +134,8 @@ class TreeNode:
                 item["repeat_of"] = list(node.repeat_of)
             if node.deeper is not None:
                 item["deeper"] = node.deeper
+            if node.estimate is not None:
+                item["estimate"] = node.estimate
             built[id(node)] = item
         return built[id(self)]
 
