@@ -73,9 +73,11 @@ class Transactor:
         return self._locked(lambda: self._run(lambda: _in_session(self._write, work)))
 
     def read_rows(self, work: Callable[[Connection], T]) -> T:
-        """As `read`, on a bare connection: for the paths every send check takes, which need
-        Core statements only and no ORM session (half their cost, bench/)."""
-        return self._run(lambda: _on_connection(self._read, work))
+        """As `read`, on a bare connection, for a read of one statement: the paths every send
+        check takes, which need Core statements only and no ORM session (half their cost,
+        bench/). One statement sees one snapshot at any isolation level, so PostgreSQL's is
+        left at its default: setting it and resetting it would cost two more round trips."""
+        return self._run(lambda: _on_connection(self.engine, work))
 
     def write_rows(self, work: Callable[[Connection], T]) -> T:
         """As `write`, on a bare connection (see `read_rows`)."""
