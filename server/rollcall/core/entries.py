@@ -122,7 +122,7 @@ def _inside(domain: str, domains: tuple[str, ...]) -> bool:
     return any(domain == d or domain.endswith("." + d) for d in domains)
 
 
-def outside(addresses: Iterable[str], domains: tuple[str, ...]) -> list[str]:
+def external_addresses(addresses: Iterable[str], domains: tuple[str, ...]) -> list[str]:
     """The addresses not `is_internal`, in their order; each domain judged once (a count's
     people share a few domains)."""
     inside: dict[str, bool] = {}

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field, replace
 
 from . import findings as f
 from .attribution import Part, contributions, explain, path_text
-from .entries import Verdict, classify, clean_domains, expandable, label
-from .entries import outside as outside_of
+from .entries import Verdict, classify, clean_domains, expandable, external_addresses, label
 from .model import LIST_KINDS, CountRequest, DirectoryError, Entry, MemberStatus, Resolution
 from .report_types import CountReport, NodeStatus, TreeNode
 from .tree import Node, Outcome, Tree, loop_through, members_of, reach, walk
@@ -80,7 +79,7 @@ def build_report(
     total = tally.total
     domains = clean_domains(internal_domains)
     if domains:
-        outside = outside_of(tally.seen, domains)
+        outside = external_addresses(tally.seen, domains)
         if outside:
             found.append(f.external(sorted(outside), total, tally.complete))
     else:
