@@ -6,6 +6,7 @@ more or less than EWS (and then a finding says so)."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,26 @@ def test_every_demo_case_counts_the_same_over_graph_as_over_ews(
     extra = {"limited_view"} if entry == "sales-dynamic@contoso.com" else set()
     assert codes == {f.code.value for f in ews.findings} | extra, graph.findings
     assert graph.resource_units and graph.http_requests
+
+
+def test_a_list_deleted_and_made_again_under_its_address_is_found_by_its_new_id(graph_sim,
+                                                                               tmp_path):
+    # Lists are read again on every count; the address's lookup is reused for a while
+    # (ROLLCALL_RESOLVE_TTL_S), so nothing but the expand meets the new id.
+    services = graph_services(graph_sim, tmp_path, cache_ttl_s=0)
+    entry = "project-phoenix@contoso.com"
+    first = services.counts.count([recipient(entry)], None, "megan@contoso.com")
+    assert first.complete and first.total > 0
+    # What the process learnt of the list is now out of date: the id Graph gave it then is gone.
+    ids = services.organisation.parts()[3]  # type: ignore[attr-defined]
+    known = ids.get(entry)
+    ids.learn({"@odata.type": "#microsoft.graph.group", "id": str(uuid.uuid4()), "mail": entry,
+               "displayName": "Project Phoenix", "groupTypes": [], "mailEnabled": True,
+               "securityEnabled": False})
+    assert ids.get(entry) != known
+    again = services.counts.count([recipient(entry)], None, "megan@contoso.com")
+    assert again.complete and again.total == first.total, again.findings
+    assert ids.get(entry) == known
 
 
 def test_a_list_exchange_answers_in_part_is_read_in_full_over_graph(graph_sim, demo_org,

@@ -172,3 +172,21 @@ def test_a_list_read_in_full_that_reaches_fewer_than_exchange_counts_is_incomple
     enough = _NotListing({team: Expansion((people[0], inner), estimate=2),
                           inner: Expansion((people[1],), estimate=1)})
     assert _count(enough, team).complete
+
+
+def test_the_ids_a_process_keeps_are_bounded_least_recently_used_first():
+    from rollcall.directory.graph.directory import GroupIds
+
+    ids = GroupIds(max_entries=2)
+
+    def group(mail: str) -> dict[str, object]:
+        return {"@odata.type": "#microsoft.graph.group", "id": f"id-{mail}", "mail": mail,
+                "groupTypes": [], "mailEnabled": True, "securityEnabled": False}
+
+    ids.learn(group("a@c.com"))
+    ids.learn(group("b@c.com"))
+    assert ids.get("A@c.com") is not None  # a is now the most recently used
+    ids.learn(group("c@c.com"))
+    assert ids.get("b@c.com") is None and ids.get("a@c.com") and ids.get("c@c.com")
+    ids.forget("a@c.com")
+    assert ids.get("a@c.com") is None

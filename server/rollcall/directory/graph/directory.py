@@ -10,6 +10,7 @@ duplicates, loops and depth. What only Exchange sees is exchange_only.py's.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -38,28 +39,44 @@ from .transport import Figures, GraphTransport, first_failure, quoted
 
 PAGE = 999  # Graph's largest page of members
 BATCH = 20  # requests in one $batch
+# Lists whose ids a process keeps (about 200 bytes each): every list of a large tenant.
+MAX_GROUP_IDS = 100_000
 EVENTUAL = {"ConsistencyLevel": "eventual"}  # $search reads Graph's eventually consistent index
 COLLECTIONS = (("users", USER, USER_FIELDS), ("groups", GROUP, GROUP_FIELDS),
                ("contacts", ORG_CONTACT, CONTACT_FIELDS))
 
 
 class GroupIds:
-    """Lists' Graph ids by address, learnt from every answer, shared by counts (ids are stable)."""
+    """Lists' Graph ids by address, learnt from every answer, shared by counts. An id outlives
+    its list only when the list is deleted and made again under the same address: the expand
+    that meets the 404 forgets it and looks the address up again."""
 
-    def __init__(self) -> None:
-        # address -> (id, hidden membership, kind)
-        self._ids: dict[str, tuple[str, bool, Kind]] = {}
+    def __init__(self, max_entries: int = MAX_GROUP_IDS) -> None:
+        # address -> (id, hidden membership, kind), least recently used first
+        self._ids: OrderedDict[str, tuple[str, bool, Kind]] = OrderedDict()
+        self._max = max_entries
         self._lock = threading.Lock()
 
     def learn(self, obj: dict[str, Any]) -> None:
         if obj.get("@odata.type") == GROUP and obj.get("mail") and obj.get("id"):
+            address = str(obj["mail"]).lower()
             with self._lock:
-                self._ids[str(obj["mail"]).lower()] = (str(obj["id"]), hidden_membership(obj),
-                                                       entry_of(obj).kind)
+                self._ids[address] = (str(obj["id"]), hidden_membership(obj),
+                                      entry_of(obj).kind)
+                self._ids.move_to_end(address)
+                while len(self._ids) > self._max:
+                    self._ids.popitem(last=False)
 
     def get(self, address: str) -> tuple[str, bool, Kind] | None:
         with self._lock:
-            return self._ids.get(address.lower())
+            known = self._ids.get(address.lower())
+            if known is not None:
+                self._ids.move_to_end(address.lower())
+            return known
+
+    def forget(self, address: str) -> None:
+        with self._lock:
+            self._ids.pop(address.lower(), None)
 
 
 class GraphDirectory:
@@ -104,15 +121,16 @@ class GraphDirectory:
             return dynamic_members(entry, self.admin, self.tips, self.figures)
         group = self._group(entry)
         what = f"the list {entry.name or entry.address}"
-        members: list[Entry] = []
-        limited = 0
         try:
-            for obj in self.transport.get_all(
-                    f"/v1.0/groups/{group[0]}/members?$select={SELECT}&$top={PAGE}",
-                    self.token, what, self.figures):
-                self.ids.learn(obj)
-                limited += is_limited(obj)
-                members.append(entry_of(obj))
+            try:
+                members, limited = self._members(group[0], what)
+            except NotFound:
+                if entry.address is None:
+                    raise
+                # An id learnt earlier for a list since deleted and made again: ask once more.
+                self.ids.forget(entry.address)
+                group = self._group(entry)
+                members, limited = self._members(group[0], what)
         except DirectoryError as e:
             if e.code == "denied" and group[1]:
                 raise DirectoryError(
@@ -211,6 +229,18 @@ class GraphDirectory:
             known = self.ids.get(m.address) if m.kind is Kind.MAILBOX and m.address else None
             result.append(replace(m, kind=known[2]) if known is not None else m)
         return tuple(result)
+
+    def _members(self, group_id: str, what: str) -> tuple[list[Entry], int]:
+        """A group's direct members, every page, and how many came with limited information."""
+        members: list[Entry] = []
+        limited = 0
+        for obj in self.transport.get_all(
+                f"/v1.0/groups/{group_id}/members?$select={SELECT}&$top={PAGE}",
+                self.token, what, self.figures):
+            self.ids.learn(obj)
+            limited += is_limited(obj)
+            members.append(entry_of(obj))
+        return members, limited
 
     def _group(self, entry: Entry) -> tuple[str, bool, Kind]:
         """(Graph id, hidden membership, kind) of a list, looked up by address when not known."""
