@@ -127,6 +127,37 @@ def start_graph_simulator() -> Iterator[Callable[..., Any]]:
 
 
 @pytest.fixture(scope="session")
+def demo_org() -> Any:
+    """The demo organisation (read only): what both simulators serve."""
+    from ews_simulator.demo import demo_document
+
+    return load(demo_document())
+
+
+@pytest.fixture(scope="session")
+def graph_simulator(demo_org: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The Graph simulator serving the demo organisation, its tokens on behalf of people
+    checked against the development issuer's; shared by the session (faults: `graph_sim`)."""
+    from graph_simulator import GraphSimulator
+    from support import dev_issuer
+
+    issuer = dev_issuer()
+    sim = GraphSimulator(demo_org, cert_dir=tmp_path_factory.mktemp("graph-sim"),
+                         assertion_issuer=issuer.issuer, assertion_jwks=issuer.jwks_url,
+                         assertion_audiences=(issuer.audience,)).start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def graph_sim(graph_simulator: Any) -> Iterator[Any]:
+    """The shared Graph simulator, well behaved at the start and the end of the test."""
+    graph_simulator.apply_faults("")
+    yield graph_simulator
+    graph_simulator.apply_faults("")
+
+
+@pytest.fixture(scope="session")
 def redis_server() -> Iterator[Any]:
     """A private redis-server for the session (Debian's; .ci/run installs it). Missing: the
     Redis cases skip, except under CI, which must run them."""

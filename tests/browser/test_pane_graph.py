@@ -18,9 +18,6 @@ from typing import Any
 import pytest
 from pane_support import OFFICE_JS, serving
 
-from ews_simulator import load
-from ews_simulator.demo import demo_document
-from ews_simulator.org import Organisation
 from graph_simulator import GraphSimulator
 from rollcall.bootstrap import bootstrap
 from rollcall.config import load_config
@@ -28,7 +25,7 @@ from rollcall.core.model import Recipient
 from rollcall.dev.demo_graph import graph_settings
 from rollcall.directory.graph.permissions import NEEDED
 from smtp_simulator import SmtpSimulator
-from support import demo_config, dev_issuer, identity_settings, rollcall_app
+from support import demo_config, identity_settings, rollcall_app
 
 HERE = Path(__file__).resolve().parent
 SCREENSHOTS = HERE.parents[1] / "artifacts" / "screenshots"
@@ -43,30 +40,15 @@ LEAKS = re.compile(r"Traceback|Error\(|Exception|undefined|null|NaN|\[object|\{'
 
 
 @pytest.fixture(scope="module")
-def demo_org() -> Organisation:
-    return load(demo_document())
-
-
-@pytest.fixture(scope="module")
-def graph_sim(demo_org: Organisation, tmp_path_factory: pytest.TempPathFactory
-              ) -> Iterator[GraphSimulator]:
-    issuer = dev_issuer()
-    sim = GraphSimulator(demo_org, cert_dir=tmp_path_factory.mktemp("graph-sim"),
-                         assertion_issuer=issuer.issuer, assertion_jwks=issuer.jwks_url,
-                         assertion_audiences=(issuer.audience,)).start()
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture(scope="module")
-def url(graph_sim: GraphSimulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def url(graph_simulator: GraphSimulator, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[str]:
     """Rollcall over Graph on behalf of each signed-in person, served with its send worker
     (serving() starts one, so a relay is there for it; nothing is sent here)."""
     relay = SmtpSimulator(relay_domains=("contoso.com",)).start()
     config = load_config(environ={}, instance_path=str(tmp_path_factory.mktemp("pane-graph")),
                          internal_domains=("contoso.com",), smtp_url=relay.url,
                          cache_ttl_s=0.0,  # every count asks Graph as it is now (faults)
-                         **graph_settings(graph_sim, "obo"), **identity_settings())
+                         **graph_settings(graph_simulator, "obo"), **identity_settings())
     try:
         with serving(rollcall_app(config)) as served:
             yield served
@@ -74,12 +56,8 @@ def url(graph_sim: GraphSimulator, tmp_path_factory: pytest.TempPathFactory) -> 
         relay.stop()
 
 
-@pytest.fixture(autouse=True)
-def calm(graph_sim: GraphSimulator) -> Iterator[None]:
-    """Every test starts and ends with a well-behaved Graph."""
-    graph_sim.apply_faults("")
-    yield
-    graph_sim.apply_faults("")
+# Every test starts and ends with a well-behaved Graph (the graph_sim fixture).
+pytestmark = pytest.mark.usefixtures("graph_sim")
 
 
 @dataclass

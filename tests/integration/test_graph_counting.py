@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ews_simulator import load
-from ews_simulator.demo import demo_document
 from ews_simulator.org import DirectoryObject, Organisation
 from graph_simulator import GraphSimulator
 from rollcall.bootstrap import Services, bootstrap
@@ -22,7 +19,7 @@ from rollcall.config import load_config
 from rollcall.core.model import Recipient
 from rollcall.dev.demo_graph import graph_settings
 from rollcall.errors import DirectoryUnavailable
-from support import demo_config, dev_issuer, identity_settings, rollcall_app, signed_in
+from support import demo_config, identity_settings, rollcall_app, signed_in
 
 # What a sender types, as Outlook hands it over (contact groups and names without address).
 CASES = [
@@ -38,28 +35,8 @@ def recipient(entry: str) -> Recipient:
     return Recipient(entry, entry if "@" in entry else None)
 
 
-@pytest.fixture(scope="module")
-def demo_org() -> Organisation:
-    return load(demo_document())
-
-
-@pytest.fixture(scope="module")
-def graph_sim(demo_org: Organisation, tmp_path_factory: pytest.TempPathFactory
-              ) -> Iterator[GraphSimulator]:
-    issuer = dev_issuer()
-    sim = GraphSimulator(demo_org, cert_dir=tmp_path_factory.mktemp("graph-sim"),
-                         assertion_issuer=issuer.issuer, assertion_jwks=issuer.jwks_url,
-                         assertion_audiences=(issuer.audience,)).start()
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture(autouse=True)
-def calm(graph_sim: GraphSimulator) -> Iterator[None]:
-    """Every test starts and ends with a well-behaved Graph."""
-    graph_sim.apply_faults("")
-    yield
-    graph_sim.apply_faults("")
+# Every test starts and ends with a well-behaved Graph (the graph_sim fixture).
+pytestmark = pytest.mark.usefixtures("graph_sim")
 
 
 def graph_services(sim: GraphSimulator, tmp_path: Path, auth: str = "app",
