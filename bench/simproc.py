@@ -1,17 +1,13 @@
-"""The EWS simulator in a child process, driven over a pipe.
-
-The simulator serves from its own process so that its work (building the XML answers) neither
-holds Rollcall's or the baseline's GIL nor shows up in their memory figures: on two cores the
-client measured here is then the only Python in its process, as it would be against Exchange.
-"""
+"""The EWS simulator serving a generated organisation in a child process (bench/childproc.py)."""
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
+
+from .childproc import ChildSimulator, obey
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,37 +42,15 @@ def _serve(conn: Connection, shape: OrgShape) -> None:
             "load_s": loaded - generated,
         }
     )
-    while True:
-        try:
-            command, args = conn.recv()
-        except EOFError:
-            break
-        if command == "faults":
-            sim.set_faults(**args)
-            conn.send(None)
-        elif command == "snapshot":
-            conn.send(sim.snapshot())
-        elif command == "cpu":
-            conn.send(time.process_time())
-        elif command == "reset":
-            sim.reset_counters()
-            conn.send(None)
-        elif command == "stop":
-            sim.stop()
-            conn.send(None)
-            break
+    obey(conn, sim, lambda changes: sim.set_faults(**changes))
 
 
-class RemoteSimulator:
+class RemoteSimulator(ChildSimulator):
     """A generated organisation served by a Simulator in a child process."""
 
     def __init__(self, shape: OrgShape) -> None:
-        ctx = mp.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(child, shape), daemon=True)
-        self._process.start()
-        child.close()
-        info: dict[str, Any] = self._conn.recv()
+        super().__init__(_serve, shape)
+        info = self.info
         self.url: str = info["url"]
         # Two mailboxes of the organisation (all sign in with Passw0rd!): Rollcall signs in as the
         # first, the baseline as the second, so exchangelib's per-credentials Protocol cache can
@@ -86,37 +60,5 @@ class RemoteSimulator:
         self.generate_s: float = info["generate_s"]
         self.load_s: float = info["load_s"]
 
-    def _ask(self, command: str, args: dict[str, Any] | None = None) -> Any:
-        self._conn.send((command, args or {}))
-        return self._conn.recv()
-
     def set_faults(self, **changes: Any) -> None:
-        self._ask("faults", changes)
-
-    def snapshot(self) -> dict[str, int]:
-        result: dict[str, int] = self._ask("snapshot")
-        return result
-
-    def cpu_s(self) -> float:
-        """CPU seconds the simulator's process has used so far (all its threads)."""
-        result: float = self._ask("cpu")
-        return result
-
-    def reset_counters(self) -> None:
-        self._ask("reset")
-
-    def stop(self) -> None:
-        if self._process.is_alive():
-            try:
-                self._ask("stop")
-            except (EOFError, BrokenPipeError):
-                pass
-        self._process.join(timeout=10)
-        if self._process.is_alive():
-            self._process.terminate()
-
-    def __enter__(self) -> RemoteSimulator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.ask("faults", changes)
