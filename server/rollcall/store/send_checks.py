@@ -77,7 +77,8 @@ class SendLog:
             result, recipients = decide(earlier, at)
             mine = {"who": who, "key": key}
             if recipients is None:
-                s.execute(_DROP_MINE, mine)  # checked again and now held back: it did not go
+                # Checked again and now held back: it did not go out.
+                s.execute(_DROP_MINE, mine)
             elif not s.execute(_UPDATE_MINE, {**mine, "at": at, "recipients": recipients}
                                ).rowcount:
                 s.execute(_INSERT, {"sender": who, "message_key": key, "at": at,
