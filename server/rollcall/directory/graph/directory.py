@@ -122,15 +122,7 @@ class GraphDirectory:
         group = self._group(entry)
         what = f"the list {entry.name or entry.address}"
         try:
-            try:
-                members, limited = self._members(group[0], what)
-            except NotFound:
-                if entry.address is None:
-                    raise
-                # An id learnt earlier for a list since deleted and made again: ask once more.
-                self.ids.forget(entry.address)
-                group = self._group(entry)
-                members, limited = self._members(group[0], what)
+            members, limited = self._members(entry, group[0], what)
         except DirectoryError as e:
             if e.code == "denied" and group[1]:
                 raise DirectoryError(
@@ -230,16 +222,24 @@ class GraphDirectory:
             result.append(replace(m, kind=known[2]) if known is not None else m)
         return tuple(result)
 
-    def _members(self, group_id: str, what: str) -> tuple[list[Entry], int]:
+    def _members(self, entry: Entry, group_id: str, what: str,
+                 again: bool = True) -> tuple[list[Entry], int]:
         """A group's direct members, every page, and how many came with limited information."""
         members: list[Entry] = []
         limited = 0
-        for obj in self.transport.get_all(
-                f"/v1.0/groups/{group_id}/members?$select={SELECT}&$top={PAGE}",
-                self.token, what, self.figures):
-            self.ids.learn(obj)
-            limited += is_limited(obj)
-            members.append(entry_of(obj))
+        try:
+            for obj in self.transport.get_all(
+                    f"/v1.0/groups/{group_id}/members?$select={SELECT}&$top={PAGE}",
+                    self.token, what, self.figures):
+                self.ids.learn(obj)
+                limited += is_limited(obj)
+                members.append(entry_of(obj))
+        except NotFound:
+            if not again or entry.address is None:
+                raise
+            # An id learnt earlier for a list since deleted and made again: ask once more.
+            self.ids.forget(entry.address)
+            return self._members(entry, self._group(entry)[0], what, again=False)
         return members, limited
 
     def _group(self, entry: Entry) -> tuple[str, bool, Kind]:
