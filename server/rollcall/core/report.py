@@ -46,6 +46,11 @@ class _Tally:
         else:
             self.seen[address] = holder
 
+    def add_unknown(self) -> None:
+        """An entry typed in that could not be looked up: nobody knows whom it reaches."""
+        self.entries += 1
+        self.not_looked_up += 1
+
 
 def build_report(
     request: CountRequest,
@@ -256,8 +261,7 @@ def _top_level(
             found.append(f.unresolved_top(query))
         else:
             # A directory error or the deadline: we cannot say the entry is undeliverable.
-            tally.entries += 1
-            tally.not_looked_up += 1
+            tally.add_unknown()
             tally.complete = False
             error = result if isinstance(result, DirectoryError) else None
             if isinstance(result, Resolution):
