@@ -21,20 +21,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from rollcall.app import create_app
     from rollcall.bootstrap import start_send_worker
-    from rollcall.dev.serve import RedactingRequestHandler
+    from rollcall.dev.serve import RedactingRequestHandler, serve_until_interrupted
 
     app = create_app()
     server = make_server("127.0.0.1", args.port, app, threaded=True,
                          request_handler=RedactingRequestHandler)
     stop_worker = start_send_worker(app.extensions["rollcall"])
     print(f"listening on http://127.0.0.1:{args.port}/", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if stop_worker is not None:
-            stop_worker()
+    serve_until_interrupted(server, stop_worker)
     return 0
 
 

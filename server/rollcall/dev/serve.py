@@ -53,16 +53,20 @@ def serve(config: Config, host: str, port: int, banner: str = "",
         print("The bounce mailbox is read from this process", flush=True)
     if banner:
         print(banner, flush=True)
+    serve_until_interrupted(server, stop_worker, stop_poller)
+    return 0
+
+
+def serve_until_interrupted(server: Any, *stops: Callable[[], object] | None) -> None:
+    """Serve until Ctrl-C, then stop what runs beside the server (None: nothing started)."""
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
-        if stop_worker is not None:
-            stop_worker()
-        if stop_poller is not None:
-            stop_poller()
-    return 0
+        for stop in stops:
+            if stop is not None:
+                stop()
 
 
 def server_certificate(folder: Path, host: str) -> tuple[Path, Path]:
