@@ -9,26 +9,25 @@ from pathlib import Path
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def rss_mb(pid: int) -> float | None:
+def _field_mb(path: str, key: str) -> float | None:
+    """A kB figure from a /proc file of "Key:  1234 kB" lines, in MB; None once it is gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return None
 
 
+def rss_mb(pid: int) -> float | None:
+    return _field_mb(f"/proc/{pid}/status", "VmRSS:")
+
+
 def pss_mb(pid: int) -> float:
     """Proportional set size: shared pages split between their users (PostgreSQL's shared
     buffers would otherwise count once per backend); 0 once `pid` is gone."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return _field_mb(f"/proc/{pid}/smaps_rollup", "Pss:") or 0.0
 
 
 def cpu_s(pid: int) -> float:
